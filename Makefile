@@ -1,0 +1,43 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+# The suite runs against real services (see .ci/services); override to point elsewhere.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/hub
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DB_CONN_MAX_AGE=0
+
+.PHONY: install demo test bench lint services migrate clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Embedded default: SQLite + filesystem broker, nothing else to install. Set DATABASE_URL and
+# REDIS_URL to run the demo on PostgreSQL and Redis instead.
+demo: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(PY) manage.py demo
+
+services:
+	bash .ci/services
+
+test: install services
+	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
+	$(TEST_ENV) $(PY) -m pytest -q -m "not bench"
+
+bench: install services
+	$(TEST_ENV) $(PY) -m pytest -q -s -m bench tests/bench
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf var .pytest_cache

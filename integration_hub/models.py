@@ -1,0 +1,3 @@
+"""Sync-engine models (handoffs, sync attempts, transformation logs) arrive with the pipeline."""
+
+from __future__ import annotations

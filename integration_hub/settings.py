@@ -1,0 +1,284 @@
+"""Settings for the integration hub, driven by environment variables.
+
+With no environment set the hub runs embedded: SQLite, a filesystem Celery broker and the local
+Salesforce / SAP sandboxes. `DATABASE_URL` and `REDIS_URL` switch to PostgreSQL and Redis;
+`SALESFORCE_*` and `SAP_*` point the connectors at a real org and tenant.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("HUB_VAR_DIR", BASE_DIR / "var"))
+
+
+# -- typed environment helpers: junk values fail loudly at start-up, not at 3 a.m. -------------
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean (use true/false)")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer") from exc
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={value} is below the minimum {minimum}")
+    return value
+
+
+def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw.strip())
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number") from exc
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={value} is below the minimum {minimum}")
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
+_secret = env_str("DJANGO_SECRET_KEY")
+if not _secret:
+    if not DEBUG and env_bool("HUB_REQUIRE_SECRET_KEY", default=False):
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production")
+    # Embedded default only: a per-checkout key that never leaves the machine.
+    _secret = "embedded-insecure-key-set-DJANGO_SECRET_KEY-in-production"
+SECRET_KEY = _secret
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "guardian",
+    "django_celery_beat",
+    "django_htmx",
+    "template_partials",
+    "integration_hub.apps.IntegrationHubConfig",
+    "integration_hub.sandbox.apps.SandboxConfig",
+    "integration_hub.sandbox.salesforce.apps.SalesforceSandboxConfig",
+    "integration_hub.sandbox.sap.apps.SapSandboxConfig",
+    "exceptions.apps.ExceptionsConfig",
+    "crosswalks.apps.CrosswalksConfig",
+    "approvals.apps.ApprovalsConfig",
+]
+
+MIDDLEWARE = [
+    "integration_hub.sandbox.middleware.SandboxUrlconfMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "integration_hub.urls"
+WSGI_APPLICATION = "integration_hub.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# -- database: SQLite embedded, PostgreSQL (psycopg 3) when DATABASE_URL is set ----------------
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "hub.sqlite3",
+            # Web, worker, beat and both sandboxes share this file: WAL plus IMMEDIATE
+            # transactions keep them from tripping over each other's locks.
+            "OPTIONS": {
+                "timeout": 30,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("HUB_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+WHITENOISE_USE_FINDERS = True
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # htmx reads nothing from it; the token is rendered into hx-headers
+SESSION_COOKIE_SECURE = env_bool("HUB_SECURE_COOKIES", default=False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Integration hub API",
+    "DESCRIPTION": "Handoffs from Salesforce closed-won deals to SAP S/4HANA sales orders.",
+    "VERSION": "1.0.0",
+}
+
+# -- Celery: Redis when REDIS_URL is set, otherwise a broker that needs no server --------------
+REDIS_URL = env_str("REDIS_URL")
+CELERY_TASK_TIME_LIMIT = env_int("HUB_TASK_TIME_LIMIT", 300, minimum=10)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 5
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    # Visibility timeout above the task time limit so a slow task is never handed out twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}
+else:
+    _broker_dir = VAR_DIR / "broker"
+    for _sub in ("queue", "processed"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# -- Salesforce: the sandbox unless SALESFORCE_INSTANCE_URL points at a real org ---------------
+SANDBOX_SALESFORCE_PORT = env_int("SANDBOX_SALESFORCE_PORT", 8701, minimum=1)
+SANDBOX_SAP_PORT = env_int("SANDBOX_SAP_PORT", 8702, minimum=1)
+SANDBOX_SALESFORCE_TOKEN = env_str("SANDBOX_SALESFORCE_TOKEN", "sandbox")
+SANDBOX_SALESFORCE_ORG_ID = env_str("SANDBOX_SALESFORCE_ORG_ID", "00D000000000001EAA")
+SANDBOX_SAP_USER = env_str("SANDBOX_SAP_USER", "sandbox")
+SANDBOX_SAP_PASSWORD = env_str("SANDBOX_SAP_PASSWORD", "sandbox")
+# Where the Salesforce sandbox posts Outbound Messages (the hub's webhook).
+SANDBOX_OUTBOUND_MESSAGE_URL = env_str(
+    "SANDBOX_OUTBOUND_MESSAGE_URL",
+    "http://127.0.0.1:8000/api/v1/hooks/salesforce/outbound-message/?token=sandbox",
+)
+# Seconds before the first Outbound Message retry; doubles per attempt, capped at 2 h like Salesforce.
+SANDBOX_OUTBOUND_BACKOFF = env_float("SANDBOX_OUTBOUND_BACKOFF", 2.0, minimum=0.01)
+
+SALESFORCE_INSTANCE_URL = env_str("SALESFORCE_INSTANCE_URL", f"http://127.0.0.1:{SANDBOX_SALESFORCE_PORT}")
+SALESFORCE_API_VERSION = env_str("SALESFORCE_API_VERSION", "59.0")
+SALESFORCE_ORG_ID = env_str("SALESFORCE_ORG_ID", SANDBOX_SALESFORCE_ORG_ID)
+# Auth for a real org: JWT bearer (preferred) or username/password+security token.
+SALESFORCE_SESSION_ID = env_str("SALESFORCE_SESSION_ID", SANDBOX_SALESFORCE_TOKEN)
+SALESFORCE_USERNAME = env_str("SALESFORCE_USERNAME")
+SALESFORCE_PASSWORD = env_str("SALESFORCE_PASSWORD")
+SALESFORCE_SECURITY_TOKEN = env_str("SALESFORCE_SECURITY_TOKEN")
+SALESFORCE_CONSUMER_KEY = env_str("SALESFORCE_CONSUMER_KEY")
+SALESFORCE_PRIVATE_KEY_FILE = env_str("SALESFORCE_PRIVATE_KEY_FILE")
+SALESFORCE_DOMAIN = env_str("SALESFORCE_DOMAIN", "login")
+SALESFORCE_TIMEOUT = env_float("SALESFORCE_TIMEOUT", 15.0, minimum=0.1)
+
+# -- SAP S/4HANA: the sandbox unless SAP_BASE_URL points at a real tenant ----------------------
+SAP_BASE_URL = env_str("SAP_BASE_URL", f"http://127.0.0.1:{SANDBOX_SAP_PORT}/sap/opu/odata/sap/")
+SAP_USER = env_str("SAP_USER", SANDBOX_SAP_USER)
+SAP_PASSWORD = env_str("SAP_PASSWORD", SANDBOX_SAP_PASSWORD)
+SAP_CLIENT = env_str("SAP_CLIENT")  # sap-client; only on-premise / private cloud need it
+SAP_TIMEOUT = env_float("SAP_TIMEOUT", 15.0, minimum=0.1)
+SAP_SALES_ORGANIZATION = env_str("SAP_SALES_ORGANIZATION", "1710")
+SAP_DISTRIBUTION_CHANNEL = env_str("SAP_DISTRIBUTION_CHANNEL", "10")
+SAP_DIVISION = env_str("SAP_DIVISION", "00")
+
+HUB_WEBHOOK_SECRET = env_str("HUB_WEBHOOK_SECRET", "sandbox")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("HUB_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.server": {"level": "WARNING"},
+        "pyodata": {"level": "WARNING"},
+        "hub.security": {"level": "INFO"},
+    },
+}
