@@ -1,0 +1,59 @@
+"""What every connector shares: a record of each external call, with secrets redacted.
+
+Connectors hand a `CallRecord` to an optional `recorder` callback after every HTTP exchange,
+successful or not; the pipeline turns those into `SyncAttempt` rows. Nothing here imports
+`requests`: each system's module owns its own HTTP client.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+REDACTED = "***"
+_SECRET_KEYS = re.compile(
+    r"(authorization|password|passwd|secret|token|session[_-]?id|sessionid|cookie|api[_-]?key|client[_-]?secret|private[_-]?key|x-csrf-token|assertion)",
+    re.IGNORECASE,
+)
+_SECRET_IN_TEXT = re.compile(
+    r"(?i)(bearer\s+|basic\s+)[A-Za-z0-9._~+/=-]+|((?:token|password|secret|sessionid|session_id)=)[^&\s\"'<]+"
+)
+
+
+@dataclass
+class CallRecord:
+    system: str  # "salesforce" | "sap"
+    operation: str  # e.g. "query:Opportunity", "create:A_SalesOrder"
+    method: str
+    url: str
+    request_headers: dict[str, str] = field(default_factory=dict)
+    request_body: Any = None
+    status: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: Any = None
+    duration_ms: float = 0.0
+    error_class: str = ""  # name of the errors.py class raised, "" on success
+    error_message: str = ""
+
+
+Recorder = Callable[[CallRecord], None]
+
+
+def redact_text(text: str) -> str:
+    return _SECRET_IN_TEXT.sub(lambda m: (m.group(1) or m.group(2) or "") + REDACTED, text)
+
+
+def redact(value: Any) -> Any:
+    """A copy of `value` with every secret-looking key's value and inline credential replaced."""
+    if isinstance(value, Mapping):
+        return {
+            key: (REDACTED if isinstance(key, str) and _SECRET_KEYS.search(key) else redact(item))
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact(item) for item in value]
+    if isinstance(value, str):
+        return redact_text(value)
+    return value
