@@ -1,3 +1,225 @@
-"""Sync-engine models (handoffs, sync attempts, transformation logs) arrive with the pipeline."""
+"""Sync-engine models: handoffs, their events, sync attempts and transformation logs.
+
+PostgreSQL is the source of truth: a handoff row exists before any worker is woken, and every
+state change and every external call leaves a row behind.
+"""
 
 from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class HandoffStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    VALIDATING = "validating", "Validating"
+    BLOCKED = "blocked", "Blocked"
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+    READY = "ready", "Ready"
+    CREATING = "creating", "Creating"
+    CREATED = "created", "Created"
+    WRITTEN_BACK = "written_back", "Written back"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+S = HandoffStatus
+
+# The lifecycle of DESIGN.md. `failed` is terminal until a person acts (re-validate or cancel);
+# `creating → ready` lets a worker give a transient SAP failure back to the sweeper, and
+# `creating → blocked` is where a `sap_creation_error` exception parks the deal.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.RECEIVED: frozenset({S.VALIDATING, S.FAILED, S.CANCELLED}),
+    S.VALIDATING: frozenset({S.BLOCKED, S.AWAITING_APPROVAL, S.READY, S.FAILED, S.CANCELLED}),
+    S.BLOCKED: frozenset({S.VALIDATING, S.FAILED, S.CANCELLED}),
+    S.AWAITING_APPROVAL: frozenset({S.READY, S.VALIDATING, S.BLOCKED, S.FAILED, S.CANCELLED}),
+    S.READY: frozenset({S.CREATING, S.VALIDATING, S.BLOCKED, S.FAILED, S.CANCELLED}),
+    S.CREATING: frozenset({S.CREATED, S.READY, S.BLOCKED, S.FAILED}),
+    S.CREATED: frozenset({S.WRITTEN_BACK, S.FAILED}),
+    S.WRITTEN_BACK: frozenset(),
+    S.FAILED: frozenset({S.VALIDATING, S.CANCELLED}),
+    S.CANCELLED: frozenset(),
+}
+
+# Statuses a worker may pick up: everything not waiting on a person and not finished.
+# `created` is in because a write-back can still be pending after a crash.
+WORKABLE_STATUSES: tuple[str, ...] = (S.RECEIVED, S.VALIDATING, S.READY, S.CREATING, S.CREATED)
+
+
+class IllegalTransition(ValueError):
+    """A handoff was asked to move along an edge the lifecycle does not have."""
+
+    def __init__(self, from_status: str, to_status: str) -> None:
+        allowed = ", ".join(sorted(ALLOWED_TRANSITIONS.get(from_status, ()))) or "none (terminal)"
+        super().__init__(f"a handoff cannot go from {from_status!r} to {to_status!r}; allowed: {allowed}")
+        self.from_status = from_status
+        self.to_status = to_status
+
+
+class HandoffSource(models.TextChoices):
+    WEBHOOK = "webhook", "Outbound Message webhook"
+    POLL = "poll", "SystemModstamp poll"
+    MANUAL = "manual", "Manual"
+
+
+class RiskLevel(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class Handoff(models.Model):
+    """One closed-won Opportunity on its way to exactly one SAP sales order."""
+
+    org_id = models.CharField(max_length=18)
+    opportunity_id = models.CharField(max_length=18, help_text="18-character Salesforce Opportunity Id")
+    status = models.CharField(max_length=20, choices=HandoffStatus.choices, default=HandoffStatus.RECEIVED)
+    source = models.CharField(max_length=10, choices=HandoffSource.choices, help_text="first trigger")
+    canonical = models.JSONField(default=dict, blank=True, help_text="canonical payload (DESIGN.md)")
+    sap_sales_order = models.CharField(max_length=20, blank=True, db_index=True)
+    risk_level = models.CharField(max_length=10, choices=RiskLevel.choices, null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=200, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org_id", "opportunity_id"], name="handoff_unique_per_deal"),
+        ]
+        indexes = [
+            # The sweeper's query: work that is due and was left behind.
+            models.Index(fields=["status", "next_attempt_at"], name="handoff_sweep_idx"),
+            models.Index(fields=["opportunity_id"], name="handoff_opportunity_idx"),
+        ]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.opportunity_id} ({self.status})"
+
+
+class HandoffEvent(models.Model):
+    handoff = models.ForeignKey(Handoff, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=50, blank=True, help_text='e.g. "worker", "webhook", "poll"')
+    from_status = models.CharField(max_length=20, choices=HandoffStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=HandoffStatus.choices)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.handoff_id}: {self.from_status or '-'} → {self.to_status}"
+
+    @property
+    def actor_display(self) -> str:
+        return str(self.actor) if self.actor_id else self.actor_label
+
+
+class SyncAttempt(models.Model):
+    """One call to an external system, with secrets redacted before it is stored."""
+
+    handoff = models.ForeignKey(
+        Handoff, null=True, blank=True, on_delete=models.CASCADE, related_name="sync_attempts"
+    )
+    system = models.CharField(max_length=20)
+    operation = models.CharField(max_length=100)
+    method = models.CharField(max_length=10)
+    url = models.TextField()
+    request = models.JSONField(default=dict, blank=True)
+    response = models.JSONField(default=dict, blank=True)
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    ok = models.BooleanField(default=False)
+    error_class = models.CharField(max_length=100, blank=True)
+    error_message = models.TextField(blank=True)
+    duration_ms = models.FloatField(default=0.0)
+    healing = models.JSONField(
+        default=list, blank=True, help_text="what self-healing changed after this attempt"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["system", "ok", "created_at"], name="syncattempt_health_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.system} {self.operation} → {self.status_code or self.error_class or '?'}"
+
+
+class TransformationLog(models.Model):
+    handoff = models.ForeignKey(Handoff, on_delete=models.CASCADE, related_name="transformations")
+    field_path = models.CharField(max_length=200, help_text="e.g. entity.organization.name")
+    source_value = models.JSONField(null=True, blank=True)
+    result_value = models.JSONField(null=True, blank=True)
+    rule = models.CharField(max_length=200, blank=True)
+    confidence = models.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("1"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(confidence__gte=0, confidence__lte=1), name="translog_confidence_0_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.field_path}: {self.source_value!r} → {self.result_value!r} ({self.confidence})"
+
+
+class OutboundNotification(models.Model):
+    """A Salesforce Outbound Message notification already taken in (they arrive at least once)."""
+
+    notification_id = models.CharField(max_length=18, unique=True)
+    org_id = models.CharField(max_length=18)
+    opportunity_id = models.CharField(max_length=18)
+    handoff = models.ForeignKey(Handoff, on_delete=models.CASCADE, related_name="notifications")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.notification_id
+
+
+class PollWatermark(models.Model):
+    org_id = models.CharField(max_length=18, unique=True)
+    last_system_modstamp = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.org_id} @ {self.last_system_modstamp}"
+
+
+_SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+
+def salesforce_id_18(value: str) -> str:
+    """The 18-character, case-insensitive-safe form of a Salesforce id (15 or 18 chars in).
+
+    Salesforce hands out both forms; storing one form keeps (org, opportunity) unique no matter
+    which trigger saw the deal first.
+    """
+    value = (value or "").strip()
+    if len(value) == 18:
+        return value
+    if len(value) != 15 or not value.isalnum():
+        raise ValueError(f"{value!r} is not a 15- or 18-character Salesforce id")
+    suffix = ""
+    for start in (0, 5, 10):
+        bits = sum(1 << i for i, char in enumerate(value[start : start + 5]) if char.isupper())
+        suffix += _SUFFIX_ALPHABET[bits]
+    return value + suffix

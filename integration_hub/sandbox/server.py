@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
@@ -53,10 +54,8 @@ def make_app(kind: str) -> Callable[[dict[str, Any], StartResponse], Iterable[by
             handler = environ.get("sandbox.request_handler")
             if handler is not None:
                 handler.close_connection = True
-                try:
+                with contextlib.suppress(OSError):
                     handler.connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
             if hasattr(result, "close"):
                 result.close()
             return []

@@ -1,0 +1,82 @@
+"""Demo data for the hub itself: the cast of users, and the sandboxes' master data."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+
+DEMO_PASSWORD = "hub-demo"  # demo only; printed by `make demo`
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    full_name: str
+    role: str
+    queues: tuple[str, ...]
+    staff: bool = False
+    superuser: bool = False
+
+
+DEMO_USERS: tuple[DemoUser, ...] = (
+    DemoUser("admin", "Alex Admin", "admin: crosswalks, routing rules, users", (), staff=True, superuser=True),
+    DemoUser("steward", "Sam Steward", "master data steward", ("master-data",)),
+    DemoUser("pricing", "Priya Pricing", "pricing analyst", ("pricing",)),
+    DemoUser("credit", "Chris Credit", "credit management", ("credit",)),
+    DemoUser("productops", "Pat Product", "product ops", ("product-ops",)),
+    DemoUser("logistics", "Lee Logistics", "logistics", ("logistics",)),
+    DemoUser("salesops", "Sasha Sales-Ops", "sales ops", ("sales-ops",)),
+    DemoUser("integration", "Ira Integration", "integration ops", ("integration-ops",), staff=True),
+    DemoUser("approver", "Avery Approver", "deal approver", ()),
+)
+
+def _assign_queues(user: object, slugs: tuple[str, ...]) -> None:
+    try:
+        queue_model = importlib.import_module("exceptions.models").Queue
+    except (ImportError, AttributeError):
+        return
+    for queue in queue_model.objects.filter(slug__in=slugs):
+        queue.members.add(user)
+
+
+@transaction.atomic
+def demo_users_ensure() -> int:
+    """Create (or refresh) the demo cast; returns how many users exist afterwards."""
+    user_model = get_user_model()
+    # Crosswalks are business data: product ops and master data maintain them, not developers.
+    editors, _ = Group.objects.get_or_create(name="Crosswalk editors")
+    editors.permissions.set(Permission.objects.filter(content_type__app_label="crosswalks"))
+    for spec in DEMO_USERS:
+        first, _, last = spec.full_name.partition(" ")
+        user, _ = user_model.objects.update_or_create(
+            username=spec.username,
+            defaults={
+                "first_name": first,
+                "last_name": last,
+                "email": f"{spec.username}@hub.example.com",
+                "is_staff": spec.staff or spec.superuser,
+                "is_superuser": spec.superuser,
+                "is_active": True,
+            },
+        )
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+        if spec.username in {"productops", "steward"}:
+            user.groups.add(editors)
+        _assign_queues(user, spec.queues)
+    return user_model.objects.filter(username__in=[u.username for u in DEMO_USERS]).count()
+
+
+def demo_seed(*, reset: bool = False) -> dict[str, int]:
+    """Seed both sandboxes and the hub's own demo data. Idempotent."""
+    counts: dict[str, int] = {}
+    for kind in ("salesforce", "sap"):
+        seed = importlib.import_module(f"integration_hub.sandbox.{kind}.seed").seed
+        for name, count in seed(reset=reset).items():
+            counts[f"{kind}.{name}"] = count
+    counts["hub.users"] = demo_users_ensure()
+    return counts
