@@ -1,1 +1,130 @@
+"""Crosswalk tables: living data the business edits, never code (DESIGN.md rule 4)."""
+
 from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+CONFIDENCE_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))]
+
+
+class MappingSource(models.TextChoices):
+    MANUAL = "manual", "Manual"
+    IMPORT = "import", "Import"
+    SUGGESTED = "suggested", "Suggested"
+
+
+class ProductMapping(models.Model):
+    """A CRM product → one or more SAP materials (a bundle explodes into its components)."""
+
+    crm_product_code = models.CharField(max_length=100, unique=True)
+    crm_product_name = models.CharField(max_length=255, blank=True)
+    confidence = models.DecimalField(
+        max_digits=4, decimal_places=3, default=Decimal("1.0"), validators=CONFIDENCE_VALIDATORS
+    )
+    active = models.BooleanField(default=True)
+    source = models.CharField(max_length=10, choices=MappingSource.choices, default=MappingSource.MANUAL)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["crm_product_code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(confidence__gte=0, confidence__lte=1), name="productmapping_confidence_0_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.crm_product_code} ({self.crm_product_name})" if self.crm_product_name else self.crm_product_code
+
+
+class ProductMappingComponent(models.Model):
+    mapping = models.ForeignKey(ProductMapping, on_delete=models.CASCADE, related_name="components")
+    sap_material = models.CharField(max_length=40)
+    quantity_factor = models.DecimalField(
+        max_digits=12,
+        decimal_places=4,
+        default=Decimal("1"),
+        validators=[MinValueValidator(Decimal("0.0001"))],
+        help_text="SAP quantity per CRM unit",
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["mapping", "position", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity_factor__gt=0), name="component_factor_positive"),
+            models.UniqueConstraint(fields=["mapping", "sap_material"], name="component_unique_material"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sap_material} × {self.quantity_factor}"
+
+
+class CustomerMapping(models.Model):
+    org_id = models.CharField(max_length=18)
+    crm_account_id = models.CharField(max_length=18)
+    crm_account_name = models.CharField(max_length=255, blank=True)
+    sap_business_partner = models.CharField(max_length=10)
+    confidence = models.DecimalField(
+        max_digits=4, decimal_places=3, default=Decimal("1.0"), validators=CONFIDENCE_VALIDATORS
+    )
+    source = models.CharField(max_length=10, choices=MappingSource.choices, default=MappingSource.MANUAL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["crm_account_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["org_id", "crm_account_id"], name="customermapping_unique_account"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.crm_account_name or self.crm_account_id} → {self.sap_business_partner}"
+
+
+class PaymentTermsMapping(models.Model):
+    crm_value = models.CharField(max_length=100, help_text='e.g. "Net 30" (matched case-insensitively)')
+    sap_terms_key = models.CharField(max_length=4, help_text="CustomerPaymentTerms, e.g. 0001")
+
+    class Meta:
+        ordering = ["crm_value"]
+        constraints = [
+            models.UniqueConstraint(Lower("crm_value"), name="paymentterms_unique_crm_value_ci"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.crm_value} → {self.sap_terms_key}"
+
+
+class TaxRule(models.Model):
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2")
+    region = models.CharField(max_length=3, blank=True, help_text="blank = every region of the country")
+    material_tax_class = models.CharField(max_length=1, help_text="SAP material tax classification")
+    sap_tax_classification = models.CharField(max_length=2)
+    priority = models.PositiveSmallIntegerField(default=100, help_text="lower wins when several rules match")
+
+    class Meta:
+        ordering = ["country", "region", "priority"]
+
+    def __str__(self) -> str:
+        return f"{self.country}/{self.region or '*'} class {self.material_tax_class} → {self.sap_tax_classification}"
+
+
+class UnitOfMeasureMapping(models.Model):
+    crm_unit = models.CharField(max_length=30, unique=True)
+    sap_unit = models.CharField(max_length=3)
+
+    class Meta:
+        ordering = ["crm_unit"]
+
+    def __str__(self) -> str:
+        return f"{self.crm_unit} → {self.sap_unit}"

@@ -79,4 +79,48 @@ def demo_seed(*, reset: bool = False) -> dict[str, int]:
         for name, count in seed(reset=reset).items():
             counts[f"{kind}.{name}"] = count
     counts["hub.users"] = demo_users_ensure()
+    counts.update(demo_crosswalks_ensure())
     return counts
+
+
+def demo_crosswalks_ensure() -> dict[str, int]:
+    """The crosswalk rows a company would have on day one: products, terms, tax rules, units.
+
+    Customer mappings are left out on purpose: the hub learns them by matching (tax id, DUNS,
+    fuzzy name + address), which is what the demo shows. A few catalogue products stay unmapped.
+    """
+    from crosswalks.models import (
+        PaymentTermsMapping,
+        ProductMapping,
+        ProductMappingComponent,
+        TaxRule,
+        UnitOfMeasureMapping,
+    )
+    from integration_hub.sandbox import catalog
+
+    with transaction.atomic():
+        for product in catalog.products():
+            if not product.components:
+                continue
+            mapping, created = ProductMapping.objects.get_or_create(
+                crm_product_code=product.code,
+                defaults={"crm_product_name": product.name, "source": "import"},
+            )
+            if created:
+                ProductMappingComponent.objects.bulk_create(
+                    ProductMappingComponent(mapping=mapping, sap_material=material, quantity_factor=factor, position=i)
+                    for i, (material, factor) in enumerate(product.components)
+                )
+        for key, label in catalog.PAYMENT_TERMS.items():
+            if not PaymentTermsMapping.objects.filter(crm_value__iexact=label).exists():
+                PaymentTermsMapping.objects.create(crm_value=label, sap_terms_key=key)
+        for country in ("US", "DE", "GB"):
+            for tax_class in ("0", "1"):
+                TaxRule.objects.get_or_create(country=country, region="", material_tax_class=tax_class,
+                                              defaults={"sap_tax_classification": tax_class})
+        UnitOfMeasureMapping.objects.get_or_create(crm_unit="Hours", defaults={"sap_unit": "H"})
+    return {
+        "crosswalks.products": ProductMapping.objects.count(),
+        "crosswalks.payment_terms": PaymentTermsMapping.objects.count(),
+        "crosswalks.tax_rules": TaxRule.objects.count(),
+    }

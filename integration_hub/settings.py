@@ -282,3 +282,21 @@ LOGGING = {
         "hub.security": {"level": "INFO"},
     },
 }
+
+# -- the handoff pipeline -----------------------------------------------------------------------
+HUB_BACKOFF_BASE_SECONDS = env_float("HUB_BACKOFF_BASE_SECONDS", 2.0, minimum=0.0)
+HUB_BACKOFF_CAP_SECONDS = env_float("HUB_BACKOFF_CAP_SECONDS", 300.0, minimum=0.0)
+HUB_LOCK_WAIT_SECONDS = env_float("HUB_LOCK_WAIT_SECONDS", 5.0, minimum=0.0)
+# A claim older than this belongs to a dead worker; the sweeper hands the row to another one.
+HUB_CLAIM_LEASE_SECONDS = env_int("HUB_CLAIM_LEASE_SECONDS", CELERY_TASK_TIME_LIMIT + 30, minimum=1)
+HUB_SAP_CREATE_MAX_FAILURES = env_int("HUB_SAP_CREATE_MAX_FAILURES", 3, minimum=1)
+HUB_POLL_INTERVAL_SECONDS = env_float("HUB_POLL_INTERVAL_SECONDS", 10.0, minimum=0.5)
+HUB_SWEEP_INTERVAL_SECONDS = env_float("HUB_SWEEP_INTERVAL_SECONDS", 15.0, minimum=0.5)
+HUB_CLOSED_WON_STAGES = env_list("HUB_CLOSED_WON_STAGES", ["Closed Won"])
+HUB_CRM_CURRENCY = env_str("HUB_CRM_CURRENCY", "USD")
+HUB_DEFAULT_LEAD_TIME_DAYS = env_int("HUB_DEFAULT_LEAD_TIME_DAYS", 7, minimum=0)
+# Thresholds of the exception catalogue (DESIGN.md).
+HUB_CUSTOMER_MATCH_THRESHOLD = env_float("HUB_CUSTOMER_MATCH_THRESHOLD", 0.85, minimum=0.0)
+HUB_PRODUCT_AUTO_THRESHOLD = env_float("HUB_PRODUCT_AUTO_THRESHOLD", 0.95, minimum=0.0)
+HUB_ADDRESS_THRESHOLD = env_float("HUB_ADDRESS_THRESHOLD", 0.90, minimum=0.0)
+HUB_PRICE_VARIANCE_PERCENT = env_float("HUB_PRICE_VARIANCE_PERCENT", 2.0, minimum=0.0)

@@ -37,7 +37,8 @@ class SfQueryCursor(models.Model):
     """A query's remaining result, so `nextRecordsUrl` works from any process."""
 
     locator = models.CharField(max_length=18, unique=True)
-    records = models.JSONField(default=list)
+    # JSON text, not JSONField: jsonb would reorder keys and `attributes` must stay first.
+    records_json = models.TextField()
     batch_size = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
 

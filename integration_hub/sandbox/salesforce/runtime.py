@@ -1,8 +1,12 @@
+"""Background work of the Salesforce sandbox: the Outbound Message dispatcher."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from integration_hub.sandbox.salesforce.outbound import start_dispatcher
 
-def start_background() -> Callable[[], None]:
+
+def start_background(*, interval: float = 1.0) -> Callable[[], None]:
     """Start the sandbox's background work; returns a function that stops it."""
-    return lambda: None
+    return start_dispatcher(interval=interval)

@@ -1,0 +1,160 @@
+"""Writes on typed exceptions. Each state change writes an `ExceptionEvent` in the same transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from exceptions.models import (
+    CATALOGUE,
+    ExceptionEvent,
+    ExceptionStatus,
+    ExceptionType,
+    Queue,
+    SyncException,
+)
+from integration_hub.models import Handoff, HandoffStatus
+
+
+class ExceptionNotOpen(ValueError):
+    """Only an open exception can be resolved or dismissed."""
+
+
+def exception_fingerprint(*, type_code: str, identity: str) -> str:
+    """`<type>:<identity>`; an identity already carrying the prefix is left alone."""
+    prefix = f"{type_code}:"
+    return identity if identity.startswith(prefix) else prefix + identity
+
+
+@transaction.atomic
+def exception_open(
+    *,
+    handoff: Handoff,
+    type_code: str,
+    fingerprint: str,
+    title: str,
+    message: str,
+    evidence: dict[str, Any] | None = None,
+    priority: int | None = None,
+    actor_label: str = "worker",
+) -> SyncException:
+    """Open a typed exception, or refresh the open one for the same defect.
+
+    `fingerprint` is the defect's identity (e.g. the CRM product code); it is stored prefixed
+    with the type code. A re-run seeing the same defect bumps `occurrences`, `last_seen` and the
+    evidence of the open row instead of adding one. New exceptions land in the catalogue queue.
+    Moving the handoff to `blocked` is the caller's (the pipeline's) decision.
+    """
+    if type_code not in ExceptionType.values:
+        raise ValueError(f"unknown exception type {type_code!r}; expected one of {', '.join(ExceptionType.values)}")
+    entry = CATALOGUE[type_code]
+    fingerprint = exception_fingerprint(type_code=type_code, identity=fingerprint)
+    now = timezone.now()
+
+    def _refresh(existing: SyncException) -> SyncException:
+        existing.occurrences += 1
+        existing.last_seen = now
+        existing.title = title
+        existing.message = message
+        existing.evidence = evidence or {}
+        if priority is not None:
+            existing.priority = priority
+        existing.save(update_fields=["occurrences", "last_seen", "title", "message", "evidence", "priority"])
+        ExceptionEvent.objects.create(
+            exception=existing,
+            actor_label=actor_label,
+            from_status=ExceptionStatus.OPEN,
+            to_status=ExceptionStatus.OPEN,
+            reason=f"seen again (occurrence {existing.occurrences})",
+        )
+        return existing
+
+    open_qs = SyncException.objects.select_for_update().filter(
+        handoff=handoff, fingerprint=fingerprint, status=ExceptionStatus.OPEN
+    )
+    existing = open_qs.first()
+    if existing is not None:
+        return _refresh(existing)
+    try:
+        # Savepoint: the partial unique index decides a race between two workers.
+        with transaction.atomic():
+            created = SyncException.objects.create(
+                handoff=handoff,
+                type_code=type_code,
+                queue=Queue.objects.get(slug=entry.queue_slug),
+                priority=entry.priority if priority is None else priority,
+                title=title,
+                message=message,
+                evidence=evidence or {},
+                fingerprint=fingerprint,
+                first_seen=now,
+                last_seen=now,
+            )
+    except IntegrityError:
+        return _refresh(open_qs.get())
+    ExceptionEvent.objects.create(
+        exception=created,
+        actor_label=actor_label,
+        from_status="",
+        to_status=ExceptionStatus.OPEN,
+        reason=f"{entry.label}: {title}",
+    )
+    return created
+
+
+def _close(
+    *, exception: SyncException, to_status: str, actor: AbstractBaseUser | None, note: str
+) -> SyncException:
+    locked = SyncException.objects.select_for_update().get(pk=exception.pk)
+    if locked.status != ExceptionStatus.OPEN:
+        raise ExceptionNotOpen(f"exception {locked.pk} is {locked.status}, not open")
+    locked.status = to_status
+    locked.resolved_by = actor
+    locked.resolved_at = timezone.now()
+    locked.resolution_note = note
+    locked.save(update_fields=["status", "resolved_by", "resolved_at", "resolution_note"])
+    ExceptionEvent.objects.create(
+        exception=locked,
+        actor=actor,
+        actor_label="" if actor else "system",
+        from_status=ExceptionStatus.OPEN,
+        to_status=to_status,
+        reason=note,
+    )
+    _unblock_if_clear(handoff_id=locked.handoff_id, actor=actor)
+    return locked
+
+
+def _unblock_if_clear(*, handoff_id: int, actor: AbstractBaseUser | None) -> None:
+    # Imported here: integration_hub.services imports tasks, which must not import this app.
+    from integration_hub.services import _enqueue_processing, handoff_transition
+
+    # Lock the handoff first so two people closing its last two exceptions agree on "last".
+    handoff = Handoff.objects.select_for_update().get(pk=handoff_id)
+    if handoff.status != HandoffStatus.BLOCKED:
+        return
+    if handoff.exceptions.filter(status=ExceptionStatus.OPEN).exists():
+        return
+    handoff_transition(
+        handoff=handoff,
+        to_status=HandoffStatus.VALIDATING,
+        actor=actor,
+        actor_label="" if actor else "system",
+        reason="last open exception closed; validating again",
+    )
+    _enqueue_processing(handoff.pk)
+
+
+@transaction.atomic
+def exception_resolve(*, exception: SyncException, actor: AbstractBaseUser | None, note: str) -> SyncException:
+    """Mark an open exception resolved; the last one closed sends a blocked handoff back to validation."""
+    return _close(exception=exception, to_status=ExceptionStatus.RESOLVED, actor=actor, note=note)
+
+
+@transaction.atomic
+def exception_dismiss(*, exception: SyncException, actor: AbstractBaseUser | None, note: str) -> SyncException:
+    """Dismiss an open exception (not a real defect); unblocks like a resolution does."""
+    return _close(exception=exception, to_status=ExceptionStatus.DISMISSED, actor=actor, note=note)

@@ -1,0 +1,109 @@
+"""Admin for the sync engine: handoffs with their events and sync attempts, read-only history."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from integration_hub.models import (
+    Handoff,
+    HandoffEvent,
+    OutboundNotification,
+    PollWatermark,
+    SyncAttempt,
+    TransformationLog,
+)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """History is written by services only; the admin shows it."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class HandoffEventInline(ReadOnlyInline):
+    model = HandoffEvent
+    fields = ["created_at", "from_status", "to_status", "actor", "actor_label", "reason"]
+    readonly_fields = fields
+
+
+class SyncAttemptInline(ReadOnlyInline):
+    model = SyncAttempt
+    fields = ["created_at", "system", "operation", "method", "status_code", "ok", "error_class", "duration_ms", "healing"]
+    readonly_fields = fields
+    show_change_link = True
+
+
+class TransformationLogInline(ReadOnlyInline):
+    model = TransformationLog
+    fields = ["field_path", "source_value", "result_value", "rule", "confidence"]
+    readonly_fields = fields
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Handoff)
+class HandoffAdmin(admin.ModelAdmin):
+    list_display = ["opportunity_id", "status", "source", "sap_sales_order", "risk_level", "attempts", "created_at", "updated_at"]
+    list_filter = ["status", "source", "risk_level"]
+    search_fields = ["opportunity_id", "sap_sales_order", "org_id"]
+    date_hierarchy = "created_at"
+    # Status changes must go through handoff_transition so they leave an event.
+    readonly_fields = [
+        "org_id", "opportunity_id", "status", "source", "canonical", "sap_sales_order", "risk_level",
+        "attempts", "next_attempt_at", "claimed_at", "claimed_by", "last_error", "created_at", "updated_at",
+    ]
+    inlines = [HandoffEventInline, SyncAttemptInline, TransformationLogInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(SyncAttempt)
+class SyncAttemptAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "system", "operation", "method", "status_code", "ok", "error_class", "duration_ms", "handoff"]
+    list_filter = ["system", "ok", "error_class"]
+    search_fields = ["operation", "url", "handoff__opportunity_id", "error_message"]
+    list_select_related = ["handoff"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(TransformationLog)
+class TransformationLogAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "handoff", "field_path", "rule", "confidence"]
+    list_filter = ["rule"]
+    search_fields = ["field_path", "handoff__opportunity_id"]
+    list_select_related = ["handoff"]
+
+
+@admin.register(HandoffEvent)
+class HandoffEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "handoff", "from_status", "to_status", "actor", "actor_label"]
+    list_filter = ["to_status", "actor_label"]
+    search_fields = ["handoff__opportunity_id", "reason"]
+    list_select_related = ["handoff", "actor"]
+
+
+@admin.register(OutboundNotification)
+class OutboundNotificationAdmin(ReadOnlyAdmin):
+    list_display = ["notification_id", "opportunity_id", "org_id", "received_at"]
+    search_fields = ["notification_id", "opportunity_id"]
+
+
+@admin.register(PollWatermark)
+class PollWatermarkAdmin(admin.ModelAdmin):
+    list_display = ["org_id", "last_system_modstamp", "updated_at"]

@@ -1,0 +1,153 @@
+"""REST API on handoffs (read-only). Visibility comes from the selector: outsiders see nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet, TextChoices
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
+
+from integration_hub.models import Handoff, HandoffEvent, HandoffSource, HandoffStatus, SyncAttempt
+from integration_hub.selectors import handoff_list
+
+
+class EnumChoiceField(serializers.ChoiceField):
+    """A choice field that knows its TextChoices class, so the schema names its enum after it.
+
+    Several models have a `status` or `source` with different choice sets; left to
+    drf-spectacular, the enum names collide and it warns. Naming each enum after its choices
+    class keeps the schema stable without settings-level overrides.
+    """
+
+    def __init__(self, choices_class: type[TextChoices], **kwargs: Any) -> None:
+        self.choices_class = choices_class
+        super().__init__(choices=choices_class.choices, **kwargs)
+
+
+class EnumChoiceFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = EnumChoiceField
+
+    def get_name(self) -> str:
+        return f"{self.target.choices_class.__name__}Enum"
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        return {"type": "string", "enum": list(self.target.choices_class.values)}
+
+
+def enum_field(choices_class: type[TextChoices], **kwargs: Any) -> EnumChoiceField:
+    return EnumChoiceField(choices_class, read_only=True, **kwargs)
+
+
+class OpenExceptionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    type_code = serializers.CharField()
+    queue = serializers.CharField(source="queue.slug")
+    title = serializers.CharField()
+    priority = serializers.IntegerField()
+
+
+class HandoffSerializer(serializers.ModelSerializer):
+    status = enum_field(HandoffStatus)
+    source = enum_field(HandoffSource)
+    open_exceptions = OpenExceptionSerializer(many=True, read_only=True)
+    open_exception_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Handoff
+        fields = [
+            "id",
+            "org_id",
+            "opportunity_id",
+            "status",
+            "source",
+            "sap_sales_order",
+            "risk_level",
+            "attempts",
+            "next_attempt_at",
+            "last_error",
+            "open_exception_count",
+            "open_exceptions",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class HandoffEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_display", read_only=True)
+    from_status = serializers.CharField(read_only=True, help_text="empty for the first event")
+    to_status = enum_field(HandoffStatus)
+
+    class Meta:
+        model = HandoffEvent
+        fields = ["id", "actor", "from_status", "to_status", "reason", "created_at"]
+        read_only_fields = fields
+
+
+class SyncAttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SyncAttempt
+        fields = [
+            "id",
+            "system",
+            "operation",
+            "method",
+            "url",
+            "status_code",
+            "ok",
+            "error_class",
+            "error_message",
+            "duration_ms",
+            "healing",
+            "request",
+            "response",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class HandoffDetailSerializer(HandoffSerializer):
+    events = HandoffEventSerializer(many=True, read_only=True)
+    sync_attempts = SyncAttemptSerializer(many=True, read_only=True)
+
+    class Meta(HandoffSerializer.Meta):
+        fields = [*HandoffSerializer.Meta.fields, "canonical", "events", "sync_attempts"]
+        read_only_fields = fields
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("opportunity_id", OpenApiTypes.STR, description="15- or 18-character Opportunity Id"),
+            OpenApiParameter("status", OpenApiTypes.STR, enum=HandoffStatus.values),
+        ]
+    )
+)
+class HandoffViewSet(viewsets.ReadOnlyModelViewSet):
+    """Handoffs with their status, SAP order number and open exceptions.
+
+    Staff and queue members (integration users) see handoffs; anybody else gets an empty list
+    and 404 on detail.
+    """
+
+    serializer_class = HandoffSerializer
+    queryset = Handoff.objects.none()  # the real one comes from the selector, per user
+
+    def get_queryset(self) -> QuerySet[Handoff]:
+        params = self.request.query_params
+        qs = handoff_list(
+            user=self.request.user,
+            opportunity_id=params.get("opportunity_id") if self.action == "list" else None,
+            status=params.get("status") if self.action == "list" else None,
+        )
+        if self.action == "retrieve":
+            qs = qs.prefetch_related(
+                "events__actor", Prefetch("sync_attempts", queryset=SyncAttempt.objects.order_by("created_at", "pk"))
+            )
+        return qs
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        return HandoffDetailSerializer if self.action == "retrieve" else HandoffSerializer

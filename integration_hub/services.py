@@ -1,0 +1,228 @@
+"""Writes on handoffs, sync attempts and transformation logs.
+
+Every state change writes a `HandoffEvent` in the same transaction; work is enqueued only after
+commit, so a worker never wakes up to a row it cannot see.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from integration_hub.connectors.base import CallRecord, redact, redact_text
+from integration_hub.models import (
+    ALLOWED_TRANSITIONS,
+    Handoff,
+    HandoffEvent,
+    HandoffSource,
+    HandoffStatus,
+    IllegalTransition,
+    OutboundNotification,
+    SyncAttempt,
+    TransformationLog,
+    salesforce_id_18,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _enqueue_processing(handoff_id: int) -> None:
+    # Imported here: tasks import the pipeline lazily and the pipeline imports these services.
+    from integration_hub.tasks import process_handoff
+
+    process_handoff.delay_on_commit(handoff_id)
+
+
+@transaction.atomic
+def handoff_receive(
+    *,
+    org_id: str,
+    opportunity_id: str,
+    source: str,
+    notification_id: str | None = None,
+    actor_label: str,
+) -> tuple[Handoff, bool]:
+    """Find or create the one handoff of a deal; returns (handoff, created).
+
+    Safe to call any number of times from any trigger: a notification id seen before changes
+    nothing, and two concurrent callers for the same deal end on the same row.
+    """
+    if source not in HandoffSource.values:
+        raise ValueError(f"unknown handoff source {source!r}")
+    org_id = salesforce_id_18(org_id)
+    opportunity_id = salesforce_id_18(opportunity_id)
+
+    if notification_id:
+        seen = OutboundNotification.objects.select_related("handoff").filter(notification_id=notification_id).first()
+        if seen is not None:
+            return seen.handoff, False
+
+    created = False
+    handoff = Handoff.objects.filter(org_id=org_id, opportunity_id=opportunity_id).first()
+    if handoff is None:
+        try:
+            # Savepoint: a concurrent insert must not poison the caller's transaction.
+            with transaction.atomic():
+                handoff = Handoff.objects.create(org_id=org_id, opportunity_id=opportunity_id, source=source)
+            created = True
+        except IntegrityError:
+            handoff = Handoff.objects.get(org_id=org_id, opportunity_id=opportunity_id)
+
+    if notification_id:
+        try:
+            with transaction.atomic():
+                OutboundNotification.objects.create(
+                    notification_id=notification_id,
+                    org_id=org_id,
+                    opportunity_id=opportunity_id,
+                    handoff=handoff,
+                )
+        except IntegrityError:
+            # The same notification raced us in; it is recorded either way.
+            pass
+
+    if created:
+        HandoffEvent.objects.create(
+            handoff=handoff,
+            actor_label=actor_label,
+            from_status="",
+            to_status=HandoffStatus.RECEIVED,
+            reason=f"closed-won deal received via {source}"
+            + (f" (notification {notification_id})" if notification_id else ""),
+        )
+        _enqueue_processing(handoff.pk)
+    return handoff, created
+
+
+@transaction.atomic
+def handoff_transition(
+    *,
+    handoff: Handoff,
+    to_status: str,
+    actor: AbstractBaseUser | None = None,
+    actor_label: str = "",
+    reason: str = "",
+    **fields: Any,
+) -> Handoff:
+    """Move a handoff along the lifecycle and record who/what did it and why.
+
+    Extra keyword `fields` (e.g. `sap_sales_order=`, `last_error=`, `next_attempt_at=`) are
+    saved in the same write. Raises `IllegalTransition` for an edge the lifecycle lacks; the
+    row is locked and re-read so a stale in-memory status cannot sneak past the check.
+    """
+    if to_status not in HandoffStatus.values:
+        raise IllegalTransition(handoff.status, to_status)
+    locked = Handoff.objects.select_for_update().get(pk=handoff.pk)
+    from_status = locked.status
+    if to_status not in ALLOWED_TRANSITIONS[from_status]:
+        raise IllegalTransition(from_status, to_status)
+    locked.status = to_status
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.save(update_fields=["status", "updated_at", *fields.keys()])
+    HandoffEvent.objects.create(
+        handoff=locked,
+        actor=actor,
+        actor_label=actor_label or ("" if actor else "system"),
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason,
+    )
+    # Keep the caller's object truthful.
+    handoff.status = locked.status
+    handoff.updated_at = locked.updated_at
+    for name, value in fields.items():
+        setattr(handoff, name, value)
+    return handoff
+
+
+def _claim_lease() -> timedelta:
+    # A claim older than the task time limit belongs to a dead worker (acks_late redelivers).
+    return timedelta(seconds=getattr(settings, "CELERY_TASK_TIME_LIMIT", 300))
+
+
+def handoff_claim(*, handoff_id: int, from_statuses: tuple[str, ...] | list[str], worker: str) -> Handoff | None:
+    """Compare-and-swap claim: the row is ours only if exactly one row matched.
+
+    A claim is free when nobody holds it or its lease expired; one UPDATE decides, so two
+    workers handed the same id never both proceed.
+    """
+    now = timezone.now()
+    count = (
+        Handoff.objects.filter(pk=handoff_id, status__in=list(from_statuses))
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - _claim_lease()))
+        .update(claimed_at=now, claimed_by=worker, updated_at=now)
+    )
+    if count != 1:
+        return None
+    return Handoff.objects.get(pk=handoff_id)
+
+
+def handoff_release(*, handoff_id: int, worker: str) -> bool:
+    """Give a claim back; only the holder can. Returns whether it held the claim."""
+    return bool(
+        Handoff.objects.filter(pk=handoff_id, claimed_by=worker).update(claimed_at=None, claimed_by="")
+    )
+
+
+@transaction.atomic
+def sync_attempt_record(
+    *, handoff: Handoff | None, record: CallRecord, healing: list[Any] | None = None
+) -> SyncAttempt:
+    """Store one external call. Redacts again: a secret must never reach the database."""
+    ok = record.error_class == "" and record.status is not None and record.status < 400
+    return SyncAttempt.objects.create(
+        handoff=handoff,
+        system=record.system,
+        operation=record.operation,
+        method=record.method,
+        url=redact_text(record.url),
+        request=redact({"headers": dict(record.request_headers), "body": record.request_body}),
+        response=redact({"headers": dict(record.response_headers), "body": record.response_body}),
+        status_code=record.status,
+        ok=ok,
+        error_class=record.error_class,
+        error_message=redact_text(record.error_message),
+        duration_ms=record.duration_ms,
+        healing=redact(list(healing or [])),
+    )
+
+
+@transaction.atomic
+def sync_attempt_add_healing(*, attempt: SyncAttempt, step: str | dict[str, Any]) -> SyncAttempt:
+    """Append what self-healing changed after `attempt` (e.g. "refetched CSRF token")."""
+    attempt.healing = [*attempt.healing, redact(step)]
+    attempt.save(update_fields=["healing"])
+    return attempt
+
+
+@transaction.atomic
+def transformation_log_add(
+    *,
+    handoff: Handoff,
+    field_path: str,
+    source_value: Any,
+    result_value: Any,
+    rule: str,
+    confidence: Decimal | float | str = Decimal("1"),
+) -> TransformationLog:
+    """One derivation of a canonical field, with the rule that made it and its confidence."""
+    value = Decimal(str(confidence))
+    if not Decimal("0") <= value <= Decimal("1"):
+        raise ValueError(f"confidence {value} is outside [0, 1]")
+    return TransformationLog.objects.create(
+        handoff=handoff,
+        field_path=field_path,
+        source_value=source_value,
+        result_value=result_value,
+        rule=rule,
+        confidence=value.quantize(Decimal("0.001")),
+    )

@@ -1,0 +1,55 @@
+"""Thin Celery tasks: ids in, claim the row, call one service, give the claim back."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import socket
+from types import ModuleType
+
+from celery import shared_task
+
+from integration_hub.errors import TransientError
+from integration_hub.models import WORKABLE_STATUSES
+from integration_hub.services import handoff_claim, handoff_release
+
+logger = logging.getLogger(__name__)
+
+# Never wait longer in a countdown than the broker's visibility timeout allows; long waits
+# belong in `Handoff.next_attempt_at`, where the sweeper finds them.
+MAX_COUNTDOWN_SECONDS = 60
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _load_pipeline() -> ModuleType | None:
+    try:
+        return importlib.import_module("integration_hub.pipeline")
+    except ModuleNotFoundError as exc:
+        # Only the pipeline module itself may be missing; a missing import inside it is a bug.
+        if exc.name != "integration_hub.pipeline":
+            raise
+        return None
+
+
+@shared_task(bind=True, max_retries=5)
+def process_handoff(self, handoff_id: int) -> None:  # type: ignore[no-untyped-def]
+    pipeline = _load_pipeline()
+    if pipeline is None:
+        logger.warning("handoff %s not processed: integration_hub.pipeline is not installed yet", handoff_id)
+        return
+    worker = _worker_name()
+    handoff = handoff_claim(handoff_id=handoff_id, from_statuses=WORKABLE_STATUSES, worker=worker)
+    if handoff is None:
+        logger.info("handoff %s not claimed (already taken, finished or waiting on a person)", handoff_id)
+        return
+    try:
+        pipeline.handoff_process(handoff_id=handoff_id)
+    except TransientError as exc:
+        countdown = min(MAX_COUNTDOWN_SECONDS, max(1.0, exc.retry_after or 2 ** self.request.retries))
+        raise self.retry(exc=exc, countdown=countdown) from exc
+    finally:
+        handoff_release(handoff_id=handoff_id, worker=worker)

@@ -1,0 +1,491 @@
+"""Validate before pushing: resolve the canonical deal against the crosswalks and SAP, and run
+every check of the exception catalogue. Nothing here writes to SAP.
+
+`validate_deal()` returns the resolved deal, the derivations for the transformation log and the
+defects found — all of them, not just the first, so each team sees its part at once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from crosswalks.matching import (
+    Address,
+    address_similarity,
+    customer_confidence,
+    name_similarity,
+    normalize_org_name,
+)
+from crosswalks.models import (
+    CustomerMapping,
+    PaymentTermsMapping,
+    ProductMapping,
+    TaxRule,
+    UnitOfMeasureMapping,
+)
+from integration_hub.canonical import CanonicalDeal, Derivation, MaterialLine
+
+CENT = Decimal("0.01")
+
+
+class SapReads(Protocol):
+    def search_business_partners(self, name: str | None = None, tax_number: str | None = None,
+                                 top: int = 20) -> list[dict[str, Any]]: ...
+
+    def get_business_partner(self, bp: str) -> dict[str, Any]: ...
+
+    def simulate_sales_order(self, payload: dict[str, Any]) -> dict[str, Any]: ...
+
+    def get_credit_account(self, bp: str) -> dict[str, Any] | None: ...
+
+    def get_open_items(self, customer: str) -> list[dict[str, Any]]: ...
+
+
+@dataclass
+class Defect:
+    type_code: str
+    identity: str  # what makes this defect the same defect on a re-run
+    title: str
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Validation:
+    deal: CanonicalDeal
+    derivations: list[Derivation] = field(default_factory=list)
+    defects: list[Defect] = field(default_factory=list)
+    simulation: dict[str, Any] | None = None
+
+    def note(self, path: str, source: Any, result: Any, rule: str, confidence: float = 1.0) -> None:
+        self.derivations.append(Derivation(path, "" if source is None else str(source),
+                                           "" if result is None else str(result), rule, round(confidence, 4)))
+        self.deal.confidence[path] = round(confidence, 4)
+
+    def defect(self, type_code: str, identity: str, title: str, message: str, **evidence: Any) -> None:
+        self.defects.append(Defect(type_code, identity, title, message, _jsonable(evidence)))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _dec(value: Any) -> Decimal:
+    if value is None or value == "":
+        return Decimal("0")
+    return Decimal(str(value))
+
+
+def _results(value: Any) -> list[dict[str, Any]]:
+    """OData navigation payloads come as a list or as {"results": [...]}."""
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        return list(value.get("results") or [])
+    return list(value)
+
+
+# -- customer --------------------------------------------------------------------------------------
+def _bp_name(bp: dict[str, Any]) -> str:
+    return str(bp.get("BusinessPartnerFullName") or bp.get("OrganizationBPName1") or bp.get("BusinessPartnerName") or "")
+
+
+def _bp_addresses(bp: dict[str, Any]) -> list[dict[str, Any]]:
+    return _results(bp.get("to_BusinessPartnerAddress"))
+
+
+def _sap_address(address: dict[str, Any]) -> Address:
+    street = " ".join(p for p in (str(address.get("HouseNumber") or ""), str(address.get("StreetName") or "")) if p)
+    return Address(street=street, city=str(address.get("CityName") or ""), region=str(address.get("Region") or ""),
+                   postal_code=str(address.get("PostalCode") or ""), country=str(address.get("Country") or ""))
+
+
+def _best_address(crm: Address, bp: dict[str, Any]) -> tuple[float, dict[str, Any] | None]:
+    best: tuple[float, dict[str, Any] | None] = (0.0, None)
+    for address in _bp_addresses(bp):
+        score = address_similarity(crm, _sap_address(address))
+        if score > best[0]:
+            best = (score, address)
+    return best
+
+
+def _crm_address(deal: CanonicalDeal) -> Address:
+    s = deal.ship_to
+    return Address(street=s.street, city=s.city, region=s.region, postal_code=s.postal_code, country=s.country)
+
+
+def _search_terms(name: str) -> list[str]:
+    words = normalize_org_name(name).split()
+    return [w for w in words if len(w) > 2][:2] or words[:1]
+
+
+def _resolve_customer(v: Validation, sap: SapReads) -> dict[str, Any] | None:
+    """Crosswalk, then tax id / DUNS, then fuzzy name + address. Returns the SAP partner or None."""
+    deal = v.deal
+    org = deal.organization
+    threshold = settings.HUB_CUSTOMER_MATCH_THRESHOLD
+    mapping = CustomerMapping.objects.filter(org_id=deal.org_id, crm_account_id=org.crm_account_id).first()
+    if mapping is not None:
+        bp = sap.get_business_partner(mapping.sap_business_partner)
+        v.note("entity.organization.sap_business_partner", org.crm_account_id, mapping.sap_business_partner,
+               f"customer crosswalk ({mapping.source})", float(mapping.confidence))
+        org.sap_business_partner, org.match_confidence = mapping.sap_business_partner, float(mapping.confidence)
+        return bp
+
+    for number, label in ((org.tax_id, "tax id"), (org.duns, "DUNS")):
+        if not number:
+            continue
+        hits = sap.search_business_partners(tax_number=number)
+        if len(hits) == 1:
+            bp_number = str(hits[0]["BusinessPartner"])
+            bp = sap.get_business_partner(bp_number)
+            confidence = 0.99 if name_similarity(org.name, _bp_name(bp)) >= 0.6 else 0.9
+            v.note("entity.organization.sap_business_partner", f"{label} {number}", bp_number,
+                   f"matched by {label}", confidence)
+            org.sap_business_partner, org.match_confidence = bp_number, confidence
+            return bp
+
+    candidates: dict[str, dict[str, Any]] = {}
+    for term in _search_terms(org.name):
+        for hit in sap.search_business_partners(name=term, top=20):
+            candidates.setdefault(str(hit["BusinessPartner"]), hit)
+    crm_address = _crm_address(deal)
+    scored = []
+    for number, hit in candidates.items():
+        name_score = name_similarity(org.name, _bp_name(hit))
+        address_score = _best_address(crm_address, hit)[0] if _bp_addresses(hit) and not crm_address.is_empty else None
+        scored.append((customer_confidence(name_score, address_score), number, _bp_name(hit), name_score, address_score))
+    scored.sort(reverse=True)
+    evidence_candidates = [
+        {"business_partner": n, "name": nm, "confidence": c, "name_score": ns, "address_score": a}
+        for c, n, nm, ns, a in scored[:5]
+    ]
+    if scored and scored[0][0] >= threshold:
+        runner_up = scored[1][0] if len(scored) > 1 else 0.0
+        if runner_up >= threshold and scored[0][0] - runner_up < 0.03:
+            v.defect(
+                "customer_not_found", f"conflict:{org.crm_account_id}",
+                f"Conflicting SAP customers for {org.name}",
+                f"{len([s for s in scored if s[0] >= threshold])} SAP business partners match '{org.name}' almost "
+                f"equally well; pick the right one (and consider merging the duplicates in SAP).",
+                account=org.crm_account_id, account_name=org.name, candidates=evidence_candidates,
+            )
+            return None
+        confidence, number = scored[0][0], scored[0][1]
+        bp = sap.get_business_partner(number)
+        v.note("entity.organization.sap_business_partner", org.name, number, "fuzzy name + address match", confidence)
+        org.sap_business_partner, org.match_confidence = number, confidence
+        return bp
+    best = scored[0][0] if scored else 0.0
+    v.note("entity.organization.sap_business_partner", org.name, "", "no SAP partner above threshold", best)
+    v.defect(
+        "customer_not_found", f"account:{org.crm_account_id}",
+        f"Customer not in SAP: {org.name}",
+        f"No SAP business partner matches '{org.name}' with confidence ≥ {threshold:.2f} (best {best:.2f}). "
+        "Pick a candidate or map the account to a new business partner.",
+        account=org.crm_account_id, account_name=org.name, tax_id=org.tax_id, duns=org.duns,
+        ship_to=_jsonable(crm_address.__dict__), candidates=evidence_candidates,
+    )
+    return None
+
+
+def _sales_area(v: Validation, bp: dict[str, Any]) -> None:
+    org = v.deal.organization
+    customer = bp.get("to_Customer")  # 1:1 navigation: an object when expanded
+    customers = _results(customer) if isinstance(customer, list) or (isinstance(customer, dict) and "results" in customer) else [customer or {}]
+    areas = [area for c in customers for area in _results(c.get("to_CustomerSalesArea"))]
+    preferred = (settings.SAP_SALES_ORGANIZATION, settings.SAP_DISTRIBUTION_CHANNEL, settings.SAP_DIVISION)
+    chosen = next(
+        (a for a in areas if (a.get("SalesOrganization"), a.get("DistributionChannel"), a.get("Division")) == preferred),
+        areas[0] if areas else None,
+    )
+    if chosen is None:
+        org.sales_organization, org.distribution_channel, org.division = preferred
+        org.currency = v.deal.currency
+        v.note("transaction.sales_area", org.sap_business_partner, "/".join(preferred),
+               "partner has no sales area: hub default", 0.7)
+        return
+    org.sales_organization = str(chosen.get("SalesOrganization"))
+    org.distribution_channel = str(chosen.get("DistributionChannel"))
+    org.division = str(chosen.get("Division"))
+    org.currency = str(chosen.get("Currency") or v.deal.currency)
+    v.note("transaction.sales_area", org.sap_business_partner,
+           f"{org.sales_organization}/{org.distribution_channel}/{org.division} {org.currency}",
+           "customer sales area in SAP", 1.0)
+
+
+def _check_address(v: Validation, bp: dict[str, Any] | None) -> None:
+    deal = v.deal
+    ship = deal.ship_to
+    if not ship.is_complete:
+        missing = [n for n, val in (("street", ship.street), ("city", ship.city), ("country", ship.country)) if not val]
+        v.defect("missing_required_field", "ship_to", "Ship-to address is incomplete",
+                 f"The account's shipping address lacks {', '.join(missing)}; fill it in Salesforce.",
+                 field="ship_to", missing=missing, account=deal.organization.crm_account_id)
+        return
+    if bp is None:
+        return
+    score, address = _best_address(_crm_address(deal), bp)
+    ship.confidence = score
+    ship.sap_ship_to = deal.organization.sap_business_partner
+    v.note("entity.location.ship_to", f"{ship.street}, {ship.postal_code} {ship.city}",
+           _sap_address(address).__dict__ if address else "", "address match against SAP partner addresses", score)
+    if score < settings.HUB_ADDRESS_THRESHOLD:
+        nearest = sorted(
+            ({"address": _jsonable(_sap_address(a).__dict__), "address_id": a.get("AddressID"),
+              "confidence": address_similarity(_crm_address(deal), _sap_address(a))} for a in _bp_addresses(bp)),
+            key=lambda a: -a["confidence"],
+        )[:3]
+        v.defect("address_invalid", "ship_to", "Ship-to address does not match SAP",
+                 f"The ship-to '{ship.street}, {ship.postal_code} {ship.city}' matches SAP's addresses for "
+                 f"{deal.organization.sap_business_partner} only at {score:.2f} (< {settings.HUB_ADDRESS_THRESHOLD:.2f}).",
+                 crm_address=_jsonable(_crm_address(deal).__dict__), nearest=nearest,
+                 international=bool(deal.organization.currency and ship.country and ship.country[:2].upper() not in ("US",)))
+
+
+def _check_terms(v: Validation) -> None:
+    deal = v.deal
+    crm = deal.payment_terms_crm
+    if not crm:
+        v.defect("missing_required_field", "payment_terms", "Payment terms are missing",
+                 "Neither the opportunity nor the account has payment terms; set them in Salesforce.",
+                 field="payment_terms", opportunity=deal.opportunity_id)
+        return
+    mapping = PaymentTermsMapping.objects.annotate(v=Lower("crm_value")).filter(v=crm.lower()).first()
+    if mapping is None:
+        v.defect("missing_required_field", f"payment_terms:{crm.lower()}", f"Payment terms '{crm}' have no SAP key",
+                 f"'{crm}' is not in the payment-terms crosswalk; add it or correct the deal.",
+                 field="payment_terms", crm_value=crm)
+        return
+    deal.payment_terms = mapping.sap_terms_key
+    v.note("transaction.payment.terms", crm, mapping.sap_terms_key, "payment-terms crosswalk", 1.0)
+
+
+def _check_products(v: Validation) -> None:
+    deal = v.deal
+    codes = {line.product_code.lower() for line in deal.lines if line.product_code}
+    mappings = {
+        m.crm_product_code.lower(): m
+        for m in ProductMapping.objects.filter(active=True).annotate(code=Lower("crm_product_code"))
+        .filter(code__in=codes).prefetch_related("components")
+    }
+    units = {u.crm_unit.lower(): u.sap_unit for u in UnitOfMeasureMapping.objects.all()}
+    if not deal.lines:
+        v.defect("missing_required_field", "line_items", "The deal has no products",
+                 "A closed-won deal needs at least one line item to become a sales order.", field="line_items")
+    for line in deal.lines:
+        mapping = mappings.get(line.product_code.lower())
+        components = list(mapping.components.all()) if mapping else []
+        confidence = float(mapping.confidence) if mapping else 0.0
+        line.mapping_confidence = confidence
+        if not components or confidence < settings.HUB_PRODUCT_AUTO_THRESHOLD:
+            reason = ("no crosswalk row" if mapping is None else "crosswalk row has no material" if not components
+                      else f"crosswalk confidence {confidence:.2f} is below {settings.HUB_PRODUCT_AUTO_THRESHOLD:.2f}")
+            v.defect("product_not_mapped", f"product:{line.product_code or line.description}",
+                     f"Product not mapped: {line.description or line.product_code}",
+                     f"'{line.description}' ({line.product_code}) cannot become an SAP material: {reason}.",
+                     product_code=line.product_code, product_name=line.description, crm_line=line.crm_line_id,
+                     quantity=line.quantity,
+                     current_mapping=[c.sap_material for c in components])
+            continue
+        line.materials = []
+        for component in components:
+            raw = line.quantity * component.quantity_factor
+            unit = units.get(line.crm_unit.lower(), "") if line.crm_unit else ""
+            quantity = raw
+            if raw != raw.to_integral_value():
+                # SAP sells whole units of these materials: round up, never short-ship.
+                quantity = Decimal(math.ceil(raw))
+                v.note(f"transaction.line_item[{line.crm_line_id}].quantity", raw, quantity, "round up to whole units",
+                       0.95)
+            line.materials.append(MaterialLine(component.sap_material, quantity, unit, component.quantity_factor))
+            v.note(f"transaction.line_item[{line.crm_line_id}].material", line.description,
+                   f"{component.sap_material} × {component.quantity_factor}", "product crosswalk", confidence)
+
+
+def _check_tax(v: Validation) -> None:
+    deal = v.deal
+    country = (deal.ship_to.country or "").strip().upper()
+    if not country:
+        return  # reported as an incomplete ship-to already
+    country = _COUNTRY_CODES.get(country.lower(), country[:2])
+    rules = list(TaxRule.objects.filter(country=country).order_by("priority"))
+    rule = next((r for r in rules if r.region and r.region.upper() == (deal.ship_to.region or "").upper()), None) or next(
+        (r for r in rules if not r.region), None)
+    if rule is None:
+        v.defect("missing_required_field", f"tax:{country}", f"No tax classification for ship-to country {country}",
+                 f"No tax rule covers ship-to {country}{'/' + deal.ship_to.region if deal.ship_to.region else ''}; "
+                 "add one to the tax crosswalk or correct the address.", field="tax_classification", country=country)
+        return
+    deal.tax_classification = rule.sap_tax_classification
+    v.note("transaction.tax.classification", f"{country}/{deal.ship_to.region}", rule.sap_tax_classification,
+           f"tax rule {rule}", 1.0)
+
+
+_COUNTRY_CODES = {"usa": "US", "united states": "US", "united states of america": "US", "germany": "DE",
+                  "deutschland": "DE", "united kingdom": "GB", "uk": "GB", "great britain": "GB"}
+
+
+def sales_order_items(deal: CanonicalDeal) -> list[dict[str, Any]]:
+    """The to_Item array of the deep insert (also used for the simulation)."""
+    items = []
+    number = 10
+    for line in deal.lines:
+        for material in line.materials:
+            item: dict[str, Any] = {
+                "SalesOrderItem": str(number),
+                "Material": material.material,
+                "RequestedQuantity": str(material.quantity),
+            }
+            if material.unit:
+                item["RequestedQuantityUnit"] = material.unit
+            if line.discount_percent:
+                item["to_PricingElement"] = [
+                    {"ConditionType": "DCM2", "ConditionRateValue": str(-line.discount_percent)}
+                ]
+            items.append(item)
+            number += 10
+    return items
+
+
+def sales_order_header(deal: CanonicalDeal) -> dict[str, Any]:
+    org = deal.organization
+    header: dict[str, Any] = {
+        "SalesOrderType": "OR",
+        "SalesOrganization": org.sales_organization,
+        "DistributionChannel": org.distribution_channel,
+        "OrganizationDivision": org.division,
+        "SoldToParty": org.sap_business_partner,
+        "PurchaseOrderByCustomer": deal.opportunity_id,
+    }
+    if deal.payment_terms:
+        header["CustomerPaymentTerms"] = deal.payment_terms
+    return header
+
+
+def _item_net_by_line(deal: CanonicalDeal, simulation: dict[str, Any]) -> dict[str, Decimal]:
+    nets = {str(item.get("SalesOrderItem", "")).lstrip("0"): _dec(item.get("NetAmount"))
+            for item in _results(simulation.get("to_Item"))}
+    per_line: dict[str, Decimal] = {}
+    number = 10
+    for line in deal.lines:
+        total = Decimal("0")
+        for _ in line.materials:
+            total += nets.get(str(number), Decimal("0"))
+            number += 10
+        per_line[line.crm_line_id] = total
+    return per_line
+
+
+def _check_pricing(v: Validation, sap: SapReads) -> Decimal | None:
+    """Simulate the order in SAP and compare each line's net value; returns SAP's total."""
+    deal = v.deal
+    payload = {**sales_order_header(deal), "to_Pricing": {}, "to_Credit": {}, "to_Item": sales_order_items(deal)}
+    simulation = sap.simulate_sales_order(payload)
+    v.simulation = simulation
+    pricing = simulation.get("to_Pricing") or {}
+    sap_total = _dec(pricing.get("TotalNetAmount")) if pricing else sum(_item_net_by_line(deal, simulation).values(), Decimal("0"))
+    per_line = _item_net_by_line(deal, simulation)
+    limit = Decimal(str(settings.HUB_PRICE_VARIANCE_PERCENT))
+    for line in deal.lines:
+        sap_net = per_line.get(line.crm_line_id, Decimal("0"))
+        crm_net = line.total_price
+        if sap_net == 0:
+            continue
+        variance = ((crm_net - sap_net) / sap_net * 100).quantize(CENT, ROUND_HALF_UP)
+        v.note(f"transaction.line_item[{line.crm_line_id}].unit_price", crm_net, sap_net,
+               f"SAP simulated net value (variance {variance}%)", 1.0 if abs(variance) <= limit else 0.5)
+        if abs(variance) > limit:
+            v.defect(
+                "pricing_mismatch", f"price:{line.product_code}",
+                f"Price differs from SAP by {variance}% on {line.description}",
+                f"Salesforce says {crm_net} for {line.quantity} × {line.description}; SAP pricing gives {sap_net} "
+                f"({variance}% variance, limit {limit}%). Accept SAP's price, approve an override, or send it back.",
+                product_code=line.product_code, quantity=line.quantity, crm_unit_price=line.unit_price,
+                crm_discount_percent=line.discount_percent, crm_net=crm_net, sap_net=sap_net,
+                variance_percent=variance, currency=deal.organization.currency,
+                deal_value=deal.amount, sap_conditions=[
+                    {"item": i.get("SalesOrderItem"), "material": i.get("Material"),
+                     "conditions": [{k: c.get(k) for k in ("ConditionType", "ConditionRateValue", "ConditionAmount")}
+                                    for c in _results(i.get("to_PricingElement"))]}
+                    for i in _results(simulation.get("to_Item"))
+                ],
+            )
+    return sap_total
+
+
+def _aging(items: Iterable[dict[str, Any]], today: date) -> dict[str, Decimal]:
+    buckets = {"not_due": Decimal("0"), "1_30": Decimal("0"), "31_60": Decimal("0"), "61_90": Decimal("0"),
+               "over_90": Decimal("0")}
+    for item in items:
+        amount = _dec(item.get("AmountInTransactionCurrency") or item.get("AmountInCompanyCodeCurrency"))
+        due = item.get("NetDueDate")
+        due_date = due.date() if hasattr(due, "date") else (date.fromisoformat(due[:10]) if isinstance(due, str) and due[:4].isdigit() else today)
+        days = (today - due_date).days
+        key = "not_due" if days <= 0 else "1_30" if days <= 30 else "31_60" if days <= 60 else "61_90" if days <= 90 else "over_90"
+        buckets[key] += amount
+    return buckets
+
+
+def _check_credit(v: Validation, sap: SapReads, order_value: Decimal) -> None:
+    deal = v.deal
+    bp = deal.organization.sap_business_partner
+    account = sap.get_credit_account(bp)
+    if not account:
+        v.note("transaction.credit", bp, "no credit account", "no credit limit in SAP: not checked", 1.0)
+        return
+    limit = _dec(account.get("CreditLimitAmount"))
+    items = [i for i in sap.get_open_items(bp) if not i.get("ClearingAccountingDocument")]
+    aging = _aging(items, timezone.localdate())
+    open_ar = sum(aging.values(), Decimal("0"))
+    exposure = open_ar + order_value
+    blocked = bool(account.get("CreditAccountIsBlocked"))
+    v.note("transaction.credit", f"open AR {open_ar} + order {order_value}", f"limit {limit}",
+           "credit exposure vs SAP credit limit", 1.0)
+    if blocked or exposure > limit:
+        reason = "the credit account is blocked" if blocked else f"open AR {open_ar} + this order {order_value} = {exposure} exceeds the limit {limit}"
+        v.defect(
+            "credit_check_failed", "credit", f"Credit check failed for {deal.organization.name}",
+            f"{reason.capitalize()}. Release or reject the order.",
+            business_partner=bp, credit_limit=limit, currency=account.get("CreditSegmentCurrency"),
+            open_ar=open_ar, order_value=order_value, exposure=exposure, aging=aging, blocked=blocked,
+            overdue_over_60=aging["61_90"] + aging["over_90"],
+        )
+
+
+def validate_deal(deal: CanonicalDeal, sap: SapReads) -> Validation:
+    """Resolve and check the deal. SAP is only read; every failing check becomes a defect."""
+    v = Validation(deal)
+    _check_terms(v)
+    _check_products(v)
+    bp = _resolve_customer(v, sap)
+    if bp is not None:
+        _sales_area(v, bp)
+    _check_address(v, bp)
+    _check_tax(v)
+    closed = deal.closed_date or timezone.localdate()
+    deal.requested_delivery_date = max(closed, timezone.localdate()) + timedelta(days=settings.HUB_DEFAULT_LEAD_TIME_DAYS)
+    v.note("transaction.dates.requested_delivery", closed, deal.requested_delivery_date,
+           f"CloseDate + {settings.HUB_DEFAULT_LEAD_TIME_DAYS} days lead time (not before today)", 1.0)
+    products_ok = all(line.materials for line in deal.lines) and bool(deal.lines)
+    if bp is not None and products_ok:
+        sap_total = _check_pricing(v, sap)
+        _check_credit(v, sap, sap_total if sap_total is not None else (deal.amount or Decimal("0")))
+    return v

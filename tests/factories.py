@@ -1,0 +1,123 @@
+"""factory_boy factories and the shared cast of users every permission test speaks about."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import factory
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser, Permission
+
+from crosswalks.models import ProductMapping, ProductMappingComponent
+from exceptions.models import CATALOGUE, ExceptionType, Queue, SyncException
+from integration_hub.models import Handoff, HandoffSource, HandoffStatus, salesforce_id_18
+
+ORG_ID = "00D000000000001EAA"
+
+
+def opportunity_id(n: int) -> str:
+    return salesforce_id_18(f"0065g{n:010d}")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password("correct horse battery staple")
+
+
+class HandoffFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Handoff
+
+    org_id = ORG_ID
+    opportunity_id = factory.Sequence(opportunity_id)
+    status = HandoffStatus.RECEIVED
+    source = HandoffSource.WEBHOOK
+
+
+class SyncExceptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SyncException
+
+    handoff = factory.SubFactory(HandoffFactory, status=HandoffStatus.BLOCKED)
+    type_code = ExceptionType.PRODUCT_NOT_MAPPED
+    queue = factory.LazyAttribute(lambda e: Queue.objects.get(slug=CATALOGUE[e.type_code].queue_slug))
+    title = factory.Sequence(lambda n: f"Product SKU-{n} has no SAP material")
+    message = "Add the crosswalk row for this product."
+    evidence = factory.LazyAttribute(lambda e: {"title": e.title})
+    fingerprint = factory.Sequence(lambda n: f"product_not_mapped:SKU-{n}")
+
+
+class ProductMappingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProductMapping
+
+    crm_product_code = factory.Sequence(lambda n: f"SKU-{n:04d}")
+    crm_product_name = factory.Sequence(lambda n: f"Product {n}")
+    confidence = Decimal("1.0")
+
+
+class ProductMappingComponentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProductMappingComponent
+
+    mapping = factory.SubFactory(ProductMappingFactory)
+    sap_material = factory.Sequence(lambda n: f"MAT-{n:04d}")
+    quantity_factor = Decimal("1")
+
+
+@dataclass
+class Cast:
+    pricing_analyst: AbstractUser
+    master_data_steward: AbstractUser
+    integration_ops: AbstractUser
+    admin: AbstractUser
+    outsider: AbstractUser
+
+    def __iter__(self) -> Any:
+        return iter(vars(self).values())
+
+
+def make_cast() -> Cast:
+    pricing = UserFactory(username="pricing_analyst")
+    Queue.objects.get(slug="pricing").members.add(pricing)
+    steward = UserFactory(username="master_data_steward")
+    Queue.objects.get(slug="master-data").members.add(steward)
+    ops = UserFactory(username="integration_ops")
+    Queue.objects.get(slug="integration-ops").members.add(ops)
+    # Integration ops curate the product crosswalk too: they hold its model permissions.
+    ops.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="crosswalks",
+            codename__in=["add_productmapping", "change_productmapping", "delete_productmapping"],
+        )
+    )
+    admin = UserFactory(username="admin", is_staff=True, is_superuser=True)
+    outsider = UserFactory(username="outsider")
+    return Cast(pricing, steward, ops, admin, outsider)
+
+
+@pytest.fixture
+def cast(db: None) -> Cast:
+    """The people permission tests talk about: 'the outsider gets 404'."""
+    return make_cast()
+
+
+@pytest.fixture(autouse=True)
+def enqueued() -> Any:
+    """Ids handed to the broker. Nothing here needs a worker: `delay` (what `delay_on_commit`
+    calls once the transaction commits) is replaced by a recorder."""
+    from unittest import mock
+
+    from integration_hub.tasks import process_handoff
+
+    calls: list[int] = []
+    with mock.patch.object(process_handoff, "delay", side_effect=lambda handoff_id: calls.append(handoff_id)):
+        yield calls

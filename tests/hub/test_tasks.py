@@ -1,0 +1,102 @@
+"""The process_handoff task: thin, claims by compare-and-swap, survives a missing pipeline."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import types
+from collections.abc import Iterator
+
+import pytest
+
+from integration_hub.errors import ServiceUnavailable
+from integration_hub.models import Handoff
+from integration_hub.tasks import process_handoff
+from tests.factories import HandoffFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def fake_pipeline(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[int, str]]]:
+    """A stand-in for integration_hub.pipeline recording what it saw of the claim."""
+    seen: list[tuple[int, str]] = []
+    module = types.ModuleType("integration_hub.pipeline")
+
+    def handoff_process(*, handoff_id: int) -> None:
+        seen.append((handoff_id, Handoff.objects.get(pk=handoff_id).claimed_by))
+
+    module.handoff_process = handoff_process  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "integration_hub.pipeline", module)
+    yield seen
+
+
+def test_it_logs_and_returns_when_the_pipeline_does_not_exist_yet(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setitem(sys.modules, "integration_hub.pipeline", None)  # import raises ModuleNotFoundError
+    handoff = HandoffFactory()
+
+    with caplog.at_level(logging.WARNING, logger="integration_hub.tasks"):
+        process_handoff.run(handoff.pk)
+
+    assert "pipeline is not installed" in caplog.text
+    handoff.refresh_from_db()
+    assert (handoff.status, handoff.claimed_by) == ("received", "")
+
+
+def test_it_claims_the_handoff_calls_the_pipeline_and_releases_the_claim(fake_pipeline: list[tuple[int, str]]) -> None:
+    handoff = HandoffFactory()
+
+    process_handoff.run(handoff.pk)
+
+    assert len(fake_pipeline) == 1
+    assert fake_pipeline[0][0] == handoff.pk
+    assert fake_pipeline[0][1] != ""  # claimed while the pipeline ran
+    handoff.refresh_from_db()
+    assert handoff.claimed_by == "" and handoff.claimed_at is None
+
+
+def test_it_skips_a_handoff_another_worker_holds(fake_pipeline: list[tuple[int, str]]) -> None:
+    from django.utils import timezone
+
+    handoff = HandoffFactory(claimed_by="other-worker", claimed_at=timezone.now())
+
+    process_handoff.run(handoff.pk)
+
+    assert fake_pipeline == []
+    handoff.refresh_from_db()
+    assert handoff.claimed_by == "other-worker"
+
+
+def test_it_skips_a_handoff_waiting_on_a_person(fake_pipeline: list[tuple[int, str]]) -> None:
+    handoff = HandoffFactory(status="blocked")
+
+    process_handoff.run(handoff.pk)
+
+    assert fake_pipeline == []
+
+
+def test_it_retries_a_transient_error_and_releases_the_claim(monkeypatch: pytest.MonkeyPatch) -> None:
+    module = types.ModuleType("integration_hub.pipeline")
+
+    def handoff_process(*, handoff_id: int) -> None:
+        raise ServiceUnavailable("SAP is down", system="sap", status=503, retry_after=3)
+
+    module.handoff_process = handoff_process  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "integration_hub.pipeline", module)
+    retries: list[float] = []
+
+    def fake_retry(*, exc: Exception, countdown: float) -> Exception:
+        retries.append(countdown)
+        return RuntimeError("retry scheduled")
+
+    monkeypatch.setattr(process_handoff, "retry", fake_retry)
+    handoff = HandoffFactory()
+
+    with pytest.raises(RuntimeError, match="retry scheduled"):
+        process_handoff.run(handoff.pk)
+
+    assert retries == [3]
+    handoff.refresh_from_db()
+    assert handoff.claimed_by == ""
