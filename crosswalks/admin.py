@@ -23,8 +23,11 @@ class ComponentFormSet(BaseInlineFormSet):
         super().clean()
         # Same rule as product_mapping_create: a mapping without a material maps to nothing.
         alive = [
-            form for form in self.forms
-            if form.cleaned_data and not form.cleaned_data.get("DELETE") and form.cleaned_data.get("sap_material")
+            form
+            for form in self.forms
+            if form.cleaned_data
+            and not form.cleaned_data.get("DELETE")
+            and form.cleaned_data.get("sap_material")
         ]
         if not alive:
             raise ValidationError("A product mapping needs at least one SAP material.")
@@ -40,7 +43,16 @@ class ProductMappingComponentInline(admin.TabularInline):
 
 @admin.register(ProductMapping)
 class ProductMappingAdmin(admin.ModelAdmin):
-    list_display = ["crm_product_code", "crm_product_name", "materials", "confidence", "active", "source", "updated_by", "updated_at"]
+    list_display = [
+        "crm_product_code",
+        "crm_product_name",
+        "materials",
+        "confidence",
+        "active",
+        "source",
+        "updated_by",
+        "updated_at",
+    ]
     list_filter = ["active", "source"]
     search_fields = ["crm_product_code", "crm_product_name", "components__sap_material"]
     readonly_fields = ["updated_by", "created_at", "updated_at"]
@@ -60,7 +72,14 @@ class ProductMappingAdmin(admin.ModelAdmin):
 
 @admin.register(CustomerMapping)
 class CustomerMappingAdmin(admin.ModelAdmin):
-    list_display = ["crm_account_name", "crm_account_id", "sap_business_partner", "confidence", "source", "org_id"]
+    list_display = [
+        "crm_account_name",
+        "crm_account_id",
+        "sap_business_partner",
+        "confidence",
+        "source",
+        "org_id",
+    ]
     list_filter = ["source", "org_id"]
     search_fields = ["crm_account_name", "crm_account_id", "sap_business_partner"]
 

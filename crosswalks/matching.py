@@ -16,13 +16,47 @@ from rapidfuzz import fuzz, process
 
 # Legal-form words carry no identity: "Acme Corp" and "ACME Corporation" are one company.
 _LEGAL_FORMS = {
-    "corp", "corporation", "inc", "incorporated", "llc", "ltd", "limited", "gmbh", "ag", "plc", "co",
-    "company", "sa", "sarl", "bv", "nv", "kg", "lp", "llp", "pty", "the",
+    "corp",
+    "corporation",
+    "inc",
+    "incorporated",
+    "llc",
+    "ltd",
+    "limited",
+    "gmbh",
+    "ag",
+    "plc",
+    "co",
+    "company",
+    "sa",
+    "sarl",
+    "bv",
+    "nv",
+    "kg",
+    "lp",
+    "llp",
+    "pty",
+    "the",
 }
 _STREET_WORDS = {
-    "st": "street", "str": "strasse", "ave": "avenue", "av": "avenue", "blvd": "boulevard", "dr": "drive",
-    "rd": "road", "pkwy": "parkway", "ln": "lane", "ct": "court", "hwy": "highway", "sq": "square",
-    "pl": "place", "ste": "suite", "n": "north", "s": "south", "e": "east", "w": "west",
+    "st": "street",
+    "str": "strasse",
+    "ave": "avenue",
+    "av": "avenue",
+    "blvd": "boulevard",
+    "dr": "drive",
+    "rd": "road",
+    "pkwy": "parkway",
+    "ln": "lane",
+    "ct": "court",
+    "hwy": "highway",
+    "sq": "square",
+    "pl": "place",
+    "ste": "suite",
+    "n": "north",
+    "s": "south",
+    "e": "east",
+    "w": "west",
 }
 _NON_WORD = re.compile(r"[^\w\s]")
 
@@ -83,7 +117,9 @@ def address_similarity(crm: Address, sap: Address) -> float:
     street = fuzz.token_sort_ratio(normalize_street(crm.street), normalize_street(sap.street)) / 100
     postal = 1.0 if normalize_postal(crm.postal_code) == normalize_postal(sap.postal_code) else 0.0
     city = fuzz.ratio(_ascii_fold(crm.city).lower(), _ascii_fold(sap.city).lower()) / 100
-    country = 1.0 if (crm.country or "").strip().upper()[:2] == (sap.country or "").strip().upper()[:2] else 0.0
+    country = (
+        1.0 if (crm.country or "").strip().upper()[:2] == (sap.country or "").strip().upper()[:2] else 0.0
+    )
     return round(0.35 * street + 0.35 * postal + 0.2 * city + 0.1 * country, 4)
 
 
@@ -94,12 +130,17 @@ def customer_confidence(name_score: float, address_score: float | None) -> float
     return round(0.7 * name_score + 0.3 * address_score, 4)
 
 
-def best_matches(query: str, choices: dict[str, str], *, limit: int = 5, cutoff: float = 0.5) -> list[tuple[str, float]]:
+def best_matches(
+    query: str, choices: dict[str, str], *, limit: int = 5, cutoff: float = 0.5
+) -> list[tuple[str, float]]:
     """Best keys of `choices` (key -> text) for `query`, with a 0..1 score, best first."""
     if not query or not choices:
         return []
     found = process.extract(
-        query.lower(), {k: v.lower() for k, v in choices.items()}, scorer=fuzz.WRatio, limit=limit,
+        query.lower(),
+        {k: v.lower() for k, v in choices.items()},
+        scorer=fuzz.WRatio,
+        limit=limit,
         score_cutoff=cutoff * 100,
     )
     return [(key, round(score / 100, 4)) for _, score, key in found]

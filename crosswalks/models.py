@@ -43,7 +43,11 @@ class ProductMapping(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.crm_product_code} ({self.crm_product_name})" if self.crm_product_name else self.crm_product_code
+        return (
+            f"{self.crm_product_code} ({self.crm_product_name})"
+            if self.crm_product_name
+            else self.crm_product_code
+        )
 
 
 class ProductMappingComponent(models.Model):
@@ -61,7 +65,9 @@ class ProductMappingComponent(models.Model):
     class Meta:
         ordering = ["mapping", "position", "pk"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(quantity_factor__gt=0), name="component_factor_positive"),
+            models.CheckConstraint(
+                condition=models.Q(quantity_factor__gt=0), name="component_factor_positive"
+            ),
             models.UniqueConstraint(fields=["mapping", "sap_material"], name="component_unique_material"),
         ]
 
@@ -84,7 +90,9 @@ class CustomerMapping(models.Model):
     class Meta:
         ordering = ["crm_account_name"]
         constraints = [
-            models.UniqueConstraint(fields=["org_id", "crm_account_id"], name="customermapping_unique_account"),
+            models.UniqueConstraint(
+                fields=["org_id", "crm_account_id"], name="customermapping_unique_account"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -7,7 +7,9 @@ from django.db.models import Q, QuerySet
 from crosswalks.models import ProductMapping
 
 
-def product_mapping_list(*, search: str | None = None, active: bool | None = None) -> QuerySet[ProductMapping]:
+def product_mapping_list(
+    *, search: str | None = None, active: bool | None = None
+) -> QuerySet[ProductMapping]:
     qs = ProductMapping.objects.prefetch_related("components")
     if search:
         qs = qs.filter(Q(crm_product_code__icontains=search) | Q(crm_product_name__icontains=search))

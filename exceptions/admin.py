@@ -35,13 +35,31 @@ class ExceptionEventInline(admin.TabularInline):
 
 @admin.register(SyncException)
 class SyncExceptionAdmin(admin.ModelAdmin):
-    list_display = ["title", "type_code", "queue", "status", "priority", "occurrences", "handoff", "last_seen"]
+    list_display = [
+        "title",
+        "type_code",
+        "queue",
+        "status",
+        "priority",
+        "occurrences",
+        "handoff",
+        "last_seen",
+    ]
     list_filter = ["status", "type_code", "queue", "priority"]
     search_fields = ["title", "message", "fingerprint", "handoff__opportunity_id"]
     list_select_related = ["queue", "handoff"]
     readonly_fields = [
-        "handoff", "type_code", "status", "fingerprint", "evidence", "occurrences", "first_seen",
-        "last_seen", "resolved_by", "resolved_at", "resolution_note",
+        "handoff",
+        "type_code",
+        "status",
+        "fingerprint",
+        "evidence",
+        "occurrences",
+        "first_seen",
+        "last_seen",
+        "resolved_by",
+        "resolved_at",
+        "resolution_note",
     ]
     inlines = [ExceptionEventInline]
     actions = ["resolve_selected", "dismiss_selected"]
@@ -58,7 +76,9 @@ class SyncExceptionAdmin(admin.ModelAdmin):
                 done += 1
             except ExceptionNotOpen:
                 continue
-        self.message_user(request, f"{done} exception(s) {'dismissed' if dismiss else 'resolved'}.", messages.SUCCESS)
+        self.message_user(
+            request, f"{done} exception(s) {'dismissed' if dismiss else 'resolved'}.", messages.SUCCESS
+        )
 
     @admin.action(description="Resolve selected open exceptions", permissions=["change"])
     def resolve_selected(self, request: HttpRequest, queryset: QuerySet[SyncException]) -> None:

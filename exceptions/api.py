@@ -44,7 +44,9 @@ class SyncExceptionSerializer(serializers.ModelSerializer):
 @extend_schema_view(
     list=extend_schema(
         parameters=[
-            OpenApiParameter("opportunity_id", OpenApiTypes.STR, description="15- or 18-character Opportunity Id"),
+            OpenApiParameter(
+                "opportunity_id", OpenApiTypes.STR, description="15- or 18-character Opportunity Id"
+            ),
             OpenApiParameter("status", OpenApiTypes.STR, enum=ExceptionStatus.values),
             OpenApiParameter("queue", OpenApiTypes.STR, description="queue slug, e.g. pricing"),
             OpenApiParameter("type_code", OpenApiTypes.STR, enum=ExceptionType.values),

@@ -13,6 +13,7 @@ from exceptions.models import (
     ExceptionEvent,
     ExceptionStatus,
     ExceptionType,
+    QUEUES,
     Queue,
     SyncException,
 )
@@ -21,6 +22,17 @@ from integration_hub.models import Handoff, HandoffStatus
 
 class ExceptionNotOpen(ValueError):
     """Only an open exception can be resolved or dismissed."""
+
+
+def queue_ensure(*, slug: str) -> Queue:
+    """The catalogue queue `slug`, re-created if someone deleted it (or a test flush did).
+
+    The data migration creates all seven; an exception must never be lost because its
+    queue row is missing.
+    """
+    name, description = QUEUES.get(slug, (slug.replace("-", " ").capitalize(), ""))
+    queue, _ = Queue.objects.get_or_create(slug=slug, defaults={"name": name, "description": description})
+    return queue
 
 
 def exception_fingerprint(*, type_code: str, identity: str) -> str:
@@ -49,7 +61,9 @@ def exception_open(
     Moving the handoff to `blocked` is the caller's (the pipeline's) decision.
     """
     if type_code not in ExceptionType.values:
-        raise ValueError(f"unknown exception type {type_code!r}; expected one of {', '.join(ExceptionType.values)}")
+        raise ValueError(
+            f"unknown exception type {type_code!r}; expected one of {', '.join(ExceptionType.values)}"
+        )
     entry = CATALOGUE[type_code]
     fingerprint = exception_fingerprint(type_code=type_code, identity=fingerprint)
     now = timezone.now()
@@ -84,7 +98,7 @@ def exception_open(
             created = SyncException.objects.create(
                 handoff=handoff,
                 type_code=type_code,
-                queue=Queue.objects.get(slug=entry.queue_slug),
+                queue=queue_ensure(slug=entry.queue_slug),
                 priority=entry.priority if priority is None else priority,
                 title=title,
                 message=message,
@@ -149,12 +163,16 @@ def _unblock_if_clear(*, handoff_id: int, actor: AbstractBaseUser | None) -> Non
 
 
 @transaction.atomic
-def exception_resolve(*, exception: SyncException, actor: AbstractBaseUser | None, note: str) -> SyncException:
+def exception_resolve(
+    *, exception: SyncException, actor: AbstractBaseUser | None, note: str
+) -> SyncException:
     """Mark an open exception resolved; the last one closed sends a blocked handoff back to validation."""
     return _close(exception=exception, to_status=ExceptionStatus.RESOLVED, actor=actor, note=note)
 
 
 @transaction.atomic
-def exception_dismiss(*, exception: SyncException, actor: AbstractBaseUser | None, note: str) -> SyncException:
+def exception_dismiss(
+    *, exception: SyncException, actor: AbstractBaseUser | None, note: str
+) -> SyncException:
     """Dismiss an open exception (not a real defect); unblocks like a resolution does."""
     return _close(exception=exception, to_status=ExceptionStatus.DISMISSED, actor=actor, note=note)

@@ -37,7 +37,17 @@ class HandoffEventInline(ReadOnlyInline):
 
 class SyncAttemptInline(ReadOnlyInline):
     model = SyncAttempt
-    fields = ["created_at", "system", "operation", "method", "status_code", "ok", "error_class", "duration_ms", "healing"]
+    fields = [
+        "created_at",
+        "system",
+        "operation",
+        "method",
+        "status_code",
+        "ok",
+        "error_class",
+        "duration_ms",
+        "healing",
+    ]
     readonly_fields = fields
     show_change_link = True
 
@@ -58,14 +68,35 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Handoff)
 class HandoffAdmin(admin.ModelAdmin):
-    list_display = ["opportunity_id", "status", "source", "sap_sales_order", "risk_level", "attempts", "created_at", "updated_at"]
+    list_display = [
+        "opportunity_id",
+        "status",
+        "source",
+        "sap_sales_order",
+        "risk_level",
+        "attempts",
+        "created_at",
+        "updated_at",
+    ]
     list_filter = ["status", "source", "risk_level"]
     search_fields = ["opportunity_id", "sap_sales_order", "org_id"]
     date_hierarchy = "created_at"
     # Status changes must go through handoff_transition so they leave an event.
     readonly_fields = [
-        "org_id", "opportunity_id", "status", "source", "canonical", "sap_sales_order", "risk_level",
-        "attempts", "next_attempt_at", "claimed_at", "claimed_by", "last_error", "created_at", "updated_at",
+        "org_id",
+        "opportunity_id",
+        "status",
+        "source",
+        "canonical",
+        "sap_sales_order",
+        "risk_level",
+        "attempts",
+        "next_attempt_at",
+        "claimed_at",
+        "claimed_by",
+        "last_error",
+        "created_at",
+        "updated_at",
     ]
     inlines = [HandoffEventInline, SyncAttemptInline, TransformationLogInline]
 
@@ -75,7 +106,17 @@ class HandoffAdmin(admin.ModelAdmin):
 
 @admin.register(SyncAttempt)
 class SyncAttemptAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "system", "operation", "method", "status_code", "ok", "error_class", "duration_ms", "handoff"]
+    list_display = [
+        "created_at",
+        "system",
+        "operation",
+        "method",
+        "status_code",
+        "ok",
+        "error_class",
+        "duration_ms",
+        "handoff",
+    ]
     list_filter = ["system", "ok", "error_class"]
     search_fields = ["operation", "url", "handoff__opportunity_id", "error_message"]
     list_select_related = ["handoff"]

@@ -121,7 +121,9 @@ class HandoffDetailSerializer(HandoffSerializer):
 @extend_schema_view(
     list=extend_schema(
         parameters=[
-            OpenApiParameter("opportunity_id", OpenApiTypes.STR, description="15- or 18-character Opportunity Id"),
+            OpenApiParameter(
+                "opportunity_id", OpenApiTypes.STR, description="15- or 18-character Opportunity Id"
+            ),
             OpenApiParameter("status", OpenApiTypes.STR, enum=HandoffStatus.values),
         ]
     )
@@ -145,7 +147,8 @@ class HandoffViewSet(viewsets.ReadOnlyModelViewSet):
         )
         if self.action == "retrieve":
             qs = qs.prefetch_related(
-                "events__actor", Prefetch("sync_attempts", queryset=SyncAttempt.objects.order_by("created_at", "pk"))
+                "events__actor",
+                Prefetch("sync_attempts", queryset=SyncAttempt.objects.order_by("created_at", "pk")),
             )
         return qs
 

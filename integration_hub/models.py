@@ -80,7 +80,10 @@ class Handoff(models.Model):
     source = models.CharField(max_length=10, choices=HandoffSource.choices, help_text="first trigger")
     canonical = models.JSONField(default=dict, blank=True, help_text="canonical payload (DESIGN.md)")
     sap_sales_order = models.CharField(max_length=20, blank=True, db_index=True)
-    risk_level = models.CharField(max_length=10, choices=RiskLevel.choices, null=True, blank=True)
+    # NULL means "not scored yet", which no risk level may stand for.
+    risk_level = models.CharField(  # noqa: DJ001
+        max_length=10, choices=RiskLevel.choices, null=True, blank=True
+    )
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)

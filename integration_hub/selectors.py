@@ -55,8 +55,8 @@ def handoffs_due(*, now: datetime | None = None, stale_after_seconds: int = 60) 
     now = now or timezone.now()
     stale = now - timedelta(seconds=stale_after_seconds)
     lease_expired = now - timedelta(seconds=getattr(settings, "CELERY_TASK_TIME_LIMIT", 300))
-    return Handoff.objects.filter(status__in=WORKABLE_STATUSES).filter(
-        Q(claimed_at__isnull=True) | Q(claimed_at__lt=lease_expired)
-    ).filter(
-        Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True, updated_at__lte=stale)
+    return (
+        Handoff.objects.filter(status__in=WORKABLE_STATUSES)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=lease_expired))
+        .filter(Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True, updated_at__lte=stale))
     )

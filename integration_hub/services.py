@@ -61,7 +61,11 @@ def handoff_receive(
     opportunity_id = salesforce_id_18(opportunity_id)
 
     if notification_id:
-        seen = OutboundNotification.objects.select_related("handoff").filter(notification_id=notification_id).first()
+        seen = (
+            OutboundNotification.objects.select_related("handoff")
+            .filter(notification_id=notification_id)
+            .first()
+        )
         if seen is not None:
             return seen.handoff, False
 
@@ -149,7 +153,9 @@ def _claim_lease() -> timedelta:
     return timedelta(seconds=getattr(settings, "CELERY_TASK_TIME_LIMIT", 300))
 
 
-def handoff_claim(*, handoff_id: int, from_statuses: tuple[str, ...] | list[str], worker: str) -> Handoff | None:
+def handoff_claim(
+    *, handoff_id: int, from_statuses: tuple[str, ...] | list[str], worker: str
+) -> Handoff | None:
     """Compare-and-swap claim: the row is ours only if exactly one row matched.
 
     A claim is free when nobody holds it or its lease expired; one UPDATE decides, so two

@@ -292,6 +292,8 @@ HUB_CLAIM_LEASE_SECONDS = env_int("HUB_CLAIM_LEASE_SECONDS", CELERY_TASK_TIME_LI
 HUB_SAP_CREATE_MAX_FAILURES = env_int("HUB_SAP_CREATE_MAX_FAILURES", 3, minimum=1)
 HUB_POLL_INTERVAL_SECONDS = env_float("HUB_POLL_INTERVAL_SECONDS", 10.0, minimum=0.5)
 HUB_SWEEP_INTERVAL_SECONDS = env_float("HUB_SWEEP_INTERVAL_SECONDS", 15.0, minimum=0.5)
+# The sweeper leaves rows alone this long after their last change: their own message may still come.
+HUB_SWEEP_GRACE_SECONDS = env_float("HUB_SWEEP_GRACE_SECONDS", 30.0, minimum=0.0)
 HUB_CLOSED_WON_STAGES = env_list("HUB_CLOSED_WON_STAGES", ["Closed Won"])
 HUB_CRM_CURRENCY = env_str("HUB_CRM_CURRENCY", "USD")
 HUB_DEFAULT_LEAD_TIME_DAYS = env_int("HUB_DEFAULT_LEAD_TIME_DAYS", 7, minimum=0)
@@ -300,3 +302,8 @@ HUB_CUSTOMER_MATCH_THRESHOLD = env_float("HUB_CUSTOMER_MATCH_THRESHOLD", 0.85, m
 HUB_PRODUCT_AUTO_THRESHOLD = env_float("HUB_PRODUCT_AUTO_THRESHOLD", 0.95, minimum=0.0)
 HUB_ADDRESS_THRESHOLD = env_float("HUB_ADDRESS_THRESHOLD", 0.90, minimum=0.0)
 HUB_PRICE_VARIANCE_PERCENT = env_float("HUB_PRICE_VARIANCE_PERCENT", 2.0, minimum=0.0)
+
+CELERY_BEAT_SCHEDULE = {
+    "poll-salesforce": {"task": "integration_hub.tasks.poll_salesforce", "schedule": HUB_POLL_INTERVAL_SECONDS},
+    "sweep-handoffs": {"task": "integration_hub.tasks.sweep_handoffs", "schedule": HUB_SWEEP_INTERVAL_SECONDS},
+}

@@ -49,7 +49,7 @@ def process_handoff(self, handoff_id: int) -> None:  # type: ignore[no-untyped-d
     try:
         pipeline.handoff_process(handoff_id=handoff_id)
     except TransientError as exc:
-        countdown = min(MAX_COUNTDOWN_SECONDS, max(1.0, exc.retry_after or 2 ** self.request.retries))
+        countdown = min(MAX_COUNTDOWN_SECONDS, max(1.0, exc.retry_after or 2**self.request.retries))
         raise self.retry(exc=exc, countdown=countdown) from exc
     finally:
         handoff_release(handoff_id=handoff_id, worker=worker)

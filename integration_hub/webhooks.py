@@ -119,7 +119,9 @@ def parse_outbound_message(body: bytes) -> OutboundMessage:
             continue
         opportunity_id = _child_text(sobject, "Id")
         if len(opportunity_id) not in (15, 18) or not opportunity_id.isalnum():
-            raise MalformedMessage(f"Notification {notification_id}: Opportunity Id {opportunity_id!r} is not a Salesforce id")
+            raise MalformedMessage(
+                f"Notification {notification_id}: Opportunity Id {opportunity_id!r} is not a Salesforce id"
+            )
         opportunities.append(
             OpportunityNotification(
                 notification_id=notification_id,
@@ -207,7 +209,9 @@ class SalesforceOutboundMessageView(APIView):
             "Notification Id); the Ack is returned only after they are stored."
         ),
         parameters=[
-            OpenApiParameter("token", OpenApiTypes.STR, OpenApiParameter.QUERY, description="HUB_WEBHOOK_SECRET"),
+            OpenApiParameter(
+                "token", OpenApiTypes.STR, OpenApiParameter.QUERY, description="HUB_WEBHOOK_SECRET"
+            ),
             OpenApiParameter("X-Hub-Token", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False),
         ],
         request={"text/xml": OpenApiTypes.STR},
@@ -216,8 +220,12 @@ class SalesforceOutboundMessageView(APIView):
                 OpenApiTypes.STR, description="Ack", examples=[OpenApiExample("ack", value=ACK_BODY)]
             ),
             (400, "text/xml"): OpenApiResponse(OpenApiTypes.STR, description="SOAP fault: malformed message"),
-            (401, "text/xml"): OpenApiResponse(OpenApiTypes.STR, description="SOAP fault: missing or wrong token"),
-            (403, "text/xml"): OpenApiResponse(OpenApiTypes.STR, description="SOAP fault: unexpected organization"),
+            (401, "text/xml"): OpenApiResponse(
+                OpenApiTypes.STR, description="SOAP fault: missing or wrong token"
+            ),
+            (403, "text/xml"): OpenApiResponse(
+                OpenApiTypes.STR, description="SOAP fault: unexpected organization"
+            ),
         },
         auth=[],
         tags=["hooks"],

@@ -9,10 +9,12 @@ from typing import Any
 import factory
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AbstractUser, Permission
 
 from crosswalks.models import ProductMapping, ProductMappingComponent
-from exceptions.models import CATALOGUE, ExceptionType, Queue, SyncException
+from exceptions.models import CATALOGUE, ExceptionType, SyncException
+from exceptions.services import queue_ensure
 from integration_hub.models import Handoff, HandoffSource, HandoffStatus, salesforce_id_18
 
 ORG_ID = "00D000000000001EAA"
@@ -29,7 +31,8 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
-    password = factory.django.Password("correct horse battery staple")
+    # Tests log in by token or force_login; hashing a password per user would cost seconds.
+    password = factory.LazyFunction(lambda: make_password(None))  # unusable, and no hashing
 
 
 class HandoffFactory(factory.django.DjangoModelFactory):
@@ -48,7 +51,7 @@ class SyncExceptionFactory(factory.django.DjangoModelFactory):
 
     handoff = factory.SubFactory(HandoffFactory, status=HandoffStatus.BLOCKED)
     type_code = ExceptionType.PRODUCT_NOT_MAPPED
-    queue = factory.LazyAttribute(lambda e: Queue.objects.get(slug=CATALOGUE[e.type_code].queue_slug))
+    queue = factory.LazyAttribute(lambda e: queue_ensure(slug=CATALOGUE[e.type_code].queue_slug))
     title = factory.Sequence(lambda n: f"Product SKU-{n} has no SAP material")
     message = "Add the crosswalk row for this product."
     evidence = factory.LazyAttribute(lambda e: {"title": e.title})
@@ -87,11 +90,11 @@ class Cast:
 
 def make_cast() -> Cast:
     pricing = UserFactory(username="pricing_analyst")
-    Queue.objects.get(slug="pricing").members.add(pricing)
+    queue_ensure(slug="pricing").members.add(pricing)
     steward = UserFactory(username="master_data_steward")
-    Queue.objects.get(slug="master-data").members.add(steward)
+    queue_ensure(slug="master-data").members.add(steward)
     ops = UserFactory(username="integration_ops")
-    Queue.objects.get(slug="integration-ops").members.add(ops)
+    queue_ensure(slug="integration-ops").members.add(ops)
     # Integration ops curate the product crosswalk too: they hold its model permissions.
     ops.user_permissions.add(
         *Permission.objects.filter(

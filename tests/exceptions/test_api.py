@@ -24,8 +24,18 @@ def client_for(user: object) -> APIClient:
 @pytest.fixture
 def deal() -> dict[str, object]:
     handoff = HandoffFactory(status="blocked")
-    pricing = SyncExceptionFactory(handoff=handoff, type_code="pricing_mismatch", fingerprint="pricing_mismatch:l1", title="Price differs by 4 %")
-    customer = SyncExceptionFactory(handoff=handoff, type_code="customer_not_found", fingerprint="customer_not_found:acc", title="Acme is not in SAP")
+    pricing = SyncExceptionFactory(
+        handoff=handoff,
+        type_code="pricing_mismatch",
+        fingerprint="pricing_mismatch:l1",
+        title="Price differs by 4 %",
+    )
+    customer = SyncExceptionFactory(
+        handoff=handoff,
+        type_code="customer_not_found",
+        fingerprint="customer_not_found:acc",
+        title="Acme is not in SAP",
+    )
     other = SyncExceptionFactory(type_code="pricing_mismatch", fingerprint="pricing_mismatch:l9")
     return {"handoff": handoff, "pricing": pricing, "customer": customer, "other": other}
 
@@ -33,7 +43,9 @@ def deal() -> dict[str, object]:
 def test_it_filters_by_opportunity_id_and_status_for_staff(cast: Cast, deal: dict) -> None:
     exception_resolve(exception=deal["customer"], actor=cast.admin, note="mapped")
 
-    response = client_for(cast.admin).get(URL, {"opportunity_id": deal["handoff"].opportunity_id, "status": "open"})
+    response = client_for(cast.admin).get(
+        URL, {"opportunity_id": deal["handoff"].opportunity_id, "status": "open"}
+    )
 
     assert response.status_code == 200
     rows = response.json()["results"]

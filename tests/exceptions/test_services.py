@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import importlib
 
-from exceptions.models import ExceptionEvent, Queue, SyncException
+import pytest
+from django.apps import apps as django_apps
+from django.db import connection
+from django.db.migrations.recorder import MigrationRecorder
+
+from exceptions.models import CATALOGUE, ExceptionEvent, Queue, SyncException
 from exceptions.services import ExceptionNotOpen, exception_dismiss, exception_open, exception_resolve
 from integration_hub.models import HandoffEvent
 from tests.factories import HandoffFactory, UserFactory
@@ -23,22 +28,41 @@ def open_unmapped(handoff: object, code: str = "SKU-42", **kwargs: object) -> Sy
     )
 
 
-def test_it_made_all_seven_catalogue_queues() -> None:
-    assert set(Queue.objects.values_list("slug", flat=True)) == {
-        "master-data", "pricing", "credit", "product-ops", "logistics", "sales-ops", "integration-ops",
-    }
+SEVEN = {"master-data", "pricing", "credit", "product-ops", "logistics", "sales-ops", "integration-ops"}
+
+
+def test_it_made_all_seven_catalogue_queues_in_a_data_migration() -> None:
+    # Run the migration's own function on an empty table: a transactional test elsewhere in the
+    # suite may have flushed the rows the real migration wrote.
+    seed = importlib.import_module("exceptions.migrations.0002_seed_queues")
+    Queue.objects.all().delete()
+
+    seed.create_queues(django_apps, None)
+    seed.create_queues(django_apps, None)  # idempotent
+
+    assert set(Queue.objects.values_list("slug", flat=True)) == SEVEN
+    assert (
+        MigrationRecorder(connection).migration_qs.filter(app="exceptions", name="0002_seed_queues").exists()
+    )
+    assert {entry.queue_slug for entry in CATALOGUE.values()} == SEVEN
 
 
 def test_it_routes_a_new_exception_to_its_catalogue_queue_with_an_event() -> None:
     exception = exception_open(
-        handoff=HandoffFactory(status="validating"), type_code="pricing_mismatch", fingerprint="line-1",
-        title="Price differs by 4.2 %", message="CRM 100.00, SAP 104.20", evidence={"crm": "100.00", "sap": "104.20"},
+        handoff=HandoffFactory(status="validating"),
+        type_code="pricing_mismatch",
+        fingerprint="line-1",
+        title="Price differs by 4.2 %",
+        message="CRM 100.00, SAP 104.20",
+        evidence={"crm": "100.00", "sap": "104.20"},
     )
 
     assert exception.queue.slug == "pricing"
     assert exception.fingerprint == "pricing_mismatch:line-1"
     assert exception.status == "open"
-    assert list(ExceptionEvent.objects.filter(exception=exception).values_list("from_status", "to_status")) == [("", "open")]
+    assert list(
+        ExceptionEvent.objects.filter(exception=exception).values_list("from_status", "to_status")
+    ) == [("", "open")]
 
 
 def test_it_updates_the_open_exception_when_a_rerun_sees_the_same_defect() -> None:
@@ -77,7 +101,9 @@ def test_it_keeps_different_defects_apart() -> None:
 
 def test_it_rejects_an_unknown_type_code() -> None:
     with pytest.raises(ValueError, match="unknown exception type"):
-        exception_open(handoff=HandoffFactory(), type_code="bad_vibes", fingerprint="x", title="t", message="m")
+        exception_open(
+            handoff=HandoffFactory(), type_code="bad_vibes", fingerprint="x", title="t", message="m"
+        )
 
 
 def test_it_sends_a_blocked_handoff_back_to_validation_when_its_last_exception_is_resolved(
@@ -100,7 +126,11 @@ def test_it_sends_a_blocked_handoff_back_to_validation_when_its_last_exception_i
     handoff.refresh_from_db()
     assert handoff.status == "validating"
     assert enqueued == [handoff.pk]
-    assert (resolved.status, resolved.resolved_by, resolved.resolution_note) == ("resolved", steward, "mapped SKU-2")
+    assert (resolved.status, resolved.resolved_by, resolved.resolution_note) == (
+        "resolved",
+        steward,
+        "mapped SKU-2",
+    )
     event = HandoffEvent.objects.filter(handoff=handoff).last()
     assert (event.from_status, event.to_status, event.actor) == ("blocked", "validating", steward)
     assert ExceptionEvent.objects.filter(exception=two, to_status="resolved", actor=steward).exists()
@@ -116,7 +146,9 @@ def test_it_unblocks_on_dismissal_too() -> None:
     assert handoff.status == "validating"
 
 
-def test_it_leaves_a_handoff_that_is_not_blocked_alone(enqueued: list[int], django_capture_on_commit_callbacks: object) -> None:
+def test_it_leaves_a_handoff_that_is_not_blocked_alone(
+    enqueued: list[int], django_capture_on_commit_callbacks: object
+) -> None:
     handoff = HandoffFactory(status="validating")
     exception = open_unmapped(handoff)
 

@@ -45,7 +45,9 @@ def test_it_logs_and_returns_when_the_pipeline_does_not_exist_yet(
     assert (handoff.status, handoff.claimed_by) == ("received", "")
 
 
-def test_it_claims_the_handoff_calls_the_pipeline_and_releases_the_claim(fake_pipeline: list[tuple[int, str]]) -> None:
+def test_it_claims_the_handoff_calls_the_pipeline_and_releases_the_claim(
+    fake_pipeline: list[tuple[int, str]],
+) -> None:
     handoff = HandoffFactory()
 
     process_handoff.run(handoff.pk)

@@ -35,7 +35,9 @@ def post(body: bytes, *, token: str | None = SECRET, header_token: str | None = 
         url += f"?token={token}"
     extra = {"HTTP_X_HUB_TOKEN": header_token} if header_token else {}
     # Salesforce's own headers: SOAP 1.1 content type and a SOAPAction.
-    return Client().post(url, data=body, content_type="text/xml; charset=utf-8", HTTP_SOAPACTION='""', **extra)
+    return Client().post(
+        url, data=body, content_type="text/xml; charset=utf-8", HTTP_SOAPACTION='""', **extra
+    )
 
 
 def test_it_turns_a_closed_won_notification_into_one_handoff_and_acks() -> None:

@@ -39,6 +39,8 @@ class Command(BaseCommand):
             "beat": [python, "-m", "celery", "-A", "integration_hub", "beat", "-l", "INFO"],
             "salesforce-sandbox": [python, manage, "run_sandbox", "salesforce"],
             "sap-sandbox": [python, manage, "run_sandbox", "sap"],
+            # A sales team in a box: a trickle of closed-won deals, some with defects.
+            "deal-flow": [python, manage, "demo_dealflow", "--interval", os.environ.get("HUB_DEMO_DEAL_INTERVAL", "8")],
         }
         running: dict[str, subprocess.Popen[bytes]] = {}
         for name, cmd in processes.items():

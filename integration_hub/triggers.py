@@ -1,0 +1,79 @@
+"""The triggers besides the webhook: the SystemModstamp poll and the sweeper.
+
+The poll catches every closed-won deal the webhook missed (Outbound Messages are at-least-once,
+but a misconfigured flow sends none); the sweeper re-enqueues work a lost broker message or a
+killed worker left behind. Both are idempotent: the handoff row, not the message, is the work.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from integration_hub.errors import HubError
+from integration_hub.models import WORKABLE_STATUSES, Handoff, HandoffSource, PollWatermark
+from integration_hub.services import handoff_receive
+
+logger = logging.getLogger(__name__)
+
+# Re-read a little before the watermark: rows committed in the same second may arrive late.
+_POLL_OVERLAP = timedelta(seconds=2)
+_POLL_FIRST_LOOKBACK = timedelta(days=1)
+
+
+def poll_salesforce() -> int:
+    """Find closed-won deals changed since the watermark; returns how many new handoffs it made."""
+    from integration_hub.pipeline import salesforce
+
+    org_id = settings.SALESFORCE_ORG_ID
+    watermark, _ = PollWatermark.objects.get_or_create(org_id=org_id)
+    since = (watermark.last_system_modstamp or timezone.now() - _POLL_FIRST_LOOKBACK) - _POLL_OVERLAP
+    stages = ", ".join("'" + s.replace("'", "\\'") + "'" for s in settings.HUB_CLOSED_WON_STAGES)
+    soql = (
+        f"SELECT Id, SystemModstamp FROM Opportunity WHERE StageName IN ({stages}) "
+        f"AND SystemModstamp >= {since.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')} ORDER BY SystemModstamp ASC LIMIT 2000"
+    )
+    try:
+        records = salesforce().query_all(soql)
+    except HubError as error:
+        logger.warning("poll: Salesforce query failed, will try again next tick: %s", error)
+        return 0
+    created = 0
+    newest = watermark.last_system_modstamp
+    for record in records:
+        _, is_new = handoff_receive(org_id=org_id, opportunity_id=record["Id"], source=HandoffSource.POLL,
+                                    actor_label="poll")
+        created += int(is_new)
+        stamp = parse_datetime(str(record.get("SystemModstamp", "")).replace("+0000", "+00:00"))
+        if stamp and (newest is None or stamp > newest):
+            newest = stamp
+    if newest and newest != watermark.last_system_modstamp:
+        PollWatermark.objects.filter(pk=watermark.pk).update(last_system_modstamp=newest)
+    return created
+
+
+def sweep() -> int:
+    """Re-enqueue workable handoffs nobody is working on; returns how many were enqueued."""
+    from integration_hub.tasks import process_handoff
+
+    now = timezone.now()
+    lease = timedelta(seconds=settings.HUB_CLAIM_LEASE_SECONDS)
+    grace = timedelta(seconds=settings.HUB_SWEEP_GRACE_SECONDS)
+    ids = list(
+        Handoff.objects.filter(status__in=WORKABLE_STATUSES)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - lease))
+        .filter(updated_at__lt=now - grace)
+        .order_by("updated_at")
+        .values_list("pk", flat=True)[:500]
+    )
+    for handoff_id in ids:
+        process_handoff.delay(handoff_id)
+    if ids:
+        logger.info("sweeper re-enqueued %d handoff(s)", len(ids))
+    return len(ids)

@@ -1,0 +1,99 @@
+"""The admin pages of the data layer render for an admin."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from crosswalks.models import ProductMapping
+from exceptions.models import SyncException
+from integration_hub.connectors.base import CallRecord
+from integration_hub.services import handoff_transition, sync_attempt_record
+from tests.factories import HandoffFactory, ProductMappingComponentFactory, SyncExceptionFactory
+
+pytestmark = pytest.mark.django_db
+
+MODELS = [
+    "integration_hub/handoff",
+    "integration_hub/syncattempt",
+    "integration_hub/transformationlog",
+    "integration_hub/handoffevent",
+    "integration_hub/outboundnotification",
+    "integration_hub/pollwatermark",
+    "exceptions/queue",
+    "exceptions/syncexception",
+    "crosswalks/productmapping",
+    "crosswalks/customermapping",
+    "crosswalks/paymenttermsmapping",
+    "crosswalks/taxrule",
+    "crosswalks/unitofmeasuremapping",
+]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_it_lists_every_model_in_the_admin(admin_client: object, model: str) -> None:
+    app, name = model.split("/")
+    assert admin_client.get(reverse(f"admin:{app}_{name}_changelist"), {"q": "x"}).status_code == 200  # type: ignore[attr-defined]
+
+
+def test_it_shows_a_handoff_with_its_events_and_sync_attempts(admin_client: object) -> None:
+    handoff = HandoffFactory()
+    handoff_transition(
+        handoff=handoff, to_status="validating", actor_label="worker", reason="extracted from Salesforce"
+    )
+    sync_attempt_record(
+        handoff=handoff,
+        record=CallRecord(
+            system="sap", operation="create:A_SalesOrder", method="POST", url="https://sap/x", status=201
+        ),
+    )
+
+    page = admin_client.get(
+        reverse("admin:integration_hub_handoff_change", args=[handoff.pk])
+    ).content.decode()  # type: ignore[attr-defined]
+
+    assert "extracted from Salesforce" in page
+    assert "create:A_SalesOrder" in page
+
+
+def test_it_resolves_exceptions_from_the_admin_through_the_service(admin_client: object) -> None:
+    exception = SyncExceptionFactory()
+
+    admin_client.post(  # type: ignore[attr-defined]
+        reverse("admin:exceptions_syncexception_changelist"),
+        {"action": "resolve_selected", "_selected_action": [exception.pk]},
+    )
+
+    exception = SyncException.objects.get(pk=exception.pk)
+    assert exception.status == "resolved"
+    exception.handoff.refresh_from_db()
+    assert exception.handoff.status == "validating"
+
+
+def test_it_refuses_a_product_mapping_without_components_in_the_admin(admin_client: object) -> None:
+    ProductMappingComponentFactory(mapping__crm_product_code="SKU-KEEP")
+    data = {
+        "crm_product_code": "SKU-NEW",
+        "crm_product_name": "New",
+        "confidence": "1.0",
+        "active": "on",
+        "source": "manual",
+        "components-TOTAL_FORMS": "1",
+        "components-INITIAL_FORMS": "0",
+        "components-MIN_NUM_FORMS": "1",
+        "components-MAX_NUM_FORMS": "1000",
+        "components-0-position": "0",
+        "components-0-sap_material": "",
+        "components-0-quantity_factor": "1",
+    }
+
+    response = admin_client.post(reverse("admin:crosswalks_productmapping_add"), data)  # type: ignore[attr-defined]
+
+    assert response.status_code == 200
+    assert not ProductMapping.objects.filter(crm_product_code="SKU-NEW").exists()
+
+    data["components-0-sap_material"] = "MAT-1"
+    data["components-0-quantity_factor"] = "2"
+    response = admin_client.post(reverse("admin:crosswalks_productmapping_add"), data)  # type: ignore[attr-defined]
+    assert response.status_code == 302
+    assert ProductMapping.objects.get(crm_product_code="SKU-NEW").components.get().sap_material == "MAT-1"
