@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from exceptions.models import (
     CATALOGUE,
+    QUEUES,
     ExceptionEvent,
     ExceptionStatus,
     ExceptionType,
-    QUEUES,
     Queue,
     SyncException,
 )

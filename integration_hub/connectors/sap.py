@@ -489,7 +489,10 @@ class SapClient:
         select = ("BusinessPartner,BusinessPartnerFullName,OrganizationBPName1,OrganizationBPName2,SearchTerm1,"
                   "BusinessPartnerCategory,Customer,BusinessPartnerIsBlocked,IsMarkedForArchiving")
         if tax_number:
-            forms = {tax_number.strip(), re.sub(r"[\s.-]", "", tax_number)}
+            compact = re.sub(r"[\s.-]", "", tax_number)
+            forms = {tax_number.strip(), compact}
+            if compact.isdigit() and len(compact) == 9:  # a US EIN is kept as NN-NNNNNNN
+                forms.add(f"{compact[:2]}-{compact[2:]}")
             clause = " or ".join(f"BPTaxNumber eq {quote_literal(form)}" for form in sorted(forms) if form)
             taxes = self._collection("query:A_BusinessPartnerTaxNumber", BUSINESS_PARTNER, "A_BusinessPartnerTaxNumber",
                                      {"$filter": clause, "$top": str(top)})

@@ -278,7 +278,9 @@ def test_it_finds_work_a_lost_message_left_behind() -> None:
     now = timezone.now()
     due = HandoffFactory(status="ready", next_attempt_at=now - timedelta(seconds=1))
     later = HandoffFactory(status="creating", next_attempt_at=now + timedelta(minutes=5))
-    held = HandoffFactory(status="ready", next_attempt_at=now - timedelta(seconds=1), claimed_at=now, claimed_by="w1")
+    held = HandoffFactory(
+        status="ready", next_attempt_at=now - timedelta(seconds=1), claimed_at=now, claimed_by="w1"
+    )
     waiting = HandoffFactory(status="blocked", next_attempt_at=now - timedelta(seconds=1))
     Handoff.objects.filter(pk=due.pk).update(updated_at=now - timedelta(minutes=5))
     stale = HandoffFactory(status="received")
