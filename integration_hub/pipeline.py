@@ -13,7 +13,6 @@ attempt it followed.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime, time, timedelta
@@ -39,7 +38,14 @@ from integration_hub.errors import (
 from integration_hub.models import Handoff, HandoffStatus, SyncAttempt, TransformationLog
 from integration_hub.selfheal import healing_for
 from integration_hub.services import handoff_transition, sync_attempt_add_healing, sync_attempt_record
-from integration_hub.validation import Validation, sales_order_header, sales_order_items, validate_deal
+from integration_hub.validation import (
+    Validation,
+    error_text,
+    rejected_material,
+    sales_order_header,
+    sales_order_items,
+    validate_deal,
+)
 
 logger = logging.getLogger(__name__)
 S = HandoffStatus
@@ -278,20 +284,13 @@ def _create(handoff: Handoff) -> bool:
     return _adopt(handoff, order, f"SAP order {order['SalesOrder']} created")
 
 
-_MATERIAL_IN_ERROR = re.compile(r"material\s+'?([A-Z0-9][\w-]*)'?", re.IGNORECASE)
-
-
-def _error_text(error: HubError) -> str:
-    return " ".join([error.message, error.code or "", *[str(d) for d in error.details]])
-
-
 def _create_healing(handoff: Handoff, deal: CanonicalDeal) -> dict[str, Any]:
     """Deep insert; a rejected payment-terms key is re-derived from SAP's master data once."""
     client = sap()
     try:
         return client.create_sales_order(sales_order_payload(deal))
     except ValidationFailed as error:
-        text = _error_text(error).lower()
+        text = error_text(error).lower()
         if "payment terms" not in text and "customerpaymentterms" not in text:
             raise
         partner = client.get_business_partner(deal.organization.sap_business_partner)
@@ -322,10 +321,8 @@ def _sales_area_terms(partner: dict[str, Any], deal: CanonicalDeal) -> str:
 
 def _block_on_permanent(handoff: Handoff, deal: CanonicalDeal, error: PermanentError) -> None:
     """SAP said no for a reason a person must fix; a rejected material goes to product ops."""
-    text = _error_text(error)
-    match = _MATERIAL_IN_ERROR.search(text)
-    materials = {m.material for line in deal.lines for m in line.materials}
-    material = match.group(1) if match and match.group(1) in materials else None
+    text = error_text(error)
+    material = rejected_material(error, deal)
     if material:
         try:
             exists = sap().get_product(material) is not None

@@ -149,8 +149,8 @@ def handoff_transition(
 
 
 def _claim_lease() -> timedelta:
-    # A claim older than the task time limit belongs to a dead worker (acks_late redelivers).
-    return timedelta(seconds=getattr(settings, "CELERY_TASK_TIME_LIMIT", 300))
+    # A claim older than the lease belongs to a dead worker; the sweeper hands the row on.
+    return timedelta(seconds=settings.HUB_CLAIM_LEASE_SECONDS)
 
 
 def handoff_claim(

@@ -294,6 +294,7 @@ HUB_POLL_INTERVAL_SECONDS = env_float("HUB_POLL_INTERVAL_SECONDS", 10.0, minimum
 HUB_SWEEP_INTERVAL_SECONDS = env_float("HUB_SWEEP_INTERVAL_SECONDS", 15.0, minimum=0.5)
 # The sweeper leaves rows alone this long after their last change: their own message may still come.
 HUB_SWEEP_GRACE_SECONDS = env_float("HUB_SWEEP_GRACE_SECONDS", 30.0, minimum=0.0)
+# Stages that sync ("Closed Won", or a configured ready-for-finance stage); IsWon always counts.
 HUB_CLOSED_WON_STAGES = env_list("HUB_CLOSED_WON_STAGES", ["Closed Won"])
 HUB_CRM_CURRENCY = env_str("HUB_CRM_CURRENCY", "USD")
 HUB_DEFAULT_LEAD_TIME_DAYS = env_int("HUB_DEFAULT_LEAD_TIME_DAYS", 7, minimum=0)

@@ -53,3 +53,19 @@ def process_handoff(self, handoff_id: int) -> None:  # type: ignore[no-untyped-d
         raise self.retry(exc=exc, countdown=countdown) from exc
     finally:
         handoff_release(handoff_id=handoff_id, worker=worker)
+
+
+@shared_task
+def poll_salesforce() -> int:
+    """Beat: closed-won deals changed since the SystemModstamp watermark become handoffs."""
+    from integration_hub.triggers import poll_salesforce as poll
+
+    return poll()
+
+
+@shared_task
+def sweep_handoffs() -> int:
+    """Beat: re-enqueue handoffs a lost message or a dead worker left behind."""
+    from integration_hub.triggers import sweep
+
+    return sweep()

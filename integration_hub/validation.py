@@ -8,6 +8,7 @@ defects found — all of them, not just the first, so each team sees its part at
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -23,7 +24,6 @@ from crosswalks.matching import (
     address_similarity,
     customer_confidence,
     name_similarity,
-    normalize_org_name,
 )
 from crosswalks.models import (
     CustomerMapping,
@@ -33,8 +33,23 @@ from crosswalks.models import (
     UnitOfMeasureMapping,
 )
 from integration_hub.canonical import CanonicalDeal, Derivation, MaterialLine
+from integration_hub.errors import HubError, NotFound, ValidationFailed
 
 CENT = Decimal("0.01")
+_MATERIAL_IN_ERROR = re.compile(r"material\s+'?([A-Z0-9][\w-]*)'?", re.IGNORECASE)
+
+
+def error_text(error: HubError) -> str:
+    return " ".join([error.message, error.code or "", *[str(d) for d in error.details]])
+
+
+def rejected_material(error: HubError, deal: CanonicalDeal) -> str | None:
+    """The deal's material SAP names in a rejection, if any."""
+    materials = {m.material for line in deal.lines for m in line.materials}
+    for match in _MATERIAL_IN_ERROR.finditer(error_text(error)):
+        if match.group(1) in materials:
+            return match.group(1)
+    return None
 
 
 class SapReads(Protocol):
@@ -131,11 +146,6 @@ def _crm_address(deal: CanonicalDeal) -> Address:
     return Address(street=s.street, city=s.city, region=s.region, postal_code=s.postal_code, country=s.country)
 
 
-def _search_terms(name: str) -> list[str]:
-    words = normalize_org_name(name).split()
-    return [w for w in words if len(w) > 2][:2] or words[:1]
-
-
 def _resolve_customer(v: Validation, sap: SapReads) -> dict[str, Any] | None:
     """Crosswalk, then tax id / DUNS, then fuzzy name + address. Returns the SAP partner or None."""
     deal = v.deal
@@ -143,7 +153,15 @@ def _resolve_customer(v: Validation, sap: SapReads) -> dict[str, Any] | None:
     threshold = settings.HUB_CUSTOMER_MATCH_THRESHOLD
     mapping = CustomerMapping.objects.filter(org_id=deal.org_id, crm_account_id=org.crm_account_id).first()
     if mapping is not None:
-        bp = sap.get_business_partner(mapping.sap_business_partner)
+        try:
+            bp = sap.get_business_partner(mapping.sap_business_partner)
+        except NotFound:
+            v.defect("customer_not_found", f"account:{org.crm_account_id}",
+                     f"Crosswalk points {org.name} to an unknown SAP partner",
+                     f"The customer crosswalk maps '{org.name}' to {mapping.sap_business_partner}, which SAP does not "
+                     "know. Correct the crosswalk row.", account=org.crm_account_id, account_name=org.name,
+                     mapped_business_partner=mapping.sap_business_partner)
+            return None
         v.note("entity.organization.sap_business_partner", org.crm_account_id, mapping.sap_business_partner,
                f"customer crosswalk ({mapping.source})", float(mapping.confidence))
         org.sap_business_partner, org.match_confidence = mapping.sap_business_partner, float(mapping.confidence)
@@ -162,17 +180,22 @@ def _resolve_customer(v: Validation, sap: SapReads) -> dict[str, Any] | None:
             org.sap_business_partner, org.match_confidence = bp_number, confidence
             return bp
 
-    candidates: dict[str, dict[str, Any]] = {}
-    for term in _search_terms(org.name):
-        for hit in sap.search_business_partners(name=term, top=20):
-            candidates.setdefault(str(hit["BusinessPartner"]), hit)
+    # Name first (one search), then addresses for the few best names only: each costs a read.
+    named = sorted(
+        ((name_similarity(org.name, _bp_name(hit)), str(hit["BusinessPartner"]), hit)
+         for hit in sap.search_business_partners(name=org.name, top=20)),
+        key=lambda row: -row[0],
+    )
     crm_address = _crm_address(deal)
+    details: dict[str, dict[str, Any]] = {}
     scored = []
-    for number, hit in candidates.items():
-        name_score = name_similarity(org.name, _bp_name(hit))
-        address_score = _best_address(crm_address, hit)[0] if _bp_addresses(hit) and not crm_address.is_empty else None
+    for name_score, number, hit in named[:5]:
+        address_score = None
+        if name_score >= 0.5 and len(details) < 3 and not crm_address.is_empty:
+            details[number] = sap.get_business_partner(number)
+            address_score = _best_address(crm_address, details[number])[0] if _bp_addresses(details[number]) else None
         scored.append((customer_confidence(name_score, address_score), number, _bp_name(hit), name_score, address_score))
-    scored.sort(reverse=True)
+    scored.sort(key=lambda row: -row[0])
     evidence_candidates = [
         {"business_partner": n, "name": nm, "confidence": c, "name_score": ns, "address_score": a}
         for c, n, nm, ns, a in scored[:5]
@@ -189,7 +212,7 @@ def _resolve_customer(v: Validation, sap: SapReads) -> dict[str, Any] | None:
             )
             return None
         confidence, number = scored[0][0], scored[0][1]
-        bp = sap.get_business_partner(number)
+        bp = details.get(number) or sap.get_business_partner(number)
         v.note("entity.organization.sap_business_partner", org.name, number, "fuzzy name + address match", confidence)
         org.sap_business_partner, org.match_confidence = number, confidence
         return bp
@@ -381,8 +404,7 @@ def sales_order_header(deal: CanonicalDeal) -> dict[str, Any]:
 
 
 def _item_net_by_line(deal: CanonicalDeal, simulation: dict[str, Any]) -> dict[str, Decimal]:
-    nets = {str(item.get("SalesOrderItem", "")).lstrip("0"): _dec(item.get("NetAmount"))
-            for item in _results(simulation.get("to_Item"))}
+    nets = {str(item.get("item", "")).lstrip("0"): _dec(item.get("net_amount")) for item in simulation["items"]}
     per_line: dict[str, Decimal] = {}
     number = 10
     for line in deal.lines:
@@ -395,14 +417,29 @@ def _item_net_by_line(deal: CanonicalDeal, simulation: dict[str, Any]) -> dict[s
 
 
 def _check_pricing(v: Validation, sap: SapReads) -> Decimal | None:
-    """Simulate the order in SAP and compare each line's net value; returns SAP's total."""
+    """Simulate the order in SAP and compare each line's net value; returns SAP's total (None: not priced)."""
     deal = v.deal
-    payload = {**sales_order_header(deal), "to_Pricing": {}, "to_Credit": {}, "to_Item": sales_order_items(deal)}
-    simulation = sap.simulate_sales_order(payload)
+    # Terms stay out of the simulation: a rejected terms key is healed at create time, not here.
+    header = {k: v for k, v in sales_order_header(deal).items() if k != "CustomerPaymentTerms"}
+    payload = {**header, "to_Item": sales_order_items(deal)}
+    try:
+        simulation = sap.simulate_sales_order(payload)
+    except ValidationFailed as error:
+        material = rejected_material(error, deal)
+        if material is None:
+            raise
+        line = next(line for line in deal.lines if any(m.material == material for m in line.materials))
+        v.defect("product_not_mapped", f"product:{line.product_code}",
+                 f"SAP does not accept material {material} for {line.description}",
+                 f"The crosswalk maps '{line.description}' ({line.product_code}) to {material}, which SAP rejected: "
+                 f"{error.message}. Correct the crosswalk row.",
+                 product_code=line.product_code, product_name=line.description, material=material,
+                 sap_error=error_text(error))
+        return None
     v.simulation = simulation
-    pricing = simulation.get("to_Pricing") or {}
-    sap_total = _dec(pricing.get("TotalNetAmount")) if pricing else sum(_item_net_by_line(deal, simulation).values(), Decimal("0"))
     per_line = _item_net_by_line(deal, simulation)
+    total = simulation.get("total_net_amount")
+    sap_total = _dec(total) if total is not None else sum(per_line.values(), Decimal("0"))
     limit = Decimal(str(settings.HUB_PRICE_VARIANCE_PERCENT))
     for line in deal.lines:
         sap_net = per_line.get(line.crm_line_id, Decimal("0"))
@@ -422,10 +459,10 @@ def _check_pricing(v: Validation, sap: SapReads) -> Decimal | None:
                 crm_discount_percent=line.discount_percent, crm_net=crm_net, sap_net=sap_net,
                 variance_percent=variance, currency=deal.organization.currency,
                 deal_value=deal.amount, sap_conditions=[
-                    {"item": i.get("SalesOrderItem"), "material": i.get("Material"),
+                    {"item": i.get("item"), "material": i.get("material"), "net_amount": i.get("net_amount"),
                      "conditions": [{k: c.get(k) for k in ("ConditionType", "ConditionRateValue", "ConditionAmount")}
-                                    for c in _results(i.get("to_PricingElement"))]}
-                    for i in _results(simulation.get("to_Item"))
+                                    for c in _results(i.get("pricing_elements"))]}
+                    for i in simulation["items"]
                 ],
             )
     return sap_total
@@ -437,7 +474,7 @@ def _aging(items: Iterable[dict[str, Any]], today: date) -> dict[str, Decimal]:
     for item in items:
         amount = _dec(item.get("AmountInTransactionCurrency") or item.get("AmountInCompanyCodeCurrency"))
         due = item.get("NetDueDate")
-        due_date = due.date() if hasattr(due, "date") else (date.fromisoformat(due[:10]) if isinstance(due, str) and due[:4].isdigit() else today)
+        due_date = due.date() if hasattr(due, "date") else today
         days = (today - due_date).days
         key = "not_due" if days <= 0 else "1_30" if days <= 30 else "31_60" if days <= 60 else "61_90" if days <= 90 else "over_90"
         buckets[key] += amount
@@ -451,12 +488,12 @@ def _check_credit(v: Validation, sap: SapReads, order_value: Decimal) -> None:
     if not account:
         v.note("transaction.credit", bp, "no credit account", "no credit limit in SAP: not checked", 1.0)
         return
-    limit = _dec(account.get("CreditLimitAmount"))
+    limit = _dec(account.get("credit_limit"))
     items = [i for i in sap.get_open_items(bp) if not i.get("ClearingAccountingDocument")]
     aging = _aging(items, timezone.localdate())
     open_ar = sum(aging.values(), Decimal("0"))
     exposure = open_ar + order_value
-    blocked = bool(account.get("CreditAccountIsBlocked"))
+    blocked = bool(account.get("blocked"))
     v.note("transaction.credit", f"open AR {open_ar} + order {order_value}", f"limit {limit}",
            "credit exposure vs SAP credit limit", 1.0)
     if blocked or exposure > limit:
@@ -464,7 +501,7 @@ def _check_credit(v: Validation, sap: SapReads, order_value: Decimal) -> None:
         v.defect(
             "credit_check_failed", "credit", f"Credit check failed for {deal.organization.name}",
             f"{reason.capitalize()}. Release or reject the order.",
-            business_partner=bp, credit_limit=limit, currency=account.get("CreditSegmentCurrency"),
+            business_partner=bp, credit_limit=limit, currency=account.get("currency"),
             open_ar=open_ar, order_value=order_value, exposure=exposure, aging=aging, blocked=blocked,
             overdue_over_60=aging["61_90"] + aging["over_90"],
         )
@@ -487,5 +524,6 @@ def validate_deal(deal: CanonicalDeal, sap: SapReads) -> Validation:
     products_ok = all(line.materials for line in deal.lines) and bool(deal.lines)
     if bp is not None and products_ok:
         sap_total = _check_pricing(v, sap)
-        _check_credit(v, sap, sap_total if sap_total is not None else (deal.amount or Decimal("0")))
+        if sap_total is not None:
+            _check_credit(v, sap, sap_total)
     return v

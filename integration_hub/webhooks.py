@@ -44,7 +44,6 @@ ACK_BODY = (
     "</soapenv:Body></soapenv:Envelope>"
 )
 CONTENT_TYPE = "text/xml; charset=utf-8"
-SYNC_STAGES_DEFAULT = ("Closed Won",)
 
 
 class MalformedMessage(ValueError):
@@ -167,7 +166,7 @@ def _client(request: HttpRequest) -> str:
 
 def is_sync_stage(notification: OpportunityNotification) -> bool:
     """Only Closed Won (or a configured ready-for-finance stage) ever reaches the ERP."""
-    stages = getattr(settings, "HUB_SYNC_STAGES", SYNC_STAGES_DEFAULT)
+    stages = settings.HUB_CLOSED_WON_STAGES
     return notification.is_won or notification.stage_name in stages
 
 

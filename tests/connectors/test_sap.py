@@ -30,7 +30,7 @@ from integration_hub.sandbox.faults import fault_add
 from integration_hub.sandbox.sap.seed import seed
 from integration_hub.sandbox.server import RunningSandbox
 
-ACME = "17100001"  # ACME Corporation, 1710/10, NT30, limit 50,000 USD, ~6,250 open AR
+ACME = "17100001"  # ACME Corporation, 1710/10, NT30, K007 -3 %, limit 50,000 USD, 6,250 open AR
 
 
 @pytest.fixture
@@ -164,10 +164,11 @@ def test_it_reads_prices_credit_limit_open_items_and_a_simulation(sap: SapClient
     acme = catalog.companies()[0]
     assert sorted(i["AmountInTransactionCurrency"] for i in items) == sorted(a for a, _ in acme.open_items)
     assert all(i["NetDueDate"].tzinfo is not None for i in items)
-    assert simulation["total_net_amount"] == Decimal("25170.00")
+    # 2 x 12,000 + 3 x 390 = 25,170 less ACME's 3 % K007 customer discount
+    assert simulation["total_net_amount"] == Decimal("24414.90")
     assert simulation["credit_status"] == "A"
-    assert [i["net_amount"] for i in simulation["items"]] == [Decimal("24000.00"), Decimal("1170.00")]
-    assert {e["ConditionType"] for e in simulation["items"][0]["pricing_elements"]} >= {"PPR0", "JR1"}
+    assert [i["net_amount"] for i in simulation["items"]] == [Decimal("23280.00"), Decimal("1134.90")]
+    assert {e["ConditionType"] for e in simulation["items"][0]["pricing_elements"]} >= {"PPR0", "K007", "JR1"}
     assert sap.find_sales_orders("SIM-1") == []
 
 
@@ -178,7 +179,7 @@ def test_it_applies_customer_discounts_and_blocks_credit_over_the_limit(sap: Sap
     discounted = sap.get_prices(["MAT-EL-001"], area.sales_organization, area.distribution_channel, customer=customer)
     assert discounted["MAT-EL-001"]["customer_discount_percent"] == percent
 
-    # ACME: 50,000 limit, ~6,250 open AR; 4 racks at 8,900 = 35,600 fits, the next 35,600 does not
+    # ACME: 50,000 limit, 6,250 open AR; 4 racks at 8,900 less 3 % = 34,532 fits, a second one does not
     first = sap.create_sales_order(order("SF-CR-1", ("MAT-RS-001", "4")))
     second = sap.create_sales_order(order("SF-CR-2", ("MAT-RS-001", "4")))
     assert first["TotalCreditCheckStatus"] == "A"
@@ -315,4 +316,4 @@ def test_it_reads_a_product_and_creates_a_price_condition(sap: SapClient) -> Non
     assert sap.get_prices(["MAT-EG-001"], "1710", "10", customer=ACME)["MAT-EG-001"]["price"] == Decimal("1299.00")
     assert sap.get_prices(["MAT-EG-001"], "1710", "10")["MAT-EG-001"]["price"] == Decimal("1450.00")
     created = sap.create_sales_order(order("SF-CUSTPRICE", ("MAT-EG-001", "2")))
-    assert created["TotalNetAmount"] == Decimal("2598.00")
+    assert created["TotalNetAmount"] == Decimal("2520.06")  # 2 x 1,299 less 3 % K007

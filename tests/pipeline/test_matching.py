@@ -1,6 +1,12 @@
 from __future__ import annotations
 
-from crosswalks.matching import Address, address_similarity, best_matches, customer_confidence, name_similarity
+from crosswalks.matching import (
+    Address,
+    address_similarity,
+    best_matches,
+    customer_confidence,
+    name_similarity,
+)
 
 
 def test_it_treats_legal_form_variants_as_the_same_company():

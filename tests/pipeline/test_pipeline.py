@@ -1,0 +1,250 @@
+"""What the pipeline decides, deal by deal, against both sandboxes over real HTTP."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from crosswalks.models import PaymentTermsMapping, ProductMapping, ProductMappingComponent
+from crosswalks.services import product_mapping_create
+from exceptions.models import CATALOGUE, ExceptionStatus, SyncException
+from exceptions.services import exception_resolve
+from integration_hub.models import HandoffEvent, HandoffStatus, SyncAttempt, TransformationLog
+from integration_hub.sandbox import catalog
+from integration_hub.sandbox.dealflow import DEFECTS
+from integration_hub.triggers import poll_salesforce
+
+S = HandoffStatus
+
+
+def _expected_items(planned) -> list[tuple[str, Decimal]]:
+    items = []
+    for line in planned.lines:
+        for material, factor in line.product.components:
+            items.append((material, Decimal(line.quantity) * factor))
+    return items
+
+
+def _open_types(handoff) -> set[str]:
+    return set(SyncException.objects.filter(handoff=handoff, status=ExceptionStatus.OPEN).values_list("type_code", flat=True))
+
+
+def _healing(handoff) -> list[str]:
+    return [step for attempt in SyncAttempt.objects.filter(handoff=handoff) for step in attempt.healing]
+
+
+def test_it_turns_a_clean_deal_into_exactly_one_matching_sap_order_and_writes_the_number_back(sync_world):
+    opportunity_id, planned = sync_world.flow.one("clean")
+    handoff = sync_world.drive(sync_world.receive(opportunity_id))
+
+    assert handoff.status == S.WRITTEN_BACK, handoff.last_error
+    orders = sync_world.orders_for(opportunity_id)
+    assert len(orders) == 1
+    order = sync_world.sap.get_sales_order(orders[0]["SalesOrder"])
+    assert order["SalesOrder"] == handoff.sap_sales_order
+    assert order["PurchaseOrderByCustomer"] == opportunity_id
+    assert order["SoldToParty"] == planned.company.business_partner
+    assert order["CustomerPaymentTerms"] == planned.company.payment_terms
+    items = [(i["Material"], Decimal(str(i["RequestedQuantity"]))) for i in order["to_Item"]]
+    assert items == _expected_items(planned)
+    assert {"PartnerFunction": "SH", "Customer": planned.company.business_partner}.items() <= next(
+        p for p in order["to_Partner"] if p["PartnerFunction"] == "SH").items()
+
+    opportunity = sync_world.opportunity(opportunity_id)
+    assert opportunity["SAP_Sales_Order__c"] == handoff.sap_sales_order
+    assert opportunity["ERP_Sync_Status__c"] == "Created"
+    assert not opportunity["ERP_Hold_Reason__c"]
+
+    path = list(HandoffEvent.objects.filter(handoff=handoff).values_list("to_status", flat=True))
+    assert path == [S.RECEIVED, S.VALIDATING, S.READY, S.CREATING, S.CREATED, S.WRITTEN_BACK]
+    logged = set(TransformationLog.objects.filter(handoff=handoff).values_list("field_path", flat=True))
+    assert {"entity.organization.sap_business_partner", "transaction.payment.terms",
+            "transaction.tax.classification", "entity.location.ship_to"} <= logged
+    assert not SyncException.objects.filter(handoff=handoff).exists()
+
+
+def test_it_creates_every_clean_deal_of_a_busy_afternoon(sync_world):
+    """Name variants, tax-id matches and fuzzy matches alike end as orders."""
+    for _ in range(8):
+        opportunity_id, planned = sync_world.flow.one("clean")
+        handoff = sync_world.drive(sync_world.receive(opportunity_id))
+        assert handoff.status == S.WRITTEN_BACK, (planned.company.crm_name, handoff.last_error, _open_types(handoff))
+        assert len(sync_world.orders_for(opportunity_id)) == 1
+
+
+@pytest.mark.parametrize("kind", DEFECTS)
+def test_it_holds_a_defective_deal_as_its_typed_exception_and_sends_nothing_to_sap(sync_world, kind):
+    opportunity_id, _ = sync_world.flow.one(kind)
+    handoff = sync_world.drive(sync_world.receive(opportunity_id))
+
+    assert handoff.status == S.BLOCKED
+    exception = SyncException.objects.get(handoff=handoff, type_code=kind, status=ExceptionStatus.OPEN)
+    assert exception.queue.slug == CATALOGUE[kind].queue_slug
+    assert exception.evidence
+    assert sync_world.orders_for(opportunity_id) == []
+    assert not SyncAttempt.objects.filter(handoff=handoff, operation__startswith="create:A_SalesOrder").exists()
+    opportunity = sync_world.opportunity(opportunity_id)
+    assert opportunity["ERP_Sync_Status__c"] == "Blocked"
+    assert exception.title[:40] in opportunity["ERP_Hold_Reason__c"]
+    assert not opportunity["SAP_Sales_Order__c"]
+
+
+def test_it_shows_pricing_evidence_from_both_sides(sync_world):
+    opportunity_id, _ = sync_world.flow.one("pricing_mismatch")
+    handoff = sync_world.drive(sync_world.receive(opportunity_id))
+    evidence = SyncException.objects.get(handoff=handoff, type_code="pricing_mismatch").evidence
+    assert abs(Decimal(evidence["variance_percent"])) > 2
+    assert Decimal(evidence["crm_net"]) != Decimal(evidence["sap_net"])
+    assert evidence["sap_conditions"]
+
+
+def test_it_shows_ar_aging_on_a_credit_hold(sync_world):
+    opportunity_id, planned = sync_world.flow.one("credit_check_failed")
+    handoff = sync_world.drive(sync_world.receive(opportunity_id))
+    evidence = SyncException.objects.get(handoff=handoff, type_code="credit_check_failed").evidence
+    assert Decimal(evidence["exposure"]) > Decimal(evidence["credit_limit"])
+    assert Decimal(evidence["credit_limit"]) == planned.company.credit_limit
+    assert set(evidence["aging"]) == {"not_due", "1_30", "31_60", "61_90", "over_90"}
+
+
+def test_it_becomes_a_sap_creation_error_on_the_third_failure_and_retries_once_resolved(sync_world):
+    sync_world.fault("sap", operation="API_SALES_ORDER_SRV/A_SalesOrder:POST", kind="status", status=500, times=3)
+    opportunity_id, _ = sync_world.flow.one("clean")
+    handoff = sync_world.drive(sync_world.receive(opportunity_id))
+
+    assert handoff.status == S.BLOCKED
+    exception = SyncException.objects.get(handoff=handoff, type_code="sap_creation_error")
+    assert exception.queue.slug == "integration-ops"
+    assert SyncAttempt.objects.filter(handoff=handoff, operation__startswith="create:A_SalesOrder").count() == 3
+    assert sync_world.orders_for(opportunity_id) == []
+
+    exception_resolve(exception=exception, actor=None, note="SAP is back")
+    handoff.refresh_from_db()
+    assert handoff.status == S.VALIDATING
+    assert handoff.pk in sync_world.enqueued
+    handoff = sync_world.drive(handoff)
+    assert handoff.status == S.WRITTEN_BACK
+    assert len(sync_world.orders_for(opportunity_id)) == 1
+
+
+def test_it_makes_one_order_when_sap_commits_then_drops_the_response(sync_world):
+    sync_world.fault("sap", operation="API_SALES_ORDER_SRV/A_SalesOrder:POST", kind="drop", times=1)
+    opportunity_id, _ = sync_world.flow.one("clean")
+    handoff = sync_world.drive(sync_world.receive(opportunity_id))
+
+    assert handoff.status == S.WRITTEN_BACK
+    assert len(sync_world.orders_for(opportunity_id)) == 1
+    assert SyncAttempt.objects.filter(handoff=handoff, operation__startswith="create:A_SalesOrder").count() == 1
+    assert any("adopted" in step for step in _healing(handoff))
+
+
+def test_it_honours_retry_after_on_a_429(sync_world):
+    sync_world.fault("sap", operation="API_SALES_ORDER_SRV/A_SalesOrder:POST", kind="rate_limit", retry_after=1, times=1)
+    opportunity_id, _ = sync_world.flow.one("clean")
+    handoff = sync_world.drive(sync_world.receive(opportunity_id))
+
+    assert handoff.status == S.WRITTEN_BACK
+    creates = list(SyncAttempt.objects.filter(handoff=handoff, operation__startswith="create:A_SalesOrder").order_by("pk"))
+    assert [a.status_code for a in creates] == [429, 201]
+    assert (creates[1].created_at - creates[0].created_at).total_seconds() >= 1.0
+    assert any("Retry-After 1" in step for step in creates[0].healing)
+    assert len(sync_world.orders_for(opportunity_id)) == 1
+
+
+@pytest.mark.parametrize(
+    ("system", "operation", "kind", "healed"),
+    [
+        ("sap", "API_SALES_ORDER_SRV/A_SalesOrder:POST", "csrf_expiry", "CSRF token"),
+        ("sap", "API_SALES_ORDER_SRV/A_SalesOrder:POST", "lock", "locked"),
+        ("salesforce", "update:Opportunity", "session_expiry", "session expired"),
+    ],
+)
+def test_it_heals_itself_and_says_what_it_changed(sync_world, system, operation, kind, healed):
+    sync_world.fault(system, operation=operation, kind=kind, times=1)
+    opportunity_id, _ = sync_world.flow.one("clean")
+    handoff = sync_world.drive(sync_world.receive(opportunity_id))
+
+    assert handoff.status == S.WRITTEN_BACK, handoff.last_error
+    assert len(sync_world.orders_for(opportunity_id)) == 1
+    assert any(healed.lower() in step.lower() for step in _healing(handoff)), _healing(handoff)
+
+
+def test_it_re_derives_payment_terms_sap_rejects(sync_world):
+    PaymentTermsMapping.objects.filter(sap_terms_key="NT30").update(sap_terms_key="ZZ30")
+    for _ in range(20):
+        opportunity_id, planned = sync_world.flow.one("clean")
+        if planned.company.payment_terms == "NT30":
+            break
+    handoff = sync_world.drive(sync_world.receive(opportunity_id))
+
+    assert handoff.status == S.WRITTEN_BACK, handoff.last_error
+    order = sync_world.orders_for(opportunity_id)[0]
+    assert order["CustomerPaymentTerms"] == "NT30"
+    assert any("payment terms" in step.lower() for step in _healing(handoff))
+
+
+def test_it_routes_a_material_sap_rejects_to_product_ops_before_pushing(sync_world):
+    mapping = ProductMapping.objects.get(crm_product_code="EL-001")
+    ProductMappingComponent.objects.filter(mapping=mapping).update(sap_material="MAT-GONE-001")
+    planned = sync_world.flow.planner.plan("clean")
+    planned.lines = [planned.lines[0].__class__(next(p for p in catalog.products() if p.code == "EL-001"), 1,
+                                                 Decimal("12000.00"))]
+    opportunity_id = sync_world.flow.open_deal(planned)
+    sync_world.flow.close_won(opportunity_id)
+    handoff = sync_world.drive(sync_world.receive(opportunity_id))
+
+    assert handoff.status == S.BLOCKED
+    exception = SyncException.objects.get(handoff=handoff, type_code="product_not_mapped")
+    assert exception.evidence["material"] == "MAT-GONE-001"
+    assert sync_world.orders_for(opportunity_id) == []
+
+
+def test_it_re_runs_from_validation_when_the_last_exception_is_resolved(sync_world):
+    opportunity_id, planned = sync_world.flow.one("product_not_mapped")
+    handoff = sync_world.drive(sync_world.receive(opportunity_id))
+    exception = SyncException.objects.get(handoff=handoff, type_code="product_not_mapped")
+    code = exception.evidence["product_code"]
+
+    # Product ops maps the product in place, then resolves.
+    product_mapping_create(crm_product_code=code, crm_product_name="mapped in triage",
+                           components=[{"sap_material": "MAT-EL-001", "quantity_factor": "1"}])
+    exception_resolve(exception=exception, actor=None, note="mapped to MAT-EL-001")
+    handoff = sync_world.drive(handoff)
+
+    assert "product_not_mapped" not in _open_types(handoff)
+    transitions = list(HandoffEvent.objects.filter(handoff=handoff).values_list("from_status", "to_status"))
+    assert (S.BLOCKED, S.VALIDATING) in transitions
+    assert handoff.status in {S.WRITTEN_BACK, S.BLOCKED}
+
+
+def test_it_finds_closed_won_deals_by_polling_when_no_message_came(sync_world):
+    opportunity_id, _ = sync_world.flow.one("clean")
+    assert poll_salesforce() >= 1
+    assert poll_salesforce() == 0  # the watermark moved; the same deal is not a new handoff
+    handoff = sync_world.receive(opportunity_id, source="poll")
+    assert handoff.source == "poll"
+    assert handoff.pk in sync_world.enqueued
+
+
+def test_it_does_not_sync_a_deal_that_left_closed_won(sync_world):
+    opportunity_id, _ = sync_world.flow.one("clean")
+    handoff = sync_world.receive(opportunity_id)
+    sync_world.salesforce.update("Opportunity", opportunity_id, {"StageName": "Negotiation/Review"})
+    handoff = sync_world.drive(handoff)
+    assert handoff.status == S.CANCELLED
+    assert sync_world.orders_for(opportunity_id) == []
+
+
+def test_it_never_stores_a_secret_in_a_sync_attempt(sync_world):
+    opportunity_id, _ = sync_world.flow.one("clean")
+    sync_world.drive(sync_world.receive(opportunity_id))
+    attempts = list(SyncAttempt.objects.all())
+    assert {a.system for a in attempts} == {"salesforce", "sap"}
+    dumped = " ".join(str([a.url, a.request, a.response, a.error_message, a.healing]) for a in attempts)
+    assert "Bearer sandbox" not in dumped
+    assert "c2FuZGJveDpzYW5kYm94" not in dumped  # base64 of sandbox:sandbox
+    for attempt in attempts:
+        headers = {k.lower(): v for k, v in (attempt.request.get("headers") or {}).items()}
+        for secret in ("authorization", "x-csrf-token", "cookie"):
+            assert headers.get(secret, "***") == "***", (attempt.operation, secret)
