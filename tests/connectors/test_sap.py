@@ -221,40 +221,39 @@ def test_it_enforces_etags_when_updating_an_order(sap: SapClient) -> None:
         sap.update_sales_order(number, {"CustomerPaymentTerms": "NT99"}, etag=new_etag)
 
 
-@pytest.mark.parametrize(
-    ("fault", "operation", "call", "error", "check"),
-    [
-        ({"kind": "status", "status": 503}, "API_SALES_ORDER_SRV/A_SalesOrder:POST", "create", ServiceUnavailable, None),
-        ({"kind": "status", "status": 500}, "API_BUSINESS_PARTNER/A_BusinessPartner:GET", "search", ServiceUnavailable,
-         None),
-        ({"kind": "rate_limit", "retry_after": 7}, "API_SALES_ORDER_SRV/A_SalesOrder:POST", "create", RateLimited,
-         lambda e: e.retry_after == 7),
-        ({"kind": "lock"}, "API_SALES_ORDER_SRV/A_SalesOrder:POST", "create", DocumentLocked,
-         lambda e: "currently being processed" in str(e)),
-        ({"kind": "stale_etag"}, "API_SALES_ORDER_SRV/A_SalesOrder:PATCH", "update", StaleETag, None),
-        ({"kind": "drop"}, "API_PRODUCT_SRV/A_Product:GET", "product", ServiceUnavailable, None),
-    ],
-    ids=["503", "500", "429", "lock", "stale-etag", "drop-on-read"],
-)
-def test_it_maps_each_fault_to_the_right_error(sap: SapClient, fault, operation, call, error, check) -> None:
+FAULTS = [
+    ({"kind": "status", "status": 503}, "API_SALES_ORDER_SRV/A_SalesOrder:POST", "create", ServiceUnavailable, None),
+    ({"kind": "status", "status": 500}, "API_BUSINESS_PARTNER/A_BusinessPartner:GET", "search", ServiceUnavailable, None),
+    ({"kind": "rate_limit", "retry_after": 7}, "API_SALES_ORDER_SRV/A_SalesOrder:POST", "create", RateLimited,
+     lambda e: e.retry_after == 7),
+    ({"kind": "lock"}, "API_SALES_ORDER_SRV/A_SalesOrder:POST", "create", DocumentLocked,
+     lambda e: "currently being processed" in str(e)),
+    ({"kind": "stale_etag"}, "API_SALES_ORDER_SRV/A_SalesOrder:PATCH", "update", StaleETag, None),
+    ({"kind": "drop"}, "API_PRODUCT_SRV/A_Product:GET", "product", ServiceUnavailable, None),
+]
+
+
+def test_it_maps_each_fault_to_the_right_error(sap: SapClient) -> None:
     number = sap.create_sales_order(order("SF-FAULT-0", ("MAT-SK-001", "1")))["SalesOrder"]
     etag = sap.get_sales_order(number, expand=False)["etag"]
-    fault_add(system="sap", operation=operation, times=1, **fault)
     calls = {
         "create": lambda: sap.create_sales_order(order("SF-FAULT-1", ("MAT-SK-001", "1"))),
         "search": lambda: sap.search_business_partners(name="Globex"),
         "update": lambda: sap.update_sales_order(number, {"DeliveryBlockReason": "01"}, etag=etag),
         "product": lambda: sap.get_product("MAT-SK-001"),
     }
+    for fault, operation, call, error, check in FAULTS:
+        fault_add(system="sap", operation=operation, times=1, **fault)
 
-    with pytest.raises(error) as caught:
-        calls[call]()
+        with pytest.raises(error) as caught:
+            calls[call]()
 
-    assert caught.value.system == "sap"
-    assert isinstance(caught.value, TransientError)
-    if check:
-        assert check(caught.value)
-    calls[call]()  # the fault fired once; the next call goes through
+        assert caught.value.system == "sap"
+        assert isinstance(caught.value, TransientError)
+        assert check is None or check(caught.value), fault
+        result = calls[call]()  # the fault fired once; the next call goes through
+        if call == "update":
+            etag = result
 
 
 def test_it_reports_an_ambiguous_outcome_when_the_create_response_is_dropped(sap: SapClient) -> None:
@@ -317,3 +316,12 @@ def test_it_reads_a_product_and_creates_a_price_condition(sap: SapClient) -> Non
     assert sap.get_prices(["MAT-EG-001"], "1710", "10")["MAT-EG-001"]["price"] == Decimal("1450.00")
     created = sap.create_sales_order(order("SF-CUSTPRICE", ("MAT-EG-001", "2")))
     assert created["TotalNetAmount"] == Decimal("2520.06")  # 2 x 1,299 less 3 % K007
+
+
+def test_it_sends_sap_client_on_every_call_when_configured(service_root: str, records: list[CallRecord]) -> None:
+    client = SapClient(base_url=service_root, user="sandbox", password="sandbox", client="100", recorder=records.append)
+
+    client.create_sales_order(order("SF-CLIENT-1", ("MAT-SK-001", "1")))
+    client.find_sales_orders("SF-CLIENT-1")
+
+    assert records and all("sap-client=100" in r.url for r in records)

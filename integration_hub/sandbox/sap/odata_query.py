@@ -189,10 +189,7 @@ def tokenize(text: str) -> list[Tok]:
         if match:
             prefix, raw = match.group(1).lower(), match.group(2).replace("''", "'")
             value: Any
-            if prefix in ("datetime", "datetimeoffset"):
-                value = parse_datetime(raw)
-            else:
-                value = raw
+            value = parse_datetime(raw) if prefix in ("datetime", "datetimeoffset") else raw
             tokens.append(Tok("lit", value))
             pos = match.end()
             continue

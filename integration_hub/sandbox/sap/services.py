@@ -3,7 +3,7 @@ generic creates, updates (with SAP's ETag rules) and deletes."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -11,8 +11,15 @@ from django.utils import timezone
 
 from integration_hub.sandbox.catalog import SALES_AREAS
 from integration_hub.sandbox.sap import sales, store
-from integration_hub.sandbox.sap.entities import BUSINESS_PARTNER, PRICING_SRV, EntityType, Service, entity_type
-from integration_hub.sandbox.sap.odata_query import dt_internal, etag_for, key_string
+from integration_hub.sandbox.sap.entities import (
+    BUSINESS_PARTNER,
+    PRICING_SRV,
+    EntityType,
+    Service,
+    entity_type,
+)
+from integration_hub.sandbox.sap.models import SapEntity
+from integration_hub.sandbox.sap.odata_query import dt_internal, etag_for, key_string, parse_datetime
 from integration_hub.sandbox.sap.payload import Parsed, SapBusinessError, parse
 
 Row = dict[str, Any]
@@ -229,8 +236,6 @@ def check_if_match(etype: EntityType, current: Row, if_match: str | None) -> Non
 def entity_update(service: Service, etype: EntityType, key: Row, payload: Any, *, if_match: str | None,
                   replace: bool = False) -> Row:
     """PATCH/MERGE/PUT: merge the updatable properties, refresh the concurrency token."""
-    from integration_hub.sandbox.sap.models import SapEntity
-
     row = SapEntity.objects.select_for_update().filter(
         service=service.name, entity_set=etype.set_name, key=key_string(etype, key)
     ).first()
@@ -253,11 +258,7 @@ def entity_update(service: Service, etype: EntityType, key: Row, payload: Any, *
     if etype.etag:
         moment = timezone.now()
         previous = current.get(etype.etag)
-        if previous and dt_internal(moment) <= previous:
-            from datetime import timedelta
-
-            from integration_hub.sandbox.sap.odata_query import parse_datetime
-
+        if previous and moment <= parse_datetime(previous):  # two writes within one clock tick
             moment = parse_datetime(previous) + timedelta(microseconds=1)
         updated[etype.etag] = dt_internal(moment)
     row.data = updated

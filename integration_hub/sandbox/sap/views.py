@@ -140,7 +140,7 @@ def _issue_token(request: HttpRequest, response: HttpResponse) -> None:
         session_id = secrets.token_urlsafe(24)
         row = CsrfToken.objects.create(session_id=session_id, token=secrets.token_urlsafe(18) + "==")
     response["x-csrf-token"] = row.token
-    response.set_cookie(SESSION_COOKIE, session_id, path="/", httponly=True, samesite="None", secure=False)
+    response.set_cookie(SESSION_COOKIE, session_id, path="/", httponly=True)
 
 
 def _csrf_valid(request: HttpRequest) -> bool:
