@@ -70,8 +70,8 @@ _last_attempt: ContextVar[SyncAttempt | None] = ContextVar("last_attempt", defau
 # -- connectors, one per process, recording into the handoff being worked on -----------------
 def _record(record: CallRecord) -> None:
     healing = []
-    headers = {k.lower(): v for k, v in (record.response_headers or {}).items()}
-    if record.status == 403 and str(headers.get("x-csrf-token", "")).lower() == "required":
+    if record.error_class == "CsrfTokenExpired":
+        # The connector fetches a fresh token and resends once, by itself; say so on this attempt.
         healing.append("CSRF token expired: fetched a new token and sent the request again")
     attempt = sync_attempt_record(handoff=_current_handoff.get(), record=record, healing=healing)
     _last_attempt.set(attempt)
@@ -291,7 +291,7 @@ def _create_healing(handoff: Handoff, deal: CanonicalDeal) -> dict[str, Any]:
         return client.create_sales_order(sales_order_payload(deal))
     except ValidationFailed as error:
         text = error_text(error).lower()
-        if "payment terms" not in text and "customerpaymentterms" not in text:
+        if not any(term in text for term in ("terms of payment", "payment terms", "paymentterms")):
             raise
         partner = client.get_business_partner(deal.organization.sap_business_partner)
         terms = _sales_area_terms(partner, deal)

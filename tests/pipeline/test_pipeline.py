@@ -161,8 +161,8 @@ def test_it_honours_retry_after_on_a_429(sync_world):
     ],
 )
 def test_it_heals_itself_and_says_what_it_changed(sync_world, system, operation, kind, healed):
-    sync_world.fault(system, operation=operation, kind=kind, times=1)
     opportunity_id, _ = sync_world.flow.one("clean")
+    sync_world.fault(system, operation=operation, kind=kind, times=1)
     handoff = sync_world.drive(sync_world.receive(opportunity_id))
 
     assert handoff.status == S.WRITTEN_BACK, handoff.last_error
