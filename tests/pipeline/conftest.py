@@ -58,6 +58,14 @@ class World:
                                      headers={"Authorization": "Bearer sandbox"}, timeout=5)
         assert response.status_code == 201, response.text
 
+    def faults(self, system: str) -> list[dict[str, Any]]:
+        if system == "sap":
+            response = requests.get(f"{self.sap_url}/_sandbox/faults", auth=("sandbox", "sandbox"), timeout=5)
+        else:
+            response = requests.get(f"{self.sf_url}/_sandbox/faults", headers={"Authorization": "Bearer sandbox"},
+                                    timeout=5)
+        return list(response.json()["faults"])
+
     def receive(self, opportunity_id: str, source: str = "webhook") -> Handoff:
         handoff, _ = handoff_receive(org_id=ORG_ID, opportunity_id=opportunity_id, source=source, actor_label=source)
         return handoff

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from integration_hub.models import Handoff, HandoffStatus
+from integration_hub.models import Handoff, HandoffEvent, HandoffStatus
 from integration_hub.sandbox.salesforce.models import SfOutboundMessage
 from integration_hub.sandbox.salesforce.outbound import dispatch_pending
 from integration_hub.triggers import poll_salesforce, sweep
@@ -50,7 +50,8 @@ def test_it_makes_one_order_after_the_worker_is_killed_mid_create(world, worker,
     opportunity_id, _ = world.flow.one("clean")
     handoff = world.receive(opportunity_id)
 
-    wait_for(lambda: Handoff.objects.filter(pk=handoff.pk, status=S.CREATING).exists(), timeout=30, interval=0.02)
+    # Kill once SAP has the create request in hand (the fault counted a hit), before it answers.
+    wait_for(lambda: world.faults("sap")[0]["hits"] == 1, timeout=30, interval=0.02)
     worker.kill_hard()
     worker.start()
 
@@ -61,6 +62,8 @@ def test_it_makes_one_order_after_the_worker_is_killed_mid_create(world, worker,
     handoff = wait_for(swept_and_settled, timeout=45, interval=0.5)
     assert handoff.status == S.WRITTEN_BACK, handoff.last_error
     assert len(world.orders_for(opportunity_id)) == 1
+    # The second worker found the first one's order instead of creating another.
+    assert HandoffEvent.objects.filter(handoff=handoff, to_status=S.CREATED, reason__contains="already holds").exists()
 
 
 def test_it_re_enqueues_work_a_lost_message_left_behind(world, worker, settings):
