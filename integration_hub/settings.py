@@ -244,6 +244,8 @@ SANDBOX_OUTBOUND_MESSAGE_URL = env_str(
 )
 # Seconds before the first Outbound Message retry; doubles per attempt, capped at 2 h like Salesforce.
 SANDBOX_OUTBOUND_BACKOFF = env_float("SANDBOX_OUTBOUND_BACKOFF", 2.0, minimum=0.01)
+# How often the sandbox looks for Outbound Messages to send (Salesforce sends within seconds).
+SANDBOX_OUTBOUND_POLL_SECONDS = env_float("SANDBOX_OUTBOUND_POLL_SECONDS", 0.25, minimum=0.01)
 
 SALESFORCE_INSTANCE_URL = env_str("SALESFORCE_INSTANCE_URL", f"http://127.0.0.1:{SANDBOX_SALESFORCE_PORT}")
 SALESFORCE_API_VERSION = env_str("SALESFORCE_API_VERSION", "59.0")
