@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -191,7 +192,38 @@ class Target:
     single_nav: bool = False
 
 
-def _resolve(service: Service, resource: str) -> Target:
+_EQ_TERM = re.compile(r"^(\w+) eq '((?:[^']|'')*)'$")
+
+
+def _db_prefilter(text: str, etype: EntityType) -> dict[str, Any]:
+    """String equalities the database can apply before the exact filter runs in Python.
+
+    Conservative: only a filter that is a pure AND of terms, or an OR of equalities on one
+    property, narrows the rows; anything else loads the whole set as before. The compiled
+    predicate still decides, so this never changes an answer, only how many rows are decoded.
+    """
+    text = (text or "").strip()
+    if not text or "(" in text or re.search(r"\bnot\b", text):
+        return {}
+    props = etype.prop_map
+    disjuncts = re.split(r"\s+or\s+", text)
+    if len(disjuncts) > 1:
+        matches = [_EQ_TERM.match(part.strip()) for part in disjuncts]
+        names = {m.group(1) for m in matches if m}
+        if all(matches) and len(names) == 1:
+            name = names.pop()
+            if name in props and props[name].type == "Edm.String":
+                return {name: [m.group(2).replace("''", "'") for m in matches if m]}
+        return {}
+    equals: dict[str, Any] = {}
+    for term in re.split(r"\s+and\s+", text):
+        match = _EQ_TERM.match(term.strip())
+        if match and match.group(1) in props and props[match.group(1)].type == "Edm.String":
+            equals[match.group(1)] = match.group(2).replace("''", "'")
+    return equals
+
+
+def _resolve(service: Service, resource: str, filter_text: str = "") -> Target:
     segments = _split_segments(resource)
     count = bool(segments) and segments[-1] == "$count"
     if count:
@@ -206,7 +238,8 @@ def _resolve(service: Service, resource: str) -> Target:
     if key_text is None:
         if len(segments) > 1:
             raise SapBusinessError("/IWBEP/CM_MGW_RT/020", f"Resource not found for segment '{segments[1]}'", status=404)
-        target.collection = store.rows(service.name, set_name) if etype.stored else []
+        equals = _db_prefilter(filter_text, etype)
+        target.collection = store.rows(service.name, set_name, **equals) if etype.stored else []
         return target
     try:
         key = parse_key(key_text, etype)
@@ -439,7 +472,7 @@ def odata(request: HttpRequest, service: str, resource: str = "") -> HttpRespons
     fault = fault_take(system="sap", operation=operation, kinds=_WRITE_FAULTS if method in MODIFYING else _READ_FAULTS)
     drop = fault is not None and fault.kind == Fault.Kind.DROP
     try:
-        target = _resolve(svc, resource)
+        target = _resolve(svc, resource, request.GET.get("$filter", "") if request.method == "GET" else "")
         if fault is not None and not drop:
             rendered = _render_fault(fault, service, target, request)
             if rendered is not None:
