@@ -32,6 +32,7 @@ from integration_hub.errors import (
     NotFound,
     PermanentError,
     SessionExpired,
+    StaleETag,
     TransientError,
     ValidationFailed,
 )
@@ -152,6 +153,9 @@ def _defer(handoff: Handoff, error: TransientError, *, stage: str) -> None:
     _heal(healing.step)
     if stage == "create" and attempts >= settings.HUB_SAP_CREATE_MAX_FAILURES:
         _block_on_creation_error(handoff, error, attempts=attempts)
+        return
+    if stage != "create" and attempts >= settings.HUB_MAX_TRANSIENT_FAILURES:
+        _fail(handoff, f"{stage} kept failing ({attempts} attempts); last error: {error}")
         return
     next_at = timezone.now() + timedelta(seconds=healing.wait_seconds)
     with transaction.atomic():
@@ -362,6 +366,26 @@ def _block_on_creation_error(handoff: Handoff, error: HubError, *, attempts: int
                            reason=f"SAP creation error after {attempts} attempt(s): {error}",
                            attempts=attempts, last_error=str(error)[:2000], next_attempt_at=None)
     _write_back_hold(handoff, _hold_reason(handoff))
+
+
+def sap_order_update(handoff: Handoff, fields: dict[str, Any]) -> None:
+    """Change an existing SAP order under optimistic locking; a stale ETag is re-read, once.
+
+    Used for changes after creation (e.g. a delivery block while an approver may still
+    intervene); never blind: the second PATCH carries the ETag SAP has now.
+    """
+    client = sap()
+    token = _current_handoff.set(handoff)
+    try:
+        order = client.get_sales_order(handoff.sap_sales_order, expand=False)
+        try:
+            client.update_sales_order(handoff.sap_sales_order, fields, order.get("etag"))
+        except StaleETag:
+            _heal(f"ETag of order {handoff.sap_sales_order} was stale: re-read the order and sent its current ETag")
+            order = client.get_sales_order(handoff.sap_sales_order, expand=False)
+            client.update_sales_order(handoff.sap_sales_order, fields, order.get("etag"))
+    finally:
+        _current_handoff.reset(token)
 
 
 # -- write-back ---------------------------------------------------------------------------------

@@ -291,7 +291,12 @@ HUB_BACKOFF_CAP_SECONDS = env_float("HUB_BACKOFF_CAP_SECONDS", 300.0, minimum=0.
 HUB_LOCK_WAIT_SECONDS = env_float("HUB_LOCK_WAIT_SECONDS", 5.0, minimum=0.0)
 # A claim older than this belongs to a dead worker; the sweeper hands the row to another one.
 HUB_CLAIM_LEASE_SECONDS = env_int("HUB_CLAIM_LEASE_SECONDS", CELERY_TASK_TIME_LIMIT + 30, minimum=1)
+if max(SAP_TIMEOUT, SALESFORCE_TIMEOUT) >= HUB_CLAIM_LEASE_SECONDS:
+    # Otherwise a second worker could look an order up while the dead one's create is in flight.
+    raise ImproperlyConfigured("HUB_CLAIM_LEASE_SECONDS must exceed SAP_TIMEOUT and SALESFORCE_TIMEOUT")
 HUB_SAP_CREATE_MAX_FAILURES = env_int("HUB_SAP_CREATE_MAX_FAILURES", 3, minimum=1)
+# Reads and write-backs keep retrying with backoff this many times before the handoff fails.
+HUB_MAX_TRANSIENT_FAILURES = env_int("HUB_MAX_TRANSIENT_FAILURES", 8, minimum=1)
 HUB_POLL_INTERVAL_SECONDS = env_float("HUB_POLL_INTERVAL_SECONDS", 10.0, minimum=0.5)
 HUB_SWEEP_INTERVAL_SECONDS = env_float("HUB_SWEEP_INTERVAL_SECONDS", 15.0, minimum=0.5)
 # The sweeper leaves rows alone this long after their last change: their own message may still come.

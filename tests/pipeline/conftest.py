@@ -176,7 +176,9 @@ def worker_env(world: World, tmp_path) -> dict[str, str]:
         "SAP_BASE_URL": f"{world.sap_url}/sap/opu/odata/sap/",
         "HUB_BACKOFF_BASE_SECONDS": "0.05",
         "HUB_BACKOFF_CAP_SECONDS": "0.2",
-        "HUB_CLAIM_LEASE_SECONDS": "2",
+        "HUB_CLAIM_LEASE_SECONDS": "3",
+        "SAP_TIMEOUT": "2.5",
+        "SALESFORCE_TIMEOUT": "2.5",
         "HUB_TASK_TIME_LIMIT": "30",
     }
 

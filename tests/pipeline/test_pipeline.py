@@ -10,6 +10,7 @@ from crosswalks.models import PaymentTermsMapping, ProductMapping, ProductMappin
 from crosswalks.services import product_mapping_create
 from exceptions.models import CATALOGUE, ExceptionStatus, SyncException
 from exceptions.services import exception_resolve
+from integration_hub import pipeline
 from integration_hub.models import HandoffEvent, HandoffStatus, SyncAttempt, TransformationLog
 from integration_hub.sandbox import catalog
 from integration_hub.sandbox.dealflow import DEFECTS
@@ -168,6 +169,19 @@ def test_it_heals_itself_and_says_what_it_changed(sync_world, system, operation,
     assert handoff.status == S.WRITTEN_BACK, handoff.last_error
     assert len(sync_world.orders_for(opportunity_id)) == 1
     assert any(healed.lower() in step.lower() for step in _healing(handoff)), _healing(handoff)
+
+
+def test_it_re_reads_a_stale_etag_before_changing_an_order(sync_world):
+    opportunity_id, _ = sync_world.flow.one("clean")
+    handoff = sync_world.drive(sync_world.receive(opportunity_id))
+    sync_world.fault("sap", operation="API_SALES_ORDER_SRV/A_SalesOrder:PATCH", kind="stale_etag", times=1)
+
+    pipeline.sap_order_update(handoff, {"DeliveryBlockReason": "01"})
+
+    assert sync_world.sap.get_sales_order(handoff.sap_sales_order)["DeliveryBlockReason"] == "01"
+    patches = list(SyncAttempt.objects.filter(handoff=handoff, operation__startswith="update:A_SalesOrder").order_by("pk"))
+    assert [a.status_code for a in patches] == [412, 204]
+    assert any("ETag" in step for step in patches[0].healing)
 
 
 def test_it_re_derives_payment_terms_sap_rejects(sync_world):
