@@ -73,6 +73,8 @@ class LineItem:
     crm_unit: str = ""
     materials: list[MaterialLine] = field(default_factory=list)
     mapping_confidence: float | None = None
+    # A manual price condition (DCM2 %, replacing the CRM discount) approved by pricing.
+    price_condition_percent: Decimal | None = None
 
 
 @dataclass
@@ -145,6 +147,9 @@ class CanonicalDeal:
                     "unit_price": Decimal(line["unit_price"]),
                     "discount_percent": Decimal(line["discount_percent"]),
                     "total_price": Decimal(line["total_price"]),
+                    "price_condition_percent": Decimal(line["price_condition_percent"])
+                    if line.get("price_condition_percent") is not None
+                    else None,
                     "materials": [
                         MaterialLine(m["material"], Decimal(m["quantity"]), m["unit"], Decimal(m["factor"]))
                         for m in line["materials"]

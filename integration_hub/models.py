@@ -89,6 +89,12 @@ class Handoff(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=200, blank=True)
     last_error = models.TextField(blank=True)
+    overrides = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="decisions people made while resolving exceptions (accepted prices, credit release, "
+        "picked ship-to, filled fields); validation honours them on every re-run",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

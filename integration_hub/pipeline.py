@@ -198,7 +198,7 @@ def _validate(handoff: Handoff) -> bool:
 
     deal, derivations = deal_from_salesforce(record, org_id=handoff.org_id, currency=settings.HUB_CRM_CURRENCY)
     try:
-        result = validate_deal(deal, sap())
+        result = validate_deal(deal, sap(), handoff.overrides)
     except TransientError as error:
         _defer(handoff, error, stage="validation")
         return False

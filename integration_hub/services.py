@@ -232,3 +232,44 @@ def transformation_log_add(
         rule=rule,
         confidence=value.quantize(Decimal("0.001")),
     )
+
+
+OVERRIDE_KEYS = ("payment_terms", "ship_to", "pricing", "credit")
+
+
+@transaction.atomic
+def handoff_override_set(
+    *,
+    handoff: Handoff,
+    key: str,
+    value: Any,
+    actor: AbstractBaseUser | None = None,
+    actor_label: str = "",
+    reason: str = "",
+) -> Handoff:
+    """Record a decision a person made while resolving an exception; validation honours it.
+
+    `pricing` decisions merge per CRM product code; the other keys replace. The decision is
+    audited as an event on the handoff (its status does not change here: resolving the
+    exception is what re-runs the deal).
+    """
+    if key not in OVERRIDE_KEYS:
+        raise ValueError(f"unknown override {key!r}; expected one of {', '.join(OVERRIDE_KEYS)}")
+    locked = Handoff.objects.select_for_update().get(pk=handoff.pk)
+    overrides = dict(locked.overrides or {})
+    if key == "pricing":
+        overrides["pricing"] = {**(overrides.get("pricing") or {}), **value}
+    else:
+        overrides[key] = value
+    locked.overrides = overrides
+    locked.save(update_fields=["overrides", "updated_at"])
+    HandoffEvent.objects.create(
+        handoff=locked,
+        actor=actor,
+        actor_label=actor_label or ("" if actor else "system"),
+        from_status=locked.status,
+        to_status=locked.status,
+        reason=reason or f"override {key}: {value}",
+    )
+    handoff.overrides = overrides
+    return handoff

@@ -3,6 +3,17 @@ every check of the exception catalogue. Nothing here writes to SAP.
 
 `validate_deal()` returns the resolved deal, the derivations for the transformation log and the
 defects found — all of them, not just the first, so each team sees its part at once.
+
+`overrides` (stored on the handoff) are the decisions people made while resolving exceptions;
+every re-run honours them:
+
+    {"payment_terms": "NT30",                                  # sales ops filled / defaulted terms
+     "ship_to": {"street", "city", "region", "postal_code", "country", "address_id"},  # logistics
+     "pricing": {"<CRM product code>": {"action": "accept_sap" | "crm_price", "by": "..."}},
+     "credit": {"action": "release", "by": "..."}}              # credit management released the hold
+
+A customer pick or a product mapping is not an override: it is written to the crosswalk, so
+every later deal benefits too.
 """
 
 from __future__ import annotations
@@ -254,8 +265,18 @@ def _sales_area(v: Validation, bp: dict[str, Any]) -> None:
            "customer sales area in SAP", 1.0)
 
 
-def _check_address(v: Validation, bp: dict[str, Any] | None) -> None:
+def _check_address(v: Validation, bp: dict[str, Any] | None, overrides: dict[str, Any]) -> None:
     deal = v.deal
+    picked = overrides.get("ship_to")
+    if picked:
+        before = f"{deal.ship_to.street}, {deal.ship_to.postal_code} {deal.ship_to.city}"
+        for name in ("street", "city", "region", "postal_code", "country"):
+            setattr(deal.ship_to, name, str(picked.get(name) or ""))
+        deal.ship_to.confidence = 1.0
+        deal.ship_to.sap_ship_to = str(picked.get("business_partner") or deal.organization.sap_business_partner)
+        v.note("entity.location.ship_to", before, f"{deal.ship_to.street}, {deal.ship_to.postal_code} {deal.ship_to.city}",
+               "ship-to picked while resolving an exception", 1.0)
+        return
     ship = deal.ship_to
     if not ship.is_complete:
         missing = [n for n, val in (("street", ship.street), ("city", ship.city), ("country", ship.country)) if not val]
@@ -283,8 +304,13 @@ def _check_address(v: Validation, bp: dict[str, Any] | None) -> None:
                  international=bool(deal.organization.currency and ship.country and ship.country[:2].upper() not in ("US",)))
 
 
-def _check_terms(v: Validation) -> None:
+def _check_terms(v: Validation, overrides: dict[str, Any]) -> None:
     deal = v.deal
+    if overrides.get("payment_terms"):
+        deal.payment_terms = str(overrides["payment_terms"])
+        v.note("transaction.payment.terms", deal.payment_terms_crm, deal.payment_terms,
+               "set while resolving an exception", 1.0)
+        return
     crm = deal.payment_terms_crm
     if not crm:
         v.defect("missing_required_field", "payment_terms", "Payment terms are missing",
@@ -379,7 +405,11 @@ def sales_order_items(deal: CanonicalDeal) -> list[dict[str, Any]]:
             }
             if material.unit:
                 item["RequestedQuantityUnit"] = material.unit
-            if line.discount_percent:
+            if line.price_condition_percent is not None:
+                item["to_PricingElement"] = [
+                    {"ConditionType": "DCM2", "ConditionRateValue": str(line.price_condition_percent)}
+                ]
+            elif line.discount_percent:
                 item["to_PricingElement"] = [
                     {"ConditionType": "DCM2", "ConditionRateValue": str(-line.discount_percent)}
                 ]
@@ -416,7 +446,7 @@ def _item_net_by_line(deal: CanonicalDeal, simulation: dict[str, Any]) -> dict[s
     return per_line
 
 
-def _check_pricing(v: Validation, sap: SapReads) -> Decimal | None:
+def _check_pricing(v: Validation, sap: SapReads, overrides: dict[str, Any]) -> Decimal | None:
     """Simulate the order in SAP and compare each line's net value; returns SAP's total (None: not priced)."""
     deal = v.deal
     # Terms stay out of the simulation: a rejected terms key is healed at create time, not here.
@@ -441,10 +471,25 @@ def _check_pricing(v: Validation, sap: SapReads) -> Decimal | None:
     total = simulation.get("total_net_amount")
     sap_total = _dec(total) if total is not None else sum(per_line.values(), Decimal("0"))
     limit = Decimal(str(settings.HUB_PRICE_VARIANCE_PERCENT))
+    decisions = overrides.get("pricing") or {}
     for line in deal.lines:
         sap_net = per_line.get(line.crm_line_id, Decimal("0"))
         crm_net = line.total_price
         if sap_net == 0:
+            continue
+        decision = decisions.get(line.product_code) or {}
+        if decision.get("action") == "accept_sap":
+            v.note(f"transaction.line_item[{line.crm_line_id}].unit_price", crm_net, sap_net,
+                   f"SAP price accepted by {decision.get('by') or 'pricing'}", 1.0)
+            continue
+        if decision.get("action") == "crm_price":
+            # A manual condition replaces the CRM discount so SAP's net equals the committed price.
+            gross = sap_net / (1 - line.discount_percent / 100) if line.discount_percent < 100 else sap_net
+            line.price_condition_percent = ((crm_net / gross - 1) * 100).quantize(Decimal("0.001"), ROUND_HALF_UP)
+            sap_total += crm_net - sap_net
+            v.note(f"transaction.line_item[{line.crm_line_id}].unit_price", sap_net, crm_net,
+                   f"CRM price approved by {decision.get('by') or 'pricing'}: manual DCM2 "
+                   f"{line.price_condition_percent}%", 1.0)
             continue
         variance = ((crm_net - sap_net) / sap_net * 100).quantize(CENT, ROUND_HALF_UP)
         v.note(f"transaction.line_item[{line.crm_line_id}].unit_price", crm_net, sap_net,
@@ -481,9 +526,13 @@ def _aging(items: Iterable[dict[str, Any]], today: date) -> dict[str, Decimal]:
     return buckets
 
 
-def _check_credit(v: Validation, sap: SapReads, order_value: Decimal) -> None:
+def _check_credit(v: Validation, sap: SapReads, order_value: Decimal, overrides: dict[str, Any]) -> None:
     deal = v.deal
     bp = deal.organization.sap_business_partner
+    released = overrides.get("credit") or {}
+    if released.get("action") == "release":
+        v.note("transaction.credit", bp, "released", f"credit hold released by {released.get('by') or 'credit'}", 1.0)
+        return
     account = sap.get_credit_account(bp)
     if not account:
         v.note("transaction.credit", bp, "no credit account", "no credit limit in SAP: not checked", 1.0)
@@ -507,15 +556,16 @@ def _check_credit(v: Validation, sap: SapReads, order_value: Decimal) -> None:
         )
 
 
-def validate_deal(deal: CanonicalDeal, sap: SapReads) -> Validation:
+def validate_deal(deal: CanonicalDeal, sap: SapReads, overrides: dict[str, Any] | None = None) -> Validation:
     """Resolve and check the deal. SAP is only read; every failing check becomes a defect."""
+    overrides = overrides or {}
     v = Validation(deal)
-    _check_terms(v)
+    _check_terms(v, overrides)
     _check_products(v)
     bp = _resolve_customer(v, sap)
     if bp is not None:
         _sales_area(v, bp)
-    _check_address(v, bp)
+    _check_address(v, bp, overrides)
     _check_tax(v)
     closed = deal.closed_date or timezone.localdate()
     deal.requested_delivery_date = max(closed, timezone.localdate()) + timedelta(days=settings.HUB_DEFAULT_LEAD_TIME_DAYS)
@@ -523,7 +573,7 @@ def validate_deal(deal: CanonicalDeal, sap: SapReads) -> Validation:
            f"CloseDate + {settings.HUB_DEFAULT_LEAD_TIME_DAYS} days lead time (not before today)", 1.0)
     products_ok = all(line.materials for line in deal.lines) and bool(deal.lines)
     if bp is not None and products_ok:
-        sap_total = _check_pricing(v, sap)
+        sap_total = _check_pricing(v, sap, overrides)
         if sap_total is not None:
-            _check_credit(v, sap, sap_total)
+            _check_credit(v, sap, sap_total, overrides)
     return v

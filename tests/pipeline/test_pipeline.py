@@ -11,9 +11,11 @@ from crosswalks.services import product_mapping_create
 from exceptions.models import CATALOGUE, ExceptionStatus, SyncException
 from exceptions.services import exception_resolve
 from integration_hub import pipeline
+from integration_hub.canonical import CanonicalDeal
 from integration_hub.models import HandoffEvent, HandoffStatus, SyncAttempt, TransformationLog
 from integration_hub.sandbox import catalog
 from integration_hub.sandbox.dealflow import DEFECTS
+from integration_hub.services import handoff_override_set
 from integration_hub.triggers import poll_salesforce
 
 S = HandoffStatus
@@ -262,3 +264,57 @@ def test_it_never_stores_a_secret_in_a_sync_attempt(sync_world):
         headers = {k.lower(): v for k, v in (attempt.request.get("headers") or {}).items()}
         for secret in ("authorization", "x-csrf-token", "cookie"):
             assert headers.get(secret, "***") == "***", (attempt.operation, secret)
+
+
+def _resolve_all(handoff, type_code):
+    for exception in SyncException.objects.filter(handoff=handoff, type_code=type_code, status=ExceptionStatus.OPEN):
+        exception_resolve(exception=exception, actor=None, note="resolved in test")
+
+
+def test_it_creates_the_order_at_the_crm_price_once_pricing_approves_it(sync_world):
+    opportunity_id, _ = sync_world.flow.one("pricing_mismatch")
+    handoff = sync_world.drive(sync_world.receive(opportunity_id))
+    exception = SyncException.objects.get(handoff=handoff, type_code="pricing_mismatch")
+    code, crm_net = exception.evidence["product_code"], Decimal(exception.evidence["crm_net"])
+
+    handoff_override_set(handoff=handoff, key="pricing", value={code: {"action": "crm_price", "by": "pricing"}})
+    _resolve_all(handoff, "pricing_mismatch")
+    handoff = sync_world.drive(handoff)
+
+    assert handoff.status == S.WRITTEN_BACK, (handoff.last_error, _open_types(handoff))
+    order = sync_world.sap.get_sales_order(handoff.sap_sales_order)
+    line = next(line for line in CanonicalDeal.from_json(handoff.canonical).lines if line.product_code == code)
+    materials = {m.material for m in line.materials}
+    net = sum(Decimal(str(i["NetAmount"])) for i in order["to_Item"] if i["Material"] in materials)
+    assert abs(net - crm_net) <= Decimal("0.05") * len(materials)
+
+
+def test_it_creates_the_order_once_credit_releases_the_hold(sync_world):
+    opportunity_id, _ = sync_world.flow.one("credit_check_failed")
+    handoff = sync_world.drive(sync_world.receive(opportunity_id))
+    handoff_override_set(handoff=handoff, key="credit", value={"action": "release", "by": "credit"})
+    _resolve_all(handoff, "credit_check_failed")
+    handoff = sync_world.drive(handoff)
+    assert handoff.status == S.WRITTEN_BACK, (handoff.last_error, _open_types(handoff))
+    assert len(sync_world.orders_for(opportunity_id)) == 1
+
+
+def test_it_ships_to_the_address_logistics_picked(sync_world):
+    opportunity_id, _ = sync_world.flow.one("address_invalid")
+    handoff = sync_world.drive(sync_world.receive(opportunity_id))
+    nearest = SyncException.objects.get(handoff=handoff, type_code="address_invalid").evidence["nearest"][0]
+    handoff_override_set(handoff=handoff, key="ship_to", value=nearest["address"])
+    _resolve_all(handoff, "address_invalid")
+    handoff = sync_world.drive(handoff)
+    assert handoff.status == S.WRITTEN_BACK, (handoff.last_error, _open_types(handoff))
+    assert CanonicalDeal.from_json(handoff.canonical).ship_to.postal_code == nearest["address"]["postal_code"]
+
+
+def test_it_uses_the_payment_terms_sales_ops_filled_in(sync_world):
+    opportunity_id, planned = sync_world.flow.one("missing_required_field")
+    handoff = sync_world.drive(sync_world.receive(opportunity_id))
+    handoff_override_set(handoff=handoff, key="payment_terms", value="NT30")
+    _resolve_all(handoff, "missing_required_field")
+    handoff = sync_world.drive(handoff)
+    assert handoff.status == S.WRITTEN_BACK, (handoff.last_error, _open_types(handoff))
+    assert sync_world.orders_for(opportunity_id)[0]["CustomerPaymentTerms"] == "NT30"
