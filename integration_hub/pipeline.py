@@ -172,7 +172,7 @@ def _defer(handoff: Handoff, error: TransientError, *, stage: str) -> None:
 
 def _fail(handoff: Handoff, reason: str) -> None:
     handoff_transition(handoff=handoff, to_status=S.FAILED, actor_label="worker", reason=reason, last_error=reason)
-    _write_back_hold(handoff, reason)
+    write_back_hold(handoff, reason)
 
 
 # -- validation ---------------------------------------------------------------------------------
@@ -208,7 +208,7 @@ def _validate(handoff: Handoff) -> bool:
     result.derivations[:0] = derivations
     _finish_validation(handoff, result)
     if result.defects:
-        _write_back_hold(handoff, _hold_reason(handoff))
+        write_back_hold(handoff, _hold_reason(handoff))
     return not result.defects
 
 
@@ -346,7 +346,7 @@ def _block_on_permanent(handoff: Handoff, deal: CanonicalDeal, error: PermanentE
             )
             handoff_transition(handoff=handoff, to_status=S.BLOCKED, actor_label="worker",
                                reason=f"SAP rejected material {material}", last_error=text[:2000])
-        _write_back_hold(handoff, _hold_reason(handoff))
+        write_back_hold(handoff, _hold_reason(handoff))
         return
     _block_on_creation_error(handoff, error, attempts=handoff.attempts + 1)
 
@@ -365,7 +365,7 @@ def _block_on_creation_error(handoff: Handoff, error: HubError, *, attempts: int
         handoff_transition(handoff=handoff, to_status=S.BLOCKED, actor_label="worker",
                            reason=f"SAP creation error after {attempts} attempt(s): {error}",
                            attempts=attempts, last_error=str(error)[:2000], next_attempt_at=None)
-    _write_back_hold(handoff, _hold_reason(handoff))
+    write_back_hold(handoff, _hold_reason(handoff))
 
 
 def sap_order_update(handoff: Handoff, fields: dict[str, Any]) -> None:
@@ -396,8 +396,9 @@ def _hold_reason(handoff: Handoff) -> str:
     return "; ".join(titles)[:255]
 
 
-def _write_back_hold(handoff: Handoff, reason: str) -> None:
-    """Tell sales why the deal is held. Best effort: the hub's own record is already durable."""
+def write_back_hold(handoff: Handoff, reason: str) -> None:
+    """Tell sales why the deal is held (ERP_Sync_Status__c from the handoff's status, and
+    ERP_Hold_Reason__c). Best effort: the hub's own record is already durable."""
     fields = {"ERP_Sync_Status__c": ERP_STATUS.get(handoff.status, "Blocked"), "ERP_Hold_Reason__c": reason or None}
     try:
         _salesforce_call(lambda sf: sf.update("Opportunity", handoff.opportunity_id, fields))

@@ -13,6 +13,9 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("triage/", include("exceptions.urls")),
+    path("crosswalks/", include("crosswalks.urls")),
+    path("approvals/", include("approvals.urls")),
     path("api/v1/", include("integration_hub.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
