@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,3 +62,46 @@ def sap_sandbox(transactional_db: None) -> Iterator[RunningSandbox]:
     server = RunningSandbox("sap").start()
     yield server
     server.stop()
+
+
+# -- browser tests: Playwright driving Debian's Chromium (headless) against a live server ----------
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop running; the test's own ORM calls are still sync.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def browser_context(browser: Any, live_server: Any) -> Iterator[Any]:
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1440, "height": 900})
+    yield context
+    context.close()
+
+
+def browser_login(context: Any, live_server: Any, user: Any) -> Any:
+    """A page signed in as `user` (session cookie from Django's test client, no login form)."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+    return context.new_page()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Keep a full-page screenshot under var/screenshots/ (a test artifact to look at)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
