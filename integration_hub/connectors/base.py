@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 REDACTED = "***"
@@ -42,14 +43,23 @@ Recorder = Callable[[CallRecord], None]
 
 
 def redact_text(text: str) -> str:
+    # Most strings in a payload are plain values; skip the regex unless a credential could be there.
+    lowered = text.lower()
+    if "=" not in lowered and "bearer" not in lowered and "basic" not in lowered:
+        return text
     return _SECRET_IN_TEXT.sub(lambda m: (m.group(1) or m.group(2) or "") + REDACTED, text)
+
+
+@lru_cache(maxsize=4096)
+def _is_secret_key(key: str) -> bool:
+    return bool(_SECRET_KEYS.search(key))
 
 
 def redact(value: Any) -> Any:
     """A copy of `value` with every secret-looking key's value and inline credential replaced."""
     if isinstance(value, Mapping):
         return {
-            key: (REDACTED if isinstance(key, str) and _SECRET_KEYS.search(key) else redact(item))
+            key: (REDACTED if isinstance(key, str) and _is_secret_key(key) else redact(item))
             for key, item in value.items()
         }
     if isinstance(value, list | tuple):
