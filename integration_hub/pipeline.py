@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from crosswalks.models import CustomerMapping, MappingSource
 from exceptions.models import ExceptionStatus, SyncException
 from exceptions.services import exception_open
 from integration_hub.canonical import CanonicalDeal, deal_from_salesforce, extract_soql
@@ -220,9 +221,24 @@ def _log_derivations(handoff: Handoff, result: Validation) -> None:
     )
 
 
+def _learn_customer(handoff: Handoff, result: Validation) -> None:
+    """A match SAP confirmed becomes a crosswalk row: the next deal for this account skips the search."""
+    if result.learned_customer is None:
+        return
+    partner, confidence, rule = result.learned_customer
+    org = result.deal.organization
+    CustomerMapping.objects.get_or_create(
+        org_id=handoff.org_id,
+        crm_account_id=org.crm_account_id,
+        defaults={"crm_account_name": org.name[:255], "sap_business_partner": partner,
+                  "confidence": round(confidence, 3), "source": MappingSource.SUGGESTED},
+    )
+
+
 @transaction.atomic
 def _finish_validation(handoff: Handoff, result: Validation) -> None:
     _log_derivations(handoff, result)
+    _learn_customer(handoff, result)
     for defect in result.defects:
         exception_open(handoff=handoff, type_code=defect.type_code, fingerprint=defect.identity,
                        title=defect.title[:200], message=defect.message, evidence=defect.evidence)

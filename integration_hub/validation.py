@@ -91,6 +91,8 @@ class Validation:
     derivations: list[Derivation] = field(default_factory=list)
     defects: list[Defect] = field(default_factory=list)
     simulation: dict[str, Any] | None = None
+    # A customer found by tax id / DUNS / fuzzy match: worth learning into the crosswalk.
+    learned_customer: tuple[str, float, str] | None = None  # (business partner, confidence, rule)
 
     def note(self, path: str, source: Any, result: Any, rule: str, confidence: float = 1.0) -> None:
         self.derivations.append(Derivation(path, "" if source is None else str(source),
@@ -189,6 +191,7 @@ def _resolve_customer(v: Validation, sap: SapReads) -> dict[str, Any] | None:
             v.note("entity.organization.sap_business_partner", f"{label} {number}", bp_number,
                    f"matched by {label}", confidence)
             org.sap_business_partner, org.match_confidence = bp_number, confidence
+            v.learned_customer = (bp_number, confidence, f"matched by {label}")
             return bp
 
     # Name first (one search), then addresses for the few best names only: each costs a read.
@@ -226,6 +229,7 @@ def _resolve_customer(v: Validation, sap: SapReads) -> dict[str, Any] | None:
         bp = details.get(number) or sap.get_business_partner(number)
         v.note("entity.organization.sap_business_partner", org.name, number, "fuzzy name + address match", confidence)
         org.sap_business_partner, org.match_confidence = number, confidence
+        v.learned_customer = (number, confidence, "fuzzy name + address match")
         return bp
     best = scored[0][0] if scored else 0.0
     v.note("entity.organization.sap_business_partner", org.name, "", "no SAP partner above threshold", best)

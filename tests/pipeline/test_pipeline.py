@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from crosswalks.models import PaymentTermsMapping, ProductMapping, ProductMappingComponent
+from crosswalks.models import CustomerMapping, PaymentTermsMapping, ProductMapping, ProductMappingComponent
 from crosswalks.services import product_mapping_create
 from exceptions.models import CATALOGUE, ExceptionStatus, SyncException
 from exceptions.services import exception_resolve
@@ -318,3 +318,21 @@ def test_it_uses_the_payment_terms_sales_ops_filled_in(sync_world):
     handoff = sync_world.drive(handoff)
     assert handoff.status == S.WRITTEN_BACK, (handoff.last_error, _open_types(handoff))
     assert sync_world.orders_for(opportunity_id)[0]["CustomerPaymentTerms"] == "NT30"
+
+
+def test_it_learns_a_matched_customer_so_the_next_deal_skips_the_search(sync_world):
+    planned = sync_world.flow.planner.plan("clean")
+    first = sync_world.flow.open_deal(planned)
+    sync_world.flow.close_won(first)
+    handoff = sync_world.drive(sync_world.receive(first))
+    account = CanonicalDeal.from_json(handoff.canonical).organization.crm_account_id
+    mapping = CustomerMapping.objects.get(crm_account_id=account)
+    assert mapping.sap_business_partner == planned.company.business_partner
+
+    second = sync_world.flow.open_deal(planned)
+    sync_world.flow.close_won(second)
+    again = sync_world.drive(sync_world.receive(second))
+    assert again.status == S.WRITTEN_BACK
+    rule = TransformationLog.objects.get(handoff=again, field_path="entity.organization.sap_business_partner").rule
+    assert rule.startswith("customer crosswalk")
+    assert not SyncAttempt.objects.filter(handoff=again, operation__startswith="query:A_BusinessPartner").exists()
