@@ -135,7 +135,7 @@ class CanonicalDeal:
     confidence: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return _jsonable(dataclasses.asdict(self))
+        return jsonable(dataclasses.asdict(self))
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CanonicalDeal:
@@ -174,11 +174,12 @@ class CanonicalDeal:
         )
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """Decimals and dates as JSON-safe strings, recursively (what JSONFields and evidence store)."""
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, date):

@@ -43,7 +43,7 @@ from crosswalks.models import (
     TaxRule,
     UnitOfMeasureMapping,
 )
-from integration_hub.canonical import CanonicalDeal, Derivation, MaterialLine
+from integration_hub.canonical import CanonicalDeal, Derivation, MaterialLine, jsonable
 from integration_hub.errors import HubError, NotFound, ValidationFailed
 
 CENT = Decimal("0.01")
@@ -100,19 +100,7 @@ class Validation:
         self.deal.confidence[path] = round(confidence, 4)
 
     def defect(self, type_code: str, identity: str, title: str, message: str, **evidence: Any) -> None:
-        self.defects.append(Defect(type_code, identity, title, message, _jsonable(evidence)))
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+        self.defects.append(Defect(type_code, identity, title, message, jsonable(evidence)))
 
 
 def _dec(value: Any) -> Decimal:
@@ -239,7 +227,7 @@ def _resolve_customer(v: Validation, sap: SapReads) -> dict[str, Any] | None:
         f"No SAP business partner matches '{org.name}' with confidence ≥ {threshold:.2f} (best {best:.2f}). "
         "Pick a candidate or map the account to a new business partner.",
         account=org.crm_account_id, account_name=org.name, tax_id=org.tax_id, duns=org.duns,
-        ship_to=_jsonable(crm_address.__dict__), candidates=evidence_candidates,
+        ship_to=jsonable(crm_address.__dict__), candidates=evidence_candidates,
     )
     return None
 
@@ -297,14 +285,14 @@ def _check_address(v: Validation, bp: dict[str, Any] | None, overrides: dict[str
            _sap_address(address).__dict__ if address else "", "address match against SAP partner addresses", score)
     if score < settings.HUB_ADDRESS_THRESHOLD:
         nearest = sorted(
-            ({"address": _jsonable(_sap_address(a).__dict__), "address_id": a.get("AddressID"),
+            ({"address": jsonable(_sap_address(a).__dict__), "address_id": a.get("AddressID"),
               "confidence": address_similarity(_crm_address(deal), _sap_address(a))} for a in _bp_addresses(bp)),
             key=lambda a: -a["confidence"],
         )[:3]
         v.defect("address_invalid", "ship_to", "Ship-to address does not match SAP",
                  f"The ship-to '{ship.street}, {ship.postal_code} {ship.city}' matches SAP's addresses for "
                  f"{deal.organization.sap_business_partner} only at {score:.2f} (< {settings.HUB_ADDRESS_THRESHOLD:.2f}).",
-                 crm_address=_jsonable(_crm_address(deal).__dict__), nearest=nearest,
+                 crm_address=jsonable(_crm_address(deal).__dict__), nearest=nearest,
                  international=bool(deal.organization.currency and ship.country and ship.country[:2].upper() not in ("US",)))
 
 
