@@ -1,14 +1,28 @@
-"""REST API on exceptions (read-only): a user sees their queues' exceptions, staff see all."""
+"""REST API on exceptions: everything the triage screens do (list/filter, assign, comment, tag,
+resolve with each path, bulk). A user sees their queues' exceptions, staff see all; anything
+outside a user's queues is a 404, reads and writes alike."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import QuerySet
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import serializers, viewsets
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from exceptions.models import ExceptionStatus, ExceptionType, SyncException
+from exceptions.permissions import queue_has_perm
+from exceptions.resolution import BULK_ACTIONS, PATHS, ResolutionError, exception_bulk, exception_resolve_path
 from exceptions.selectors import exception_list
+from exceptions.services import ExceptionNotOpen, exception_assign, exception_comment, exception_tags_set
 from integration_hub.api import enum_field
 
 
@@ -17,6 +31,7 @@ class SyncExceptionSerializer(serializers.ModelSerializer):
     opportunity_id = serializers.CharField(source="handoff.opportunity_id", read_only=True)
     type_label = serializers.CharField(source="get_type_code_display", read_only=True)
     status = enum_field(ExceptionStatus)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = SyncException
@@ -37,8 +52,50 @@ class SyncExceptionSerializer(serializers.ModelSerializer):
             "last_seen",
             "resolved_at",
             "resolution_note",
+            "assignee",
+            "tags",
+            "snoozed_until",
+            "amount",
+            "currency",
+            "customer_name",
+            "product_code",
         ]
         read_only_fields = fields
+
+
+class AssignSerializer(serializers.Serializer):
+    assignee = serializers.CharField(allow_blank=True, help_text='"me", a username, or "" to unassign')
+
+
+class CommentSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=5000)
+
+
+class TagsSerializer(serializers.Serializer):
+    tags = serializers.ListField(child=serializers.CharField(max_length=40), allow_empty=True)
+
+
+class ResolveSerializer(serializers.Serializer):
+    path = serializers.ChoiceField(choices=list(PATHS))
+    note = serializers.CharField(required=False, allow_blank=True)
+    business_partner = serializers.CharField(required=False)
+    components = serializers.ListField(child=serializers.DictField(), required=False)
+    crm_product_name = serializers.CharField(required=False, allow_blank=True)
+    nearest = serializers.IntegerField(required=False, min_value=0)
+    street = serializers.CharField(required=False, allow_blank=True)
+    city = serializers.CharField(required=False, allow_blank=True)
+    region = serializers.CharField(required=False, allow_blank=True)
+    postal_code = serializers.CharField(required=False, allow_blank=True)
+    country = serializers.CharField(required=False, allow_blank=True)
+    terms_key = serializers.CharField(required=False, allow_blank=True)
+    use_default = serializers.BooleanField(required=False)
+
+
+class BulkSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=1000)
+    action = serializers.ChoiceField(choices=list(BULK_ACTIONS))
+    path = serializers.ChoiceField(choices=list(PATHS), required=False, help_text='for action "resolve"')
+    note = serializers.CharField(required=False, allow_blank=True)
 
 
 @extend_schema_view(
@@ -50,6 +107,14 @@ class SyncExceptionSerializer(serializers.ModelSerializer):
             OpenApiParameter("status", OpenApiTypes.STR, enum=ExceptionStatus.values),
             OpenApiParameter("queue", OpenApiTypes.STR, description="queue slug, e.g. pricing"),
             OpenApiParameter("type_code", OpenApiTypes.STR, enum=ExceptionType.values),
+            OpenApiParameter("assignee", OpenApiTypes.STR, description='"me", "none" or a username'),
+            OpenApiParameter("age", OpenApiTypes.STR, enum=["lt4h", "4h_24h", "1d_3d", "gt3d"]),
+            OpenApiParameter("amount_min", OpenApiTypes.NUMBER),
+            OpenApiParameter("amount_max", OpenApiTypes.NUMBER),
+            OpenApiParameter("customer", OpenApiTypes.STR),
+            OpenApiParameter("product", OpenApiTypes.STR),
+            OpenApiParameter("tag", OpenApiTypes.STR),
+            OpenApiParameter("cause", OpenApiTypes.STR, description="root-cause fingerprint"),
         ]
     )
 )
@@ -65,4 +130,79 @@ class SyncExceptionViewSet(viewsets.ReadOnlyModelViewSet):
             status=params.get("status"),
             queue_slug=params.get("queue"),
             type_code=params.get("type_code"),
+            assignee=params.get("assignee"),
+            age=params.get("age"),
+            amount_min=params.get("amount_min"),
+            amount_max=params.get("amount_max"),
+            customer=params.get("customer"),
+            product=params.get("product"),
+            tag=params.get("tag"),
+            fingerprint=params.get("cause"),
         )
+
+    def _workable(self) -> SyncException:
+        exception = self.get_object()
+        if not queue_has_perm(user=self.request.user, queue=exception.queue, perm="work"):
+            raise Http404  # viewing is not working; do not confirm more than the user may do
+        return exception
+
+    def _fresh(self, exception: SyncException) -> Response:
+        exception.refresh_from_db()
+        return Response(SyncExceptionSerializer(exception).data)
+
+    @extend_schema(request=AssignSerializer, responses=SyncExceptionSerializer)
+    @action(detail=True, methods=["post"])
+    def assign(self, request: Request, pk: Any = None) -> Response:
+        exception = self._workable()
+        payload = AssignSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        who = payload.validated_data["assignee"]
+        assignee = request.user if who == "me" else get_user_model().objects.filter(username=who).first() if who else None
+        if who and (assignee is None or not queue_has_perm(user=assignee, queue=exception.queue, perm="work")):
+            return Response({"assignee": ["not a member of this queue"]}, status=status.HTTP_400_BAD_REQUEST)
+        exception_assign(exception=exception, assignee=assignee, actor=request.user)
+        return self._fresh(exception)
+
+    @extend_schema(request=CommentSerializer, responses=SyncExceptionSerializer)
+    @action(detail=True, methods=["post"])
+    def comment(self, request: Request, pk: Any = None) -> Response:
+        exception = self._workable()
+        payload = CommentSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        exception_comment(exception=exception, actor=request.user, body=payload.validated_data["body"])
+        return self._fresh(exception)
+
+    @extend_schema(request=TagsSerializer, responses=SyncExceptionSerializer)
+    @action(detail=True, methods=["post"])
+    def tags(self, request: Request, pk: Any = None) -> Response:
+        exception = self._workable()
+        payload = TagsSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        exception_tags_set(exception=exception, actor=request.user, tags=payload.validated_data["tags"])
+        return self._fresh(exception)
+
+    @extend_schema(request=ResolveSerializer, responses=SyncExceptionSerializer)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, pk: Any = None) -> Response:
+        exception = self._workable()
+        payload = ResolveSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        try:
+            exception_resolve_path(exception=exception, actor=request.user, path=data.pop("path"), data=data)
+        except DjangoPermissionDenied as error:
+            raise PermissionDenied(str(error)) from error
+        except (ResolutionError, ExceptionNotOpen) as error:
+            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT
+                            if isinstance(error, ExceptionNotOpen) else status.HTTP_400_BAD_REQUEST)
+        return self._fresh(exception)
+
+    @extend_schema(request=BulkSerializer, responses={200: OpenApiTypes.OBJECT})
+    @action(detail=False, methods=["post"])
+    def bulk(self, request: Request) -> Response:
+        payload = BulkSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        outcome = exception_bulk(user=request.user, queue=None, ids=data["ids"], action=data["action"],
+                                 data={"path": data.get("path", "retry"), "note": data.get("note", "")})
+        return Response(outcome)

@@ -15,9 +15,19 @@ class Queue(models.Model):
     name = models.CharField(max_length=100)
     description = models.TextField(blank=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="exception_queues")
+    leads = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="led_exception_queues")
+    sla_hours = models.PositiveSmallIntegerField(
+        default=4, help_text="an open exception older than this breaches the queue's SLA"
+    )
 
     class Meta:
         ordering = ["name"]
+        # Object permissions (django-guardian), per queue: `view_queue` comes with Django;
+        # members hold view + work, leads administer too (see exceptions.permissions).
+        permissions = [
+            ("work_queue", "Can work the queue's exceptions"),
+            ("administer_queue", "Can administer the queue"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -101,6 +111,22 @@ class SyncException(models.Model):
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution_note = models.TextField(blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_exceptions",
+    )
+    tags = models.JSONField(default=list, blank=True)
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    # Deal facts copied from the handoff once its canonical record is saved (exception_enrich):
+    # the list filters and sorts on them without reading JSON for every row.
+    amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    customer_name = models.CharField(max_length=255, blank=True)
+    product_code = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=2, blank=True)
 
     class Meta:
         ordering = ["-priority", "first_seen"]
@@ -112,14 +138,36 @@ class SyncException(models.Model):
                 name="syncexception_one_open_per_defect",
             ),
         ]
-        indexes = [models.Index(fields=["queue", "status"], name="syncexception_queue_idx")]
+        indexes = [
+            models.Index(fields=["queue", "status"], name="syncexception_queue_idx"),
+            # The triage list's default order, so keyset pages are index range scans.
+            models.Index(
+                fields=["queue", "status", "-priority", "first_seen", "id"], name="syncexception_list_idx"
+            ),
+            models.Index(fields=["status", "fingerprint"], name="syncexception_cause_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_type_code_display()}: {self.title}"
 
+    @property
+    def is_open(self) -> bool:
+        return self.status == ExceptionStatus.OPEN
+
+
+class EventKind(models.TextChoices):
+    STATUS = "status", "Status"
+    ASSIGN = "assign", "Assignment"
+    COMMENT = "comment", "Comment"
+    TAGS = "tags", "Tags"
+    SNOOZE = "snooze", "Snooze"
+    ACTION = "action", "Resolution action"
+
 
 class ExceptionEvent(models.Model):
     exception = models.ForeignKey(SyncException, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=10, choices=EventKind.choices, default=EventKind.STATUS)
+    data = models.JSONField(default=dict, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

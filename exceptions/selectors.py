@@ -1,37 +1,75 @@
-"""Reads on exceptions and queues."""
+"""Reads on exceptions and queues: filtered, permission-scoped lists, keyset pages, overview
+counts and the evidence a resolution form needs."""
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from exceptions.models import Queue, SyncException
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, F, Min, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from crosswalks.matching import best_matches
+from crosswalks.models import PaymentTermsMapping, ProductMappingComponent
+from exceptions.models import ExceptionStatus, Queue, SyncException
+from exceptions.permissions import queues_for
 from integration_hub.models import salesforce_id_18
 
+User = AbstractBaseUser | AnonymousUser
 
-def queue_list_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Queue]:
-    """Queues a user works: all for staff, their memberships otherwise, none for anonymous."""
-    if not user.is_authenticated:
-        return Queue.objects.none()
-    if user.is_staff:
-        return Queue.objects.all()
-    return Queue.objects.filter(members=user)
+
+def queue_list_for_user(*, user: User) -> QuerySet[Queue]:
+    """Queues a user may view: all for staff, their memberships / guardian grants otherwise."""
+    return queues_for(user=user, perm="view")
+
+
+AGE_BUCKETS: dict[str, tuple[timedelta | None, timedelta | None]] = {
+    "lt4h": (None, timedelta(hours=4)),
+    "4h_24h": (timedelta(hours=4), timedelta(hours=24)),
+    "1d_3d": (timedelta(days=1), timedelta(days=3)),
+    "gt3d": (timedelta(days=3), None),
+}
+AGE_LABELS = {"lt4h": "< 4 h", "4h_24h": "4–24 h", "1d_3d": "1–3 days", "gt3d": "> 3 days"}
+
+
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        return None if value in (None, "") else Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
 
 
 def exception_list(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User,
     opportunity_id: str | None = None,
     status: str | None = None,
     queue_slug: str | None = None,
     type_code: str | None = None,
+    assignee: str | None = None,
+    age: str | None = None,
+    amount_min: Any = None,
+    amount_max: Any = None,
+    customer: str | None = None,
+    product: str | None = None,
+    tag: str | None = None,
+    fingerprint: str | None = None,
+    include_snoozed: bool = True,
+    now: datetime | None = None,
 ) -> QuerySet[SyncException]:
     """Exceptions a user may see (their queues' only, unless staff), filtered."""
-    qs = SyncException.objects.select_related("queue", "handoff")
+    qs = SyncException.objects.select_related("queue", "handoff", "assignee")
     if not user.is_authenticated:
         return qs.none()
-    if not user.is_staff:
-        qs = qs.filter(queue__members=user)
+    if not (user.is_staff or user.is_superuser):  # type: ignore[union-attr]
+        qs = qs.filter(queue__in=queues_for(user=user, perm="view"))
     if opportunity_id:
         try:
             qs = qs.filter(handoff__opportunity_id=salesforce_id_18(opportunity_id))
@@ -43,4 +81,211 @@ def exception_list(
         qs = qs.filter(queue__slug=queue_slug)
     if type_code:
         qs = qs.filter(type_code=type_code)
-    return qs.distinct().order_by("-priority", "first_seen", "pk")
+    if assignee == "me":
+        qs = qs.filter(assignee=user)
+    elif assignee == "none":
+        qs = qs.filter(assignee__isnull=True)
+    elif assignee:
+        qs = qs.filter(assignee__username=assignee)
+    now = now or timezone.now()
+    if age in AGE_BUCKETS:
+        older, younger = AGE_BUCKETS[age]
+        if older is not None:
+            qs = qs.filter(first_seen__lte=now - older)
+        if younger is not None:
+            qs = qs.filter(first_seen__gt=now - younger)
+    if (low := _decimal(amount_min)) is not None:
+        qs = qs.filter(amount__gte=low)
+    if (high := _decimal(amount_max)) is not None:
+        qs = qs.filter(amount__lte=high)
+    if customer:
+        qs = qs.filter(customer_name__icontains=customer)
+    if product:
+        qs = qs.filter(product_code__icontains=product)
+    if tag:
+        qs = qs.filter(tags__contains=[tag.strip().lower()])
+    if fingerprint:
+        qs = qs.filter(fingerprint=fingerprint)
+    if not include_snoozed:
+        qs = qs.filter(Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=now))
+    return qs.order_by("-priority", "first_seen", "pk")
+
+
+# -- sorting and keyset pagination -----------------------------------------------------------------
+# Each sort is a tuple of (field, descending); the last key is unique so pages never overlap.
+SORTS: dict[str, tuple[str, tuple[tuple[str, bool], ...]]] = {
+    "priority": ("Priority", (("priority", True), ("first_seen", False), ("pk", False))),
+    "oldest": ("Oldest first", (("first_seen", False), ("pk", False))),
+    "newest": ("Newest first", (("first_seen", True), ("pk", True))),
+    "amount": ("Largest deal", (("amount_sort", True), ("pk", False))),
+}
+
+
+@dataclass
+class Page:
+    rows: list[SyncException]
+    next_cursor: str = ""
+    sort: str = "priority"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _encode(values: list[Any]) -> str:
+    raw = json.dumps([v.isoformat() if isinstance(v, datetime) else str(v) for v in values])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, keys: tuple[tuple[str, bool], ...]) -> list[Any] | None:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(values, list) or len(values) != len(keys):
+        return None
+    out: list[Any] = []
+    for (name, _), value in zip(keys, values, strict=True):
+        if name == "first_seen":
+            parsed = parse_datetime(str(value))
+            if parsed is None:
+                return None
+            out.append(parsed)
+        elif name == "amount_sort":
+            if _decimal(value) is None:
+                return None
+            out.append(_decimal(value))
+        else:
+            try:
+                out.append(int(value))
+            except ValueError:
+                return None
+    return out
+
+
+def _after(keys: tuple[tuple[str, bool], ...], values: list[Any]) -> Q:
+    """Rows strictly after `values` in the order of `keys` (mixed directions)."""
+    condition = Q()
+    for i in range(len(keys) - 1, -1, -1):
+        name, desc = keys[i]
+        beyond = Q(**{f"{name}__{'lt' if desc else 'gt'}": values[i]})
+        condition = beyond if i == len(keys) - 1 else beyond | (Q(**{name: values[i]}) & condition)
+    return condition
+
+
+def exception_page(qs: QuerySet[SyncException], *, sort: str = "priority", cursor: str = "",
+                   size: int = 50) -> Page:
+    """One keyset page of `qs` in `sort` order, and the cursor of the next page."""
+    sort = sort if sort in SORTS else "priority"
+    keys = SORTS[sort][1]
+    if sort == "amount":
+        qs = qs.annotate(amount_sort=Coalesce(F("amount"), Value(Decimal("-1"))))
+    order = [f"-{name}" if desc else name for name, desc in keys]
+    qs = qs.order_by(*order)
+    values = _decode(cursor, keys) if cursor else None
+    if values is not None:
+        qs = qs.filter(_after(keys, values))
+    rows = list(qs[: size + 1])
+    next_cursor = ""
+    if len(rows) > size:
+        rows = rows[:size]
+        last = rows[-1]
+        next_cursor = _encode([getattr(last, name) for name, _ in keys])
+    return Page(rows=rows, next_cursor=next_cursor, sort=sort)
+
+
+# -- overview ---------------------------------------------------------------------------------------
+@dataclass
+class QueueStats:
+    queue: Queue
+    open: int = 0
+    assigned: int = 0
+    snoozed: int = 0
+    resolved_today: int = 0
+    ages: dict[str, int] = field(default_factory=dict)
+    breached: int = 0
+    at_risk: int = 0
+    oldest: SyncException | None = None
+
+
+def queue_overview(*, user: User, now: datetime | None = None) -> list[QueueStats]:
+    """Per visible queue: open / assigned / snoozed counts, age buckets, SLA breached and at
+    risk (past 75 % of the queue's SLA), the oldest open item."""
+    now = now or timezone.now()
+    queues = list(queues_for(user=user, perm="view").order_by("name"))
+    stats = {q.pk: QueueStats(queue=q) for q in queues}
+    open_qs = SyncException.objects.filter(queue__in=queues, status=ExceptionStatus.OPEN)
+    aggregates: dict[str, Any] = {
+        "open": Count("pk"),
+        "assigned": Count("pk", filter=Q(assignee__isnull=False)),
+        "snoozed": Count("pk", filter=Q(snoozed_until__gt=now)),
+        "oldest": Min("first_seen"),
+    }
+    for key, (older, younger) in AGE_BUCKETS.items():
+        condition = Q()
+        if older is not None:
+            condition &= Q(first_seen__lte=now - older)
+        if younger is not None:
+            condition &= Q(first_seen__gt=now - younger)
+        aggregates[f"age_{key}"] = Count("pk", filter=condition)
+    for row in open_qs.values("queue_id").annotate(**aggregates):
+        s = stats[row["queue_id"]]
+        s.open, s.assigned, s.snoozed = row["open"], row["assigned"], row["snoozed"]
+        s.ages = {key: row[f"age_{key}"] for key in AGE_BUCKETS}
+    for s in stats.values():
+        sla = timedelta(hours=s.queue.sla_hours)
+        mine = open_qs.filter(queue=s.queue)
+        s.breached = mine.filter(first_seen__lte=now - sla).count()
+        s.at_risk = mine.filter(first_seen__lte=now - sla * 0.75, first_seen__gt=now - sla).count()
+        s.oldest = mine.order_by("first_seen", "pk").first()
+        s.resolved_today = SyncException.objects.filter(
+            queue=s.queue, status=ExceptionStatus.RESOLVED, resolved_at__gte=now - timedelta(hours=24)
+        ).count()
+        if not s.ages:
+            s.ages = dict.fromkeys(AGE_BUCKETS, 0)
+    return list(stats.values())
+
+
+def sla_state(exception: SyncException, *, now: datetime | None = None) -> str:
+    """"breached", "at_risk" or "" for an open exception against its queue's SLA."""
+    if exception.status != ExceptionStatus.OPEN:
+        return ""
+    age = (now or timezone.now()) - exception.first_seen
+    sla = timedelta(hours=exception.queue.sla_hours)
+    if age >= sla:
+        return "breached"
+    if age >= sla * 0.75:
+        return "at_risk"
+    return ""
+
+
+def root_causes(*, user: User, queue: Queue | None = None, limit: int = 8) -> list[dict[str, Any]]:
+    """Open causes shared by more than one exception (same type + fingerprint), biggest first."""
+    qs = exception_list(user=user, status=ExceptionStatus.OPEN)
+    if queue is not None:
+        qs = qs.filter(queue=queue)
+    return list(
+        qs.order_by()
+        .values("type_code", "fingerprint")
+        .annotate(count=Count("pk"), handoffs=Count("handoff", distinct=True), first=Min("pk"))
+        .filter(count__gt=1)
+        .order_by("-count", "fingerprint")[:limit]
+    )
+
+
+# -- evidence for resolution forms ----------------------------------------------------------------
+def product_suggestions(*, exception: SyncException, limit: int = 5) -> list[dict[str, Any]]:
+    """SAP materials the hub's crosswalk already knows, ranked by fuzzy match to the CRM product."""
+    evidence = exception.evidence or {}
+    query = str(evidence.get("product_name") or evidence.get("product_code") or "")
+    texts: dict[str, list[str]] = {}
+    for material, name, code in ProductMappingComponent.objects.values_list(
+        "sap_material", "mapping__crm_product_name", "mapping__crm_product_code"
+    ):
+        texts.setdefault(material, []).append(f"{name} {code}")
+    choices = {material: f"{material} {' '.join(names)}" for material, names in texts.items()}
+    return [
+        {"sap_material": material, "score": score, "known_as": ", ".join(sorted(set(texts[material])))[:120]}
+        for material, score in best_matches(query, choices, limit=limit, cutoff=0.3)
+    ]
+
+
+def payment_terms_choices() -> list[tuple[str, str]]:
+    return [(row.sap_terms_key, f"{row.sap_terms_key} — {row.crm_value}") for row in PaymentTermsMapping.objects.all()]

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from guardian.shortcuts import assign_perm
 
 from exceptions.models import (
     CATALOGUE,
     QUEUES,
+    EventKind,
     ExceptionEvent,
     ExceptionStatus,
     ExceptionType,
@@ -84,6 +88,7 @@ def exception_open(
             to_status=ExceptionStatus.OPEN,
             reason=f"seen again (occurrence {existing.occurrences})",
         )
+        transaction.on_commit(lambda: exception_enrich(exception_id=existing.pk))
         return existing
 
     open_qs = SyncException.objects.select_for_update().filter(
@@ -109,6 +114,8 @@ def exception_open(
             )
     except IntegrityError:
         return _refresh(open_qs.get())
+    # The pipeline saves the handoff's canonical record later in this same transaction.
+    transaction.on_commit(lambda: exception_enrich(exception_id=created.pk))
     ExceptionEvent.objects.create(
         exception=created,
         actor_label=actor_label,
@@ -176,3 +183,133 @@ def exception_dismiss(
 ) -> SyncException:
     """Dismiss an open exception (not a real defect); unblocks like a resolution does."""
     return _close(exception=exception, to_status=ExceptionStatus.DISMISSED, actor=actor, note=note)
+
+
+# -- queues -------------------------------------------------------------------------------------
+@transaction.atomic
+def queue_member_add(*, queue: Queue, user: AbstractBaseUser, lead: bool = False) -> Queue:
+    """Make `user` a member (view + work) or lead (+ administer) of `queue`, as guardian perms too."""
+    queue.members.add(user)
+    perms = ["view_queue", "work_queue"]
+    if lead:
+        queue.leads.add(user)
+        perms.append("administer_queue")
+    for perm in perms:
+        assign_perm(f"exceptions.{perm}", user, queue)
+    return queue
+
+
+# -- deal facts -----------------------------------------------------------------------------------
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        return None if value in (None, "") else Decimal(str(value)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+@transaction.atomic
+def exception_enrich(*, exception_id: int) -> SyncException | None:
+    """Copy the deal's facts (amount, customer, product, country) onto the exception.
+
+    Runs after the pipeline's commit: the canonical record is saved in the same transaction
+    that opens the exception, after it.
+    """
+    exception = (
+        SyncException.objects.select_for_update(of=("self",)).select_related("handoff").filter(pk=exception_id).first()
+    )
+    if exception is None:
+        return None
+    canonical = exception.handoff.canonical or {}
+    organization = canonical.get("organization") or {}
+    ship_to = canonical.get("ship_to") or {}
+    evidence = exception.evidence or {}
+    codes = [str(line.get("product_code") or "") for line in canonical.get("lines") or []]
+    exception.amount = _decimal(canonical.get("amount"))
+    exception.currency = str(organization.get("currency") or canonical.get("currency") or "")[:3]
+    exception.customer_name = str(organization.get("name") or evidence.get("account_name") or "")[:255]
+    exception.product_code = str(evidence.get("product_code") or ",".join(c for c in codes if c))[:100]
+    exception.country = str(ship_to.get("country") or "")[:2].upper()
+    exception.save(update_fields=["amount", "currency", "customer_name", "product_code", "country"])
+    return exception
+
+
+# -- working an exception -------------------------------------------------------------------------
+def _note(
+    exception: SyncException, *, actor: AbstractBaseUser | None, kind: str, reason: str, **data: Any
+) -> ExceptionEvent:
+    return ExceptionEvent.objects.create(
+        exception=exception,
+        actor=actor,
+        actor_label="" if actor else "system",
+        kind=kind,
+        from_status=exception.status,
+        to_status=exception.status,
+        reason=reason,
+        data=data,
+    )
+
+
+@transaction.atomic
+def exception_assign(
+    *, exception: SyncException, assignee: AbstractBaseUser | None, actor: AbstractBaseUser | None
+) -> bool:
+    """Give the exception to `assignee` (None: unassign). Returns False when nothing changed,
+    so a repeated bulk assignment writes no second audit row."""
+    locked = SyncException.objects.select_for_update().get(pk=exception.pk)
+    new_id = assignee.pk if assignee is not None else None
+    if locked.assignee_id == new_id:
+        return False
+    before = str(locked.assignee) if locked.assignee_id else "nobody"
+    locked.assignee_id = new_id
+    locked.save(update_fields=["assignee"])
+    exception.assignee_id = new_id
+    _note(locked, actor=actor, kind=EventKind.ASSIGN, reason=f"assigned to {assignee or 'nobody'} (was {before})",
+          assignee=new_id)
+    return True
+
+
+@transaction.atomic
+def exception_comment(*, exception: SyncException, actor: AbstractBaseUser | None, body: str) -> ExceptionEvent:
+    body = (body or "").strip()
+    if not body:
+        raise ValueError("a comment needs some text")
+    return _note(exception, actor=actor, kind=EventKind.COMMENT, reason=body)
+
+
+def clean_tags(raw: str | list[str]) -> list[str]:
+    items = raw.split(",") if isinstance(raw, str) else raw
+    return sorted({t.strip().lower()[:40] for t in items if t and t.strip()})
+
+
+@transaction.atomic
+def exception_tags_set(
+    *, exception: SyncException, actor: AbstractBaseUser | None, tags: str | list[str]
+) -> bool:
+    locked = SyncException.objects.select_for_update().get(pk=exception.pk)
+    cleaned = clean_tags(tags)
+    if cleaned == sorted(locked.tags or []):
+        return False
+    locked.tags = cleaned
+    locked.save(update_fields=["tags"])
+    exception.tags = cleaned
+    _note(locked, actor=actor, kind=EventKind.TAGS, reason=f"tags: {', '.join(cleaned) or '(none)'}", tags=cleaned)
+    return True
+
+
+@transaction.atomic
+def exception_snooze(
+    *, exception: SyncException, actor: AbstractBaseUser | None, until: datetime | None
+) -> bool:
+    """Hide an open exception from the default list until `until` (None: wake it now)."""
+    locked = SyncException.objects.select_for_update().get(pk=exception.pk)
+    if locked.status != ExceptionStatus.OPEN:
+        raise ExceptionNotOpen(f"exception {locked.pk} is {locked.status}, not open")
+    if locked.snoozed_until == until:
+        return False
+    locked.snoozed_until = until
+    locked.save(update_fields=["snoozed_until"])
+    exception.snoozed_until = until
+    _note(locked, actor=actor, kind=EventKind.SNOOZE,
+          reason=f"snoozed until {until:%Y-%m-%d %H:%M %Z}" if until else "woken up",
+          until=until.isoformat() if until else None)
+    return True

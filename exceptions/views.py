@@ -1,12 +1,290 @@
+"""Triage screens. Function views; htmx requests get the named partial of the same template.
+
+Every view scopes reads with the permission-aware selectors, so an exception outside the
+user's queues is a 404, never a 403 that would confirm it exists.
+"""
+
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from exceptions.forms import CommentForm, FilterForm, TagsForm
+from exceptions.models import ExceptionStatus, Queue, SyncException
+from exceptions.permissions import queue_has_perm, queues_for
+from exceptions.resolution import (
+    BULK_ACTIONS,
+    PATHS,
+    PATHS_BY_TYPE,
+    ResolutionError,
+    exception_bulk,
+    exception_resolve_path,
+    root_cause_group,
+)
+from exceptions.selectors import (
+    exception_list,
+    exception_page,
+    payment_terms_choices,
+    product_suggestions,
+    root_causes,
+    sla_state,
+)
+from exceptions.selectors import (
+    queue_overview as overview_stats,
+)
+from exceptions.services import (
+    ExceptionNotOpen,
+    exception_assign,
+    exception_comment,
+    exception_tags_set,
+)
+from integration_hub.models import HandoffStatus
+
+PAGE_SIZE = 50
+# While the handoff is in one of these, the detail page polls to show the outcome live.
+IN_FLIGHT = {HandoffStatus.RECEIVED, HandoffStatus.VALIDATING, HandoffStatus.READY, HandoffStatus.CREATING,
+             HandoffStatus.CREATED}
+
+
+def _sidebar(request: HttpRequest) -> list[Queue]:
+    return list(
+        queues_for(user=request.user, perm="view")
+        .annotate(open_count=Count("exceptions", filter=Q(exceptions__status=ExceptionStatus.OPEN)))
+        .order_by("name")
+    )
+
+
+def _render(request: HttpRequest, template: str, partial: str | None, context: dict[str, Any],
+            **kwargs: Any) -> HttpResponse:
+    target = getattr(request, "htmx", None) and request.htmx.target
+    name = f"{template}#{target}" if partial and target and target in (partial.split(",")) else template
+    return render(request, name, context, **kwargs)
+
+
+def _visible_exception(request: HttpRequest, pk: int, *, work: bool = False) -> SyncException:
+    exception = get_object_or_404(exception_list(user=request.user), pk=pk)
+    if work and not queue_has_perm(user=request.user, queue=exception.queue, perm="work"):
+        raise Http404("no such exception")
+    return exception
+
+
+def _done(request: HttpRequest, exception: SyncException, event: str, message: str,
+          *, level: int = messages.SUCCESS) -> HttpResponse:
+    if request.htmx:  # type: ignore[attr-defined]
+        response = _detail(request, exception.pk)
+        response["HX-Trigger"] = event
+        if level == messages.ERROR:
+            response["HX-Reswap"] = "innerHTML"
+        return response
+    messages.add_message(request, level, message)
+    return redirect("exceptions:detail", pk=exception.pk)
 
 
 @login_required
 @require_GET
 def queue_overview(request: HttpRequest) -> HttpResponse:
-    return render(request, "exceptions/queue_overview.html")
+    stats = overview_stats(user=request.user)
+    context = {
+        "stats": stats,
+        "sidebar": _sidebar(request),
+        "totals": {
+            "open": sum(s.open for s in stats),
+            "breached": sum(s.breached for s in stats),
+            "at_risk": sum(s.at_risk for s in stats),
+            "mine": exception_list(user=request.user, status=ExceptionStatus.OPEN, assignee="me").count(),
+        },
+        "causes": root_causes(user=request.user, limit=6),
+        "now": timezone.now(),
+    }
+    return _render(request, "exceptions/queue_overview.html", "overview", context)
+
+
+@login_required
+@require_GET
+def queue_list(request: HttpRequest, slug: str) -> HttpResponse:
+    queue = get_object_or_404(queues_for(user=request.user, perm="view"), slug=slug)
+    params = request.GET.copy()
+    if "status" not in params:
+        params["status"] = ExceptionStatus.OPEN
+    form = FilterForm(params)
+    form.is_valid()
+    filters = form.filters()
+    qs = exception_list(user=request.user, queue_slug=queue.slug,
+                        include_snoozed=request.GET.get("snoozed") == "1", **filters)  # type: ignore[arg-type]
+    page = exception_page(qs, sort=request.GET.get("sort") or "priority", cursor=request.GET.get("after", ""),
+                          size=PAGE_SIZE)
+    now = timezone.now()
+    for row in page.rows:
+        row.sla = sla_state(row, now=now)  # type: ignore[attr-defined]
+    keep = {k: v for k, v in params.items() if k != "after" and v}
+    context = {
+        "queue": queue,
+        "form": form,
+        "page": page,
+        "rows": page.rows,
+        "total": qs.count(),
+        "query": urlencode(keep),
+        "next_url": f"?{urlencode({**keep, 'after': page.next_cursor})}" if page.next_cursor else "",
+        "sidebar": _sidebar(request),
+        "causes": root_causes(user=request.user, queue=queue),
+        "can_work": queue_has_perm(user=request.user, queue=queue, perm="work"),
+        "now": now,
+    }
+    return _render(request, "exceptions/queue_list.html", "exception-rows", context)
+
+
+def _deal(exception: SyncException) -> dict[str, Any]:
+    canonical = exception.handoff.canonical or {}
+    return {
+        "name": canonical.get("name", ""),
+        "amount": canonical.get("amount"),
+        "currency": canonical.get("currency", ""),
+        "stage": canonical.get("stage", ""),
+        "closed": canonical.get("closed_date", ""),
+        "organization": canonical.get("organization") or {},
+        "ship_to": canonical.get("ship_to") or {},
+        "lines": canonical.get("lines") or [],
+        "payment_terms": canonical.get("payment_terms") or canonical.get("payment_terms_crm") or "",
+        "confidence": sorted((canonical.get("confidence") or {}).items()),
+    }
+
+
+@login_required
+@require_GET
+def exception_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail(request, pk)
+
+
+def _detail(request: HttpRequest, pk: int) -> HttpResponse:
+    # Undecorated: htmx POSTs answer with the detail's partial, which require_GET would refuse.
+    exception = _visible_exception(request, pk)
+    handoff = exception.handoff
+    paths = [(p, PATHS[p][0]) for p in PATHS_BY_TYPE.get(exception.type_code, ())]
+    context = {
+        "exception": exception,
+        "handoff": handoff,
+        "deal": _deal(exception),
+        "evidence": exception.evidence or {},
+        "paths": paths,
+        "path_names": [p for p, _ in paths],
+        "suggestions": product_suggestions(exception=exception) if exception.type_code == "product_not_mapped" else [],
+        "terms": payment_terms_choices() if exception.type_code == "missing_required_field" else [],
+        "events": list(exception.events.select_related("actor").order_by("-created_at", "-pk")),
+        "handoff_events": list(handoff.events.select_related("actor").order_by("-created_at", "-pk")[:20]),
+        "transformations": list(handoff.transformations.order_by("pk")[:200]),
+        "attempts": list(handoff.sync_attempts.order_by("-created_at", "-pk")[:20]),
+        "group": list(root_cause_group(exception=exception).exclude(pk=exception.pk).select_related("handoff")[:20]),
+        "others": list(handoff.exceptions.exclude(pk=exception.pk).select_related("queue")),
+        "can_work": queue_has_perm(user=request.user, queue=exception.queue, perm="work"),
+        "in_flight": handoff.status in IN_FLIGHT,
+        "sla": sla_state(exception),
+        "comment_form": CommentForm(),
+        "tags_form": TagsForm(initial={"tags": ", ".join(exception.tags or [])}),
+        "sidebar": _sidebar(request),
+        "error": getattr(request, "resolution_error", ""),
+    }
+    return _render(request, "exceptions/exception_detail.html", "deal-status,exception-work", context,
+                   status=422 if context["error"] and not request.htmx else 200)  # type: ignore[attr-defined]
+
+
+@login_required
+@require_POST
+def exception_assign_view(request: HttpRequest, pk: int) -> HttpResponse:
+    exception = _visible_exception(request, pk, work=True)
+    who = request.POST.get("assignee", "me")
+    assignee = None
+    if who == "me":
+        assignee = request.user
+    elif who:
+        assignee = get_user_model().objects.filter(pk=who if who.isdigit() else None).first() or \
+            get_user_model().objects.filter(username=who).first()
+        if assignee is None or not queue_has_perm(user=assignee, queue=exception.queue, perm="work"):
+            raise Http404("no such assignee in this queue")
+    exception_assign(exception=exception, assignee=assignee, actor=request.user)  # type: ignore[arg-type]
+    if request.htmx and request.POST.get("from") == "list":  # type: ignore[attr-defined]
+        return HttpResponse(status=204, headers={"HX-Trigger": "exceptionAssigned"})
+    return _done(request, exception, "exceptionAssigned", f"Assigned to {assignee or 'nobody'}.")
+
+
+@login_required
+@require_POST
+def exception_comment_view(request: HttpRequest, pk: int) -> HttpResponse:
+    exception = _visible_exception(request, pk, work=True)
+    form = CommentForm(request.POST)
+    if not form.is_valid():
+        return _done(request, exception, "commentRejected", "A comment needs some text.", level=messages.ERROR)
+    exception_comment(exception=exception, actor=request.user, body=form.cleaned_data["body"])  # type: ignore[arg-type]
+    return _done(request, exception, "exceptionCommented", "Comment added.")
+
+
+@login_required
+@require_POST
+def exception_tags_view(request: HttpRequest, pk: int) -> HttpResponse:
+    exception = _visible_exception(request, pk, work=True)
+    exception_tags_set(exception=exception, actor=request.user, tags=request.POST.get("tags", ""))  # type: ignore[arg-type]
+    return _done(request, exception, "exceptionTagged", "Tags saved.")
+
+
+def resolution_data(post: Any) -> dict[str, Any]:
+    """Form fields → the data a resolution path takes (components come as parallel lists)."""
+    data: dict[str, Any] = {k: post.get(k) for k in post if not k.endswith("[]")}
+    materials = post.getlist("sap_material[]") if hasattr(post, "getlist") else []
+    factors = post.getlist("quantity_factor[]") if hasattr(post, "getlist") else []
+    if materials:
+        data["components"] = [
+            {"sap_material": m.strip(), "quantity_factor": (factors[i] if i < len(factors) else "") or "1"}
+            for i, m in enumerate(materials) if m.strip()
+        ]
+    return data
+
+
+@login_required
+@require_POST
+def exception_resolve_view(request: HttpRequest, pk: int) -> HttpResponse:
+    exception = _visible_exception(request, pk, work=True)
+    path = request.POST.get("path", "")
+    try:
+        exception_resolve_path(exception=exception, actor=request.user, path=path,  # type: ignore[arg-type]
+                               data=resolution_data(request.POST))
+    except (ResolutionError, ExceptionNotOpen, PermissionDenied) as error:
+        if request.htmx:  # type: ignore[attr-defined]
+            request.resolution_error = str(error)  # type: ignore[attr-defined]
+            return _detail(request, exception.pk)
+        messages.error(request, str(error))
+        return redirect("exceptions:detail", pk=exception.pk)
+    return _done(request, exception, "exceptionResolved", f"{PATHS[path][0]}: done. The deal is re-running.")
+
+
+
+
+@login_required
+@require_POST
+def queue_bulk(request: HttpRequest, slug: str) -> HttpResponse:
+    """Apply one action to the selected exceptions; each change writes its own audit row and a
+    repeated request changes (and audits) nothing more."""
+    queue = get_object_or_404(queues_for(user=request.user, perm="work"), slug=slug)
+    action = request.POST.get("action", "")
+    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    if action not in BULK_ACTIONS or not ids:
+        messages.error(request, "Pick an action and at least one exception.")
+        return redirect(reverse("exceptions:list", args=[queue.slug]))
+    outcome = exception_bulk(user=request.user, queue=queue, ids=ids, action=action)
+    messages.success(request, f"{BULK_ACTIONS[action]}: {outcome['changed']} changed, "
+                              f"{outcome['unchanged']} already done, {outcome['failed']} failed.")
+    back = request.POST.get("next") or reverse("exceptions:list", args=[queue.slug])
+    if not back.startswith("/"):
+        back = reverse("exceptions:list", args=[queue.slug])
+    if request.htmx:  # type: ignore[attr-defined]
+        return HttpResponse(status=204, headers={"HX-Trigger": "exceptionsBulkApplied", "HX-Redirect": back})
+    return redirect(back)

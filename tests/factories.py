@@ -14,7 +14,7 @@ from django.contrib.auth.models import AbstractUser, Permission
 
 from crosswalks.models import ProductMapping, ProductMappingComponent
 from exceptions.models import CATALOGUE, ExceptionType, SyncException
-from exceptions.services import queue_ensure
+from exceptions.services import queue_ensure, queue_member_add
 from integration_hub.models import Handoff, HandoffSource, HandoffStatus, salesforce_id_18
 
 ORG_ID = "00D000000000001EAA"
@@ -83,6 +83,9 @@ class Cast:
     integration_ops: AbstractUser
     admin: AbstractUser
     outsider: AbstractUser
+    credit_manager: AbstractUser
+    approver: AbstractUser
+    product_ops: AbstractUser
 
     def __iter__(self) -> Any:
         return iter(vars(self).values())
@@ -104,7 +107,22 @@ def make_cast() -> Cast:
     )
     admin = UserFactory(username="admin", is_staff=True, is_superuser=True)
     outsider = UserFactory(username="outsider")
-    return Cast(pricing, steward, ops, admin, outsider)
+    # Newer members join through the service, which grants guardian object permissions too.
+    credit = UserFactory(username="credit_manager")
+    queue_member_add(queue=queue_ensure(slug="credit"), user=credit, lead=True)
+    approver = UserFactory(username="approver")
+    product_ops = UserFactory(username="product_ops")
+    queue_member_add(queue=queue_ensure(slug="product-ops"), user=product_ops)
+    return Cast(
+        pricing_analyst=pricing,
+        master_data_steward=steward,
+        integration_ops=ops,
+        admin=admin,
+        outsider=outsider,
+        credit_manager=credit,
+        approver=approver,
+        product_ops=product_ops,
+    )
 
 
 @pytest.fixture

@@ -1,0 +1,91 @@
+"""Triage in a real browser: a product-ops user maps a product from the exception screen and
+watches the deal become an order; a pricing analyst works the list with the keyboard."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+
+from exceptions.models import SyncException
+from exceptions.resolution import exception_resolve_path
+from integration_hub.tasks import process_handoff
+from tests.conftest import browser_login, screenshot
+from tests.factories import SyncExceptionFactory, make_cast
+from tests.pipeline.conftest import sync_world, world  # noqa: F401
+
+
+def test_it_lets_product_ops_map_a_product_and_watch_the_deal_become_an_order(
+    world, browser_context, live_server  # noqa: F811
+):
+    people = make_cast()
+    opportunity_id, _ = world.flow.one("product_not_mapped")
+    with mock.patch.object(process_handoff, "delay", side_effect=lambda i: None):
+        handoff = world.drive(world.receive(opportunity_id))
+    exception = SyncException.objects.get(handoff=handoff, type_code="product_not_mapped")
+
+    # The live server runs the pipeline in the request's thread right after the resolution commits.
+    with mock.patch.object(process_handoff, "delay", side_effect=lambda i: process_handoff(i)):
+        page = browser_login(browser_context, live_server, people.product_ops)
+        page.goto("/triage/")
+        screenshot(page, "triage-overview")
+        page.click("text=Product ops")
+        page.click(f"tr[data-id='{exception.pk}'] td.title a")
+        assert "Product not mapped" in page.inner_text("header.detail-head")
+        page.fill("input[name='sap_material[]'] >> nth=0", "MAT-EL-001")
+        screenshot(page, "triage-detail-product")
+        page.click("text=Save mapping")
+        page.wait_for_selector("#exception-work .outcome")
+
+    handoff.refresh_from_db()
+    pricing = SyncException.objects.filter(handoff=handoff, status="open", type_code="pricing_mismatch").first()
+    if pricing is not None:
+        # The typed CRM price belonged to another product: pricing accepts SAP's price.
+        with mock.patch.object(process_handoff, "delay", side_effect=lambda i: process_handoff(i)):
+            exception_resolve_path(exception=pricing, actor=people.admin, path="accept_sap", data={})
+    page.reload()
+    page.wait_for_selector("[data-handoff-status='written_back']", timeout=15000)
+    handoff.refresh_from_db()
+    assert page.inner_text("[data-sap-order]") == handoff.sap_sales_order
+    assert len(world.orders_for(opportunity_id)) == 1
+    screenshot(page, "triage-detail-written-back")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_lets_a_pricing_analyst_work_the_list_with_the_keyboard(browser_context, live_server):
+    people = make_cast()
+    rows = [
+        SyncExceptionFactory(type_code="pricing_mismatch", fingerprint=f"pricing_mismatch:price:P{i}",
+                             title=f"Price differs from SAP by {4 + i}.10% on Widget {i}",
+                             amount=Decimal(25000 * (i + 1)), currency="USD", customer_name=f"Customer {i}",
+                             evidence={"product_code": f"P{i}", "crm_net": "100.00", "sap_net": "104.10",
+                                       "variance_percent": f"{4 + i}.10", "quantity": "2", "currency": "USD"})
+        for i in range(4)
+    ]
+    page = browser_login(browser_context, live_server, people.pricing_analyst)
+    page.goto("/triage/q/pricing/")
+    page.wait_for_selector("tr.selected")
+    order = page.eval_on_selector_all("tbody tr[data-id]", "rs => rs.map(r => r.dataset.id)")
+
+    page.keyboard.press("j")
+    assert page.get_attribute("tr.selected", "data-id") == order[1]
+    page.keyboard.press("a")
+    page.wait_for_selector(f"tr[data-id='{order[1]}'] .avatar")
+    assert page.get_attribute("tr.selected", "data-id") == order[1]  # the refresh kept the selection
+    assigned = SyncException.objects.get(pk=order[1])
+    assert assigned.assignee_id == people.pricing_analyst.pk
+    page.keyboard.press("j")
+    page.keyboard.press("x")
+    page.keyboard.press("?")
+    assert page.is_visible("#shortcuts")
+    screenshot(page, "triage-list-keyboard")
+    page.keyboard.press("Escape")
+    page.keyboard.press("k")
+    page.keyboard.press("r")
+    page.wait_for_url(f"**/triage/e/{order[1]}/#resolve")
+    screenshot(page, "triage-detail-pricing")
+    page.click("text=Accept SAP price")
+    page.wait_for_selector("#exception-work .outcome")
+    assert SyncException.objects.get(pk=order[1]).status == "resolved"
+    assert {r.pk for r in rows} == {int(i) for i in order}

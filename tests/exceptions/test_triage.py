@@ -1,0 +1,194 @@
+"""Triage screens and API writes: permissions (404 for outsiders, CSRF), list filters and keyset
+pages, bulk actions that audit once, a root cause resolved at once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from crosswalks.models import ProductMapping
+from exceptions.models import ExceptionEvent, SyncException
+from exceptions.resolution import exception_resolve_path
+from exceptions.services import queue_ensure
+from tests.factories import Cast, SyncExceptionFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def web(user: object, *, csrf: bool = False) -> Client:
+    client = Client(enforce_csrf_checks=csrf)
+    client.force_login(user)  # type: ignore[arg-type]
+    return client
+
+
+def api(user: object) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+@pytest.fixture
+def pricing_exception() -> SyncException:
+    return SyncExceptionFactory(type_code="pricing_mismatch", fingerprint="pricing_mismatch:price:X",
+                                title="Price differs by 7 %", amount=Decimal("120000"), customer_name="Acme",
+                                evidence={"product_code": "X", "crm_net": "100", "sap_net": "107"})
+
+
+def test_it_gives_the_outsider_404_on_every_screen_and_endpoint(cast: Cast, pricing_exception) -> None:
+    pk = pricing_exception.pk
+    client = web(cast.outsider)
+    assert client.get(reverse("exceptions:list", args=["pricing"])).status_code == 404
+    assert client.get(reverse("exceptions:detail", args=[pk])).status_code == 404
+    for name in ("assign", "comment", "tags", "resolve"):
+        assert client.post(reverse(f"exceptions:{name}", args=[pk]), {"body": "x", "path": "accept_sap"}).status_code == 404
+    assert client.post(reverse("exceptions:bulk", args=["pricing"]), {"ids": [pk], "action": "assign_me"}).status_code == 404
+    rest = api(cast.outsider)
+    for name in ("assign", "comment", "resolve"):
+        assert rest.post(f"/api/v1/exceptions/{pk}/{name}/", {"assignee": "me", "body": "x", "path": "accept_sap"},
+                         format="json").status_code == 404
+    pricing_exception.refresh_from_db()
+    assert pricing_exception.status == "open" and pricing_exception.assignee is None
+
+
+def test_it_shows_the_pricing_analyst_pricing_but_not_master_data(cast: Cast, pricing_exception) -> None:
+    customer = SyncExceptionFactory(type_code="customer_not_found", fingerprint="customer_not_found:a")
+    client = web(cast.pricing_analyst)
+
+    page = client.get(reverse("exceptions:list", args=["pricing"]))
+    assert page.status_code == 200 and "Price differs by 7 %" in page.content.decode()
+    assert client.get(reverse("exceptions:detail", args=[customer.pk])).status_code == 404
+    assert client.get(reverse("exceptions:list", args=["master-data"])).status_code == 404
+    overview = client.get(reverse("exceptions:queues")).content.decode()
+    assert "Pricing" in overview and "Master data" not in overview
+
+
+def test_it_lets_a_guardian_group_grant_view_without_work(cast: Cast, pricing_exception) -> None:
+    auditors = Group.objects.create(name="auditors")
+    assign_perm("exceptions.view_queue", auditors, queue_ensure(slug="pricing"))
+    auditor = UserFactory(username="auditor")
+    auditor.groups.add(auditors)
+    client = web(auditor)
+
+    assert client.get(reverse("exceptions:detail", args=[pricing_exception.pk])).status_code == 200
+    assert client.post(reverse("exceptions:assign", args=[pricing_exception.pk]), {"assignee": "me"}).status_code == 404
+
+
+def test_it_enforces_csrf_on_triage_posts(cast: Cast, pricing_exception) -> None:
+    response = web(cast.pricing_analyst, csrf=True).post(reverse("exceptions:assign", args=[pricing_exception.pk]),
+                                                          {"assignee": "me"})
+    assert response.status_code == 403
+    pricing_exception.refresh_from_db()
+    assert pricing_exception.assignee is None
+
+
+def test_it_filters_sorts_and_pages_by_keyset(cast: Cast) -> None:
+    now = timezone.now()
+    rows = []
+    for i in range(7):
+        e = SyncExceptionFactory(type_code="pricing_mismatch", fingerprint=f"pricing_mismatch:p{i}",
+                                 amount=Decimal(1000 * (i + 1)), customer_name="Globex" if i % 2 else "Acme")
+        SyncException.objects.filter(pk=e.pk).update(first_seen=now - timedelta(hours=i))
+        rows.append(e)
+    client = web(cast.pricing_analyst)
+    url = reverse("exceptions:list", args=["pricing"])
+
+    from exceptions import views
+    views.PAGE_SIZE, old = 3, views.PAGE_SIZE
+    try:
+        first = client.get(url, {"sort": "amount"})
+        seen = [e.pk for e in first.context["rows"]]
+        second = client.get(url + first.context["next_url"])
+        seen += [e.pk for e in second.context["rows"]]
+        third = client.get(url + second.context["next_url"])
+        seen += [e.pk for e in third.context["rows"]]
+    finally:
+        views.PAGE_SIZE = old
+    assert seen == [e.pk for e in reversed(rows)]
+    assert third.context["next_url"] == ""
+    acme = client.get(url, {"customer": "acme", "amount_min": "2500", "age": "lt4h"}).context["rows"]
+    assert {e.pk for e in acme} == {rows[2].pk}
+
+
+def test_it_refreshes_only_the_rows_for_htmx(cast: Cast, pricing_exception) -> None:
+    response = web(cast.pricing_analyst).get(reverse("exceptions:list", args=["pricing"]),
+                                             HTTP_HX_REQUEST="true", HTTP_HX_TARGET="exception-rows")
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="exception-rows"')
+    assert "<aside" not in html
+
+
+def test_it_applies_a_bulk_action_once_with_an_audit_row_per_item(cast: Cast) -> None:
+    items = [SyncExceptionFactory(type_code="pricing_mismatch", fingerprint=f"pricing_mismatch:b{i}") for i in range(3)]
+    ids = [e.pk for e in items]
+    client = web(cast.pricing_analyst)
+
+    for _ in range(2):
+        client.post(reverse("exceptions:bulk", args=["pricing"]), {"ids": ids, "action": "assign_me"})
+    outcome = api(cast.pricing_analyst).post("/api/v1/exceptions/bulk/", {"ids": ids, "action": "assign_me"},
+                                             format="json").json()
+
+    assert outcome == {"changed": 0, "unchanged": 3, "failed": 0}
+    assert set(SyncException.objects.filter(pk__in=ids).values_list("assignee", flat=True)) == {cast.pricing_analyst.pk}
+    assert ExceptionEvent.objects.filter(exception__in=ids, kind="assign").count() == 3
+
+
+def test_it_resolves_a_root_cause_group_at_once(cast: Cast, enqueued: list[int],
+                                                django_capture_on_commit_callbacks: object) -> None:
+    group = [SyncExceptionFactory(fingerprint="product_not_mapped:product:GAD-9",
+                                  evidence={"product_code": "GAD-9", "product_name": "Gadget 9"}) for _ in range(3)]
+    unrelated = SyncExceptionFactory(fingerprint="product_not_mapped:product:OTHER")
+
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+        response = web(cast.product_ops).post(reverse("exceptions:resolve", args=[group[0].pk]), {
+            "path": "map_product", "sap_material[]": ["MAT-GD-9", ""], "quantity_factor[]": ["1", "1"]})
+
+    assert response.status_code == 302
+    assert ProductMapping.objects.get(crm_product_code="GAD-9").components.get().sap_material == "MAT-GD-9"
+    assert set(SyncException.objects.filter(pk__in=[g.pk for g in group]).values_list("status", flat=True)) == {"resolved"}
+    assert SyncException.objects.get(pk=unrelated.pk).status == "open"
+    assert sorted(enqueued) == sorted(g.handoff_id for g in group)
+
+
+def test_it_assigns_comments_and_tags_through_the_api(cast: Cast, pricing_exception) -> None:
+    client = api(cast.pricing_analyst)
+    base = f"/api/v1/exceptions/{pricing_exception.pk}"
+
+    assert client.post(f"{base}/assign/", {"assignee": "me"}, format="json").json()["assignee"] == "pricing_analyst"
+    assert client.post(f"{base}/comment/", {"body": "asked sales"}, format="json").status_code == 200
+    assert client.post(f"{base}/tags/", {"tags": ["Q3", "vip"]}, format="json").json()["tags"] == ["q3", "vip"]
+    assert client.post(f"{base}/assign/", {"assignee": "outsider"}, format="json").status_code == 400
+    kinds = list(ExceptionEvent.objects.filter(exception=pricing_exception).values_list("kind", flat=True))
+    assert kinds.count("assign") == 1 and "comment" in kinds and "tags" in kinds
+    assert client.get("/api/v1/exceptions/", {"assignee": "me", "tag": "vip"}).json()["results"][0]["id"] == pricing_exception.pk
+
+
+def test_it_refuses_a_path_that_does_not_fit_the_type(cast: Cast, pricing_exception) -> None:
+    from exceptions.resolution import ResolutionError
+
+    with pytest.raises(ResolutionError):
+        exception_resolve_path(exception=pricing_exception, actor=cast.pricing_analyst, path="release", data={})
+    response = api(cast.pricing_analyst).post(f"/api/v1/exceptions/{pricing_exception.pk}/resolve/",
+                                              {"path": "cancel", "note": "x"}, format="json")
+    assert response.status_code == 400
+
+
+def test_it_shows_counts_and_sla_badges_on_the_overview(cast: Cast) -> None:
+    old = SyncExceptionFactory(type_code="pricing_mismatch", fingerprint="pricing_mismatch:old")
+    SyncException.objects.filter(pk=old.pk).update(first_seen=timezone.now() - timedelta(hours=30))
+    SyncExceptionFactory(type_code="pricing_mismatch", fingerprint="pricing_mismatch:new")
+
+    response = web(cast.pricing_analyst).get(reverse("exceptions:queues"))
+
+    pricing = next(s for s in response.context["stats"] if s.queue.slug == "pricing")
+    assert (pricing.open, pricing.breached, pricing.oldest.pk) == (2, 1, old.pk)
+    assert pricing.ages == {"lt4h": 1, "4h_24h": 0, "1d_3d": 1, "gt3d": 0}
+    assert "1 breached" in response.content.decode()
