@@ -9,6 +9,10 @@ from django.forms import BaseInlineFormSet, ValidationError
 from django.http import HttpRequest
 
 from crosswalks.models import (
+    ChangeAction,
+    ChangeChannel,
+    CrosswalkChange,
+    CurrencyMapping,
     CustomerMapping,
     PaymentTermsMapping,
     ProductMapping,
@@ -16,6 +20,44 @@ from crosswalks.models import (
     TaxRule,
     UnitOfMeasureMapping,
 )
+
+
+def _table_for(model: Any) -> Any:
+    from crosswalks.tables import TABLES
+
+    return next((t for t in TABLES.values() if t.model is model), None)
+
+
+class HistoryAdmin(admin.ModelAdmin):
+    """Admin edits are changes like any other: they land in the crosswalk history."""
+
+    def _fresh(self, obj: Any) -> Any:
+        return _table_for(type(obj)).queryset().get(pk=obj.pk)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        table = _table_for(type(obj))
+        request._xwalk_before = table.snapshot(self._fresh(obj)) if change and obj.pk else None  # type: ignore[attr-defined]
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        from crosswalks.services import change_record
+
+        super().save_related(request, form, formsets, change)
+        table = _table_for(type(form.instance))
+        before = getattr(request, "_xwalk_before", None)
+        change_record(table=table, action=ChangeAction.UPDATE if before else ChangeAction.CREATE,
+                      channel=ChangeChannel.ADMIN, before=before, after=table.snapshot(self._fresh(form.instance)),
+                      actor=request.user, reason="changed in the admin")
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        from crosswalks.services import crosswalk_row_delete
+
+        crosswalk_row_delete(table=_table_for(type(obj)), instance=obj, actor=request.user,
+                             channel=ChangeChannel.ADMIN, reason="deleted in the admin")
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
 
 
 class ComponentFormSet(BaseInlineFormSet):
@@ -38,11 +80,11 @@ class ProductMappingComponentInline(admin.TabularInline):
     formset = ComponentFormSet
     extra = 1
     min_num = 1
-    fields = ["position", "sap_material", "quantity_factor"]
+    fields = ["position", "sap_material", "quantity_factor", "unit"]
 
 
 @admin.register(ProductMapping)
-class ProductMappingAdmin(admin.ModelAdmin):
+class ProductMappingAdmin(HistoryAdmin):
     list_display = [
         "crm_product_code",
         "crm_product_name",
@@ -71,7 +113,7 @@ class ProductMappingAdmin(admin.ModelAdmin):
 
 
 @admin.register(CustomerMapping)
-class CustomerMappingAdmin(admin.ModelAdmin):
+class CustomerMappingAdmin(HistoryAdmin):
     list_display = [
         "crm_account_name",
         "crm_account_id",
@@ -85,19 +127,38 @@ class CustomerMappingAdmin(admin.ModelAdmin):
 
 
 @admin.register(PaymentTermsMapping)
-class PaymentTermsMappingAdmin(admin.ModelAdmin):
+class PaymentTermsMappingAdmin(HistoryAdmin):
     list_display = ["crm_value", "sap_terms_key"]
     search_fields = ["crm_value", "sap_terms_key"]
 
 
 @admin.register(TaxRule)
-class TaxRuleAdmin(admin.ModelAdmin):
+class TaxRuleAdmin(HistoryAdmin):
     list_display = ["country", "region", "material_tax_class", "sap_tax_classification", "priority"]
     list_filter = ["country", "material_tax_class"]
     search_fields = ["country", "region", "sap_tax_classification"]
 
 
 @admin.register(UnitOfMeasureMapping)
-class UnitOfMeasureMappingAdmin(admin.ModelAdmin):
+class UnitOfMeasureMappingAdmin(HistoryAdmin):
     list_display = ["crm_unit", "sap_unit"]
     search_fields = ["crm_unit", "sap_unit"]
+
+
+@admin.register(CurrencyMapping)
+class CurrencyMappingAdmin(HistoryAdmin):
+    list_display = ["crm_currency", "sap_currency"]
+    search_fields = ["crm_currency", "sap_currency"]
+
+
+@admin.register(CrosswalkChange)
+class CrosswalkChangeAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "table", "row_key", "action", "channel", "actor", "reason"]
+    list_filter = ["table", "action", "channel"]
+    search_fields = ["row_key", "reason"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # history is evidence: never edited
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

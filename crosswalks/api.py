@@ -7,12 +7,33 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 from rest_framework import permissions, serializers, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from crosswalks.models import MappingSource, ProductMapping, ProductMappingComponent
-from crosswalks.selectors import product_mapping_list
-from crosswalks.services import product_mapping_create, product_mapping_delete, product_mapping_update
+from crosswalks import suggestions as suggest
+from crosswalks.csvio import import_apply, import_plan
+from crosswalks.models import (
+    ChangeChannel,
+    CrosswalkChange,
+    MappingSource,
+    ProductMapping,
+    ProductMappingComponent,
+)
+from crosswalks.permissions import can_edit
+from crosswalks.sap_lookup import SapLookup, sap_check
+from crosswalks.selectors import change_list, product_mapping_list, stale_alerts, unblock_preview
+from crosswalks.services import (
+    crosswalk_change_revert,
+    crosswalk_row_save,
+    product_mapping_create,
+    product_mapping_delete,
+    product_mapping_update,
+)
+from crosswalks.tables import table_get
 from integration_hub.api import EnumChoiceField
 
 
@@ -82,3 +103,106 @@ class ProductMappingViewSet(viewsets.ModelViewSet):
 
     def perform_destroy(self, instance: ProductMapping) -> None:
         product_mapping_delete(mapping=instance, actor=self.request.user)
+
+
+# -- every table, history, CSV, preview, suggestions: what the screens do --------------------------
+class CrosswalkTableView(APIView):
+    """GET rows of a table (`?q=` filters); POST a row's snapshot (`confirm=false` only previews)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    def get(self, request: Request, table: str) -> Response:
+        spec = table_get(table)
+        return Response([{"id": o.pk, **spec.snapshot(o)} for o in spec.filtered(request.query_params.get("q"))[:1000]])
+
+    def post(self, request: Request, table: str) -> Response:
+        spec = table_get(table)
+        if not can_edit(request.user, spec):
+            raise PermissionDenied(f"You may read {spec.label} but not change it.")
+        raw = {c.name: request.data.get(c.name, "") for c in spec.columns}
+        cleaned = spec.clean(raw)
+        errors = cleaned.errors or sap_check(spec.slug, cleaned.values, SapLookup())
+        if errors:
+            raise ValidationError(errors)
+        instance = spec.find(cleaned.values)
+        preview = unblock_preview(table=spec.slug, rows=[cleaned.values], changed=[cleaned.values] if instance else None)
+        summary = {"unblocks": [h.pk for h in preview.unblocked], "still_blocked": [h.pk for h in preview.still_blocked],
+                   "orders_affected": [h.sap_sales_order for h in preview.orders]}
+        if str(request.data.get("confirm", "true")).lower() in {"false", "0", "no"}:
+            return Response({"preview": summary})
+        try:
+            obj = crosswalk_row_save(table=spec, raw=raw, actor=request.user, channel=ChangeChannel.API,
+                                     reason=str(request.data.get("reason", "")), instance=instance,
+                                     resolve=preview.exceptions)
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from exc
+        return Response({"id": obj.pk, **spec.snapshot(obj), "preview": summary}, status=201 if not instance else 200)
+
+
+class CrosswalkHistoryView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    def get(self, request: Request, table: str) -> Response:
+        table_get(table)
+        changes = change_list(table=table, row_key=request.query_params.get("key"))[:500]
+        return Response([{"id": c.pk, "row_key": c.row_key, "action": c.action, "channel": c.channel,
+                          "actor": str(c.actor) if c.actor else None, "reason": c.reason,
+                          "created_at": c.created_at, "before": c.before, "after": c.after} for c in changes])
+
+
+class CrosswalkRevertView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    def post(self, request: Request, pk: int) -> Response:
+        change = get_object_or_404(CrosswalkChange, pk=pk)
+        if not can_edit(request.user, table_get(change.table)):
+            raise PermissionDenied("You may not change this table.")
+        try:
+            crosswalk_change_revert(change=change, actor=request.user, reason=str(request.data.get("reason", "")))
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from exc
+        return Response({"reverted": change.pk})
+
+
+class CrosswalkImportView(APIView):
+    """POST a CSV (`file` upload or `content`); `dry_run` (default true) only checks it."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    def post(self, request: Request, table: str) -> Response:
+        spec = table_get(table)
+        if not can_edit(request.user, spec):
+            raise PermissionDenied("You may not import into this table.")
+        upload = request.FILES.get("file")
+        content = upload.read() if upload else str(request.data.get("content", ""))
+        plan = import_plan(spec, content, replace=str(request.data.get("replace", "")).lower() in {"1", "true"},
+                           lookup=SapLookup(trust_cache=True))
+        body: dict[str, Any] = {"ok": plan.ok, "counts": plan.counts,
+                                "errors": [{"line": e.line, "column": e.column, "message": e.message} for e in plan.errors],
+                                "unblocks": plan.preview.handoff_ids}
+        if not plan.ok:
+            return Response(body, status=400)
+        if str(request.data.get("dry_run", "true")).lower() in {"false", "0", "no"}:
+            import_apply(plan=plan, actor=request.user, reason=str(request.data.get("reason", "")))
+            body["imported"] = True
+        return Response(body)
+
+
+class CrosswalkSuggestionsView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    def get(self, request: Request) -> Response:
+        return Response([
+            {"kind": s.kind, "key": s.key, "name": s.name, "blocked": s.blocked,
+             "candidates": [{"value": c.value, "name": c.name, "confidence": c.confidence,
+                             "factors": [{"label": f.label, "score": f.score, "weight": f.weight} for f in c.factors]}
+                            for c in s.candidates]}
+            for s in suggest.suggestions()
+        ])
+
+
+class CrosswalkAlertsView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    def get(self, request: Request) -> Response:
+        return Response([vars(a) for a in stale_alerts()])

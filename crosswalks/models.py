@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 CONFIDENCE_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))]
 
@@ -28,6 +29,9 @@ class ProductMapping(models.Model):
     )
     active = models.BooleanField(default=True)
     source = models.CharField(max_length=10, choices=MappingSource.choices, default=MappingSource.MANUAL)
+    # Optional validity window so a new mapping can be scheduled; NULL means open-ended.
+    valid_from = models.DateField(null=True, blank=True)
+    valid_to = models.DateField(null=True, blank=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -60,6 +64,7 @@ class ProductMappingComponent(models.Model):
         validators=[MinValueValidator(Decimal("0.0001"))],
         help_text="SAP quantity per CRM unit",
     )
+    unit = models.CharField(max_length=3, blank=True, help_text="SAP sales unit; blank = the material's base unit")
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -79,11 +84,14 @@ class CustomerMapping(models.Model):
     org_id = models.CharField(max_length=18)
     crm_account_id = models.CharField(max_length=18)
     crm_account_name = models.CharField(max_length=255, blank=True)
-    sap_business_partner = models.CharField(max_length=10)
+    sap_business_partner = models.CharField(max_length=10, help_text="sold-to party")
+    sap_ship_to = models.CharField(max_length=10, blank=True, help_text="ship-to party; blank = the sold-to")
     confidence = models.DecimalField(
         max_digits=4, decimal_places=3, default=Decimal("1.0"), validators=CONFIDENCE_VALIDATORS
     )
     source = models.CharField(max_length=10, choices=MappingSource.choices, default=MappingSource.MANUAL)
+    valid_from = models.DateField(null=True, blank=True)
+    valid_to = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -136,3 +144,84 @@ class UnitOfMeasureMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.crm_unit} → {self.sap_unit}"
+
+
+class CurrencyMapping(models.Model):
+    crm_currency = models.CharField(max_length=30, unique=True, help_text='e.g. "usd" or "US Dollar"')
+    sap_currency = models.CharField(max_length=3, help_text="ISO 4217 code SAP uses (TCURC)")
+
+    class Meta:
+        ordering = ["crm_currency"]
+
+    def __str__(self) -> str:
+        return f"{self.crm_currency} → {self.sap_currency}"
+
+
+class ChangeAction(models.TextChoices):
+    CREATE = "create", "Created"
+    UPDATE = "update", "Changed"
+    DELETE = "delete", "Deleted"
+    REVERT = "revert", "Reverted"
+
+
+class ChangeChannel(models.TextChoices):
+    UI = "ui", "Workbench"
+    CSV = "csv", "CSV import"
+    API = "api", "REST API"
+    ADMIN = "admin", "Admin"
+    SUGGESTION = "suggestion", "Accepted suggestion"
+
+
+class CrosswalkChange(models.Model):
+    """One change to one crosswalk row, whatever the channel: who, when, before/after, why.
+
+    One generic table rather than one per crosswalk: "what changed last week" and revert work
+    the same everywhere, and a row is identified by its business key (which survives a delete
+    and re-create), not by its primary key.
+    """
+
+    table = models.CharField(max_length=20)
+    row_key = models.CharField(max_length=255)
+    action = models.CharField(max_length=10, choices=ChangeAction.choices)
+    channel = models.CharField(max_length=10, choices=ChangeChannel.choices)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["table", "row_key", "created_at"], name="xwalkchange_row_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.table} {self.row_key}: {self.action}"
+
+
+class SapMaterial(models.Model):
+    """Local copy of SAP material descriptions, for fast fuzzy ranking of suggestions."""
+
+    material = models.CharField(max_length=40, unique=True)
+    description = models.CharField(max_length=255, blank=True)
+    refreshed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.material} {self.description}"
+
+
+class SapPartner(models.Model):
+    """Local copy of SAP organisation partners (name, tax numbers, first address) for suggestions."""
+
+    business_partner = models.CharField(max_length=10, unique=True)
+    name = models.CharField(max_length=255, blank=True)
+    tax_numbers = models.CharField(max_length=255, blank=True, help_text="space separated, compacted")
+    street = models.CharField(max_length=255, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=3, blank=True)
+    refreshed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.business_partner} {self.name}"

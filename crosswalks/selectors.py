@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from crosswalks.models import ProductMapping
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from crosswalks.models import CrosswalkChange, CustomerMapping, ProductMapping
+from exceptions.models import ExceptionStatus, ExceptionType, SyncException
+from integration_hub.models import Handoff, HandoffStatus
 
 
 def product_mapping_list(
@@ -25,3 +33,167 @@ def product_mapping_lookup(*, crm_product_code: str) -> ProductMapping | None:
         .filter(crm_product_code=crm_product_code, active=True)
         .first()
     )
+
+
+def _valid_on(on: date | None) -> Q:
+    day = on or timezone.localdate()
+    return (Q(valid_from__isnull=True) | Q(valid_from__lte=day)) & (Q(valid_to__isnull=True) | Q(valid_to__gte=day))
+
+
+def product_mapping_active(code: str, *, on: date | None = None) -> ProductMapping | None:
+    """The active mapping of a CRM product code (case-insensitive) valid on `on` (default today).
+
+    This is what validation should read once it honours validity dates.
+    """
+    return (
+        ProductMapping.objects.prefetch_related("components")
+        .filter(_valid_on(on), crm_product_code__iexact=code, active=True)
+        .first()
+    )
+
+
+def customer_mapping_active(org_id: str, crm_account_id: str, *, on: date | None = None) -> CustomerMapping | None:
+    """The customer crosswalk row of an account valid on `on` (default today), or None."""
+    return CustomerMapping.objects.filter(_valid_on(on), org_id=org_id, crm_account_id=crm_account_id).first()
+
+
+# -- history ---------------------------------------------------------------------------------------
+def change_list(*, table: str | None = None, row_key: str | None = None) -> QuerySet[CrosswalkChange]:
+    qs = CrosswalkChange.objects.select_related("actor")
+    if table:
+        qs = qs.filter(table=table)
+    if row_key is not None:
+        qs = qs.filter(row_key=row_key)
+    return qs.order_by("-created_at", "-pk")
+
+
+def row_as_of(*, table: str, row_key: str, when: datetime) -> dict[str, str] | None:
+    """The row as it stood at `when` (None: it did not exist then), from the history."""
+    last = change_list(table=table, row_key=row_key).filter(created_at__lte=when).first()
+    if last is not None:
+        return last.after
+    # Rows older than the history (seeded before it existed) are as the first change found them.
+    first = change_list(table=table, row_key=row_key).order_by("created_at", "pk").first()
+    return first.before if first is not None else None
+
+
+# -- unblock preview -------------------------------------------------------------------------------
+@dataclass
+class Preview:
+    exceptions: list[SyncException] = field(default_factory=list)
+    unblocked: list[Handoff] = field(default_factory=list)  # no open exception left after the edit
+    still_blocked: list[Handoff] = field(default_factory=list)
+    orders: list[Handoff] = field(default_factory=list)  # already created: the edit would have changed them
+
+    @property
+    def handoff_ids(self) -> list[int]:
+        return [h.pk for h in self.unblocked + self.still_blocked]
+
+
+def _fixes(table: str, values: dict[str, Any], exception: SyncException) -> bool:
+    evidence = exception.evidence or {}
+    if table == "products":
+        if not values.get("materials") or values.get("active") is False:
+            return False
+        confidence = values.get("confidence")
+        if confidence is not None and float(confidence) < settings.HUB_PRODUCT_AUTO_THRESHOLD:
+            return False
+        return (exception.type_code == ExceptionType.PRODUCT_NOT_MAPPED
+                and str(evidence.get("product_code", "")).lower() == str(values["crm_product_code"]).lower())
+    if table == "customers":
+        return (exception.type_code == ExceptionType.CUSTOMER_NOT_FOUND
+                and evidence.get("account") == values.get("crm_account_id"))
+    if table == "terms":
+        return (exception.type_code == ExceptionType.MISSING_REQUIRED_FIELD
+                and evidence.get("field") == "payment_terms"
+                and str(evidence.get("crm_value", "")).lower() == str(values.get("crm_value", "")).lower())
+    if table == "tax":
+        return (exception.type_code == ExceptionType.MISSING_REQUIRED_FIELD
+                and evidence.get("field") == "tax_classification"
+                and evidence.get("country") == values.get("country"))
+    return False
+
+
+def _touches_order(table: str, values: dict[str, Any], canonical: dict[str, Any]) -> bool:
+    if table == "products":
+        code = str(values.get("crm_product_code", "")).lower()
+        return any(str(line.get("product_code", "")).lower() == code for line in canonical.get("lines") or [])
+    if table == "customers":
+        return (canonical.get("organization") or {}).get("crm_account_id") == values.get("crm_account_id")
+    if table == "terms":
+        return str(canonical.get("payment_terms_crm", "")).lower() == str(values.get("crm_value", "")).lower()
+    return False
+
+
+_TYPES_BY_TABLE = {
+    "products": [ExceptionType.PRODUCT_NOT_MAPPED],
+    "customers": [ExceptionType.CUSTOMER_NOT_FOUND],
+    "terms": [ExceptionType.MISSING_REQUIRED_FIELD],
+    "tax": [ExceptionType.MISSING_REQUIRED_FIELD],
+}
+
+
+def unblock_preview(*, table: str, rows: list[dict[str, Any]], changed: list[dict[str, Any]] | None = None) -> Preview:
+    """What saving `rows` (cleaned values) would do: the open exceptions it fixes, the blocked
+    handoffs it frees (all their open exceptions fixed) and the created orders it would have
+    changed (`changed`: rows that alter an existing mapping; new rows cannot touch an order).
+    """
+    preview = Preview()
+    types = _TYPES_BY_TABLE.get(table)
+    if types and rows:
+        candidates = list(
+            SyncException.objects.filter(status=ExceptionStatus.OPEN, type_code__in=types,
+                                         handoff__status=HandoffStatus.BLOCKED).select_related("handoff")
+        )
+        preview.exceptions = [e for e in candidates if any(_fixes(table, row, e) for row in rows)]
+        fixed = {e.pk for e in preview.exceptions}
+        handoffs = {e.handoff_id: e.handoff for e in preview.exceptions}
+        remaining = dict(
+            SyncException.objects.filter(handoff_id__in=handoffs, status=ExceptionStatus.OPEN)
+            .exclude(pk__in=fixed).values("handoff_id").annotate(n=Count("pk")).values_list("handoff_id", "n")
+        )
+        for handoff_id, handoff in sorted(handoffs.items()):
+            handoff.remaining_exceptions = remaining.get(handoff_id, 0)  # type: ignore[attr-defined]
+            (preview.still_blocked if handoff_id in remaining else preview.unblocked).append(handoff)
+    if changed and table in {"products", "customers", "terms"}:
+        created = Handoff.objects.exclude(sap_sales_order="").order_by("-created_at")
+        preview.orders = [h for h in created if any(_touches_order(table, row, h.canonical or {}) for row in changed)]
+    return preview
+
+
+# -- stale-crosswalk alerts ------------------------------------------------------------------------
+@dataclass
+class StaleAlert:
+    kind: str  # "product" | "account"
+    key: str
+    name: str
+    blocked: int
+
+
+def stale_alerts(*, since: datetime | None = None, limit: int = 10) -> list[StaleAlert]:
+    """Products and accounts behind the most open exceptions first seen since `since` (default a week)."""
+    since = since or timezone.now() - timedelta(days=7)
+    counts: dict[tuple[str, str], set[int]] = {}
+    names: dict[tuple[str, str], str] = {}
+    rows = SyncException.objects.filter(
+        status=ExceptionStatus.OPEN, first_seen__gte=since,
+        type_code__in=[ExceptionType.PRODUCT_NOT_MAPPED, ExceptionType.CUSTOMER_NOT_FOUND],
+    ).values_list("type_code", "evidence", "handoff_id")
+    for type_code, evidence, handoff_id in rows:
+        evidence = evidence or {}
+        if type_code == ExceptionType.PRODUCT_NOT_MAPPED:
+            key = ("product", str(evidence.get("product_code") or ""))
+            name = str(evidence.get("product_name") or key[1])
+        else:
+            key = ("account", str(evidence.get("account") or ""))
+            name = str(evidence.get("account_name") or key[1])
+        if not key[1]:
+            continue
+        counts.setdefault(key, set()).add(handoff_id)
+        names[key] = name
+    ranked = sorted(counts.items(), key=lambda item: (-len(item[1]), item[0]))
+    return [StaleAlert(kind, key, names[(kind, key)], len(ids)) for (kind, key), ids in ranked[:limit]]
+
+
+def handoff_statuses(ids: list[int]) -> list[Handoff]:
+    return list(Handoff.objects.filter(pk__in=ids).order_by("pk"))

@@ -1,12 +1,278 @@
+"""The crosswalk workbench: browse, edit (with SAP checks and an unblock preview), history, CSV, suggestions.
+
+Every write is two steps: the first POST checks the values against SAP (outside any transaction)
+and shows what the save would unblock; the second (`confirm=1`) saves through the services.
+"""
+
 from __future__ import annotations
 
+import json
+from datetime import datetime, time
+from typing import Any
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.views.decorators.http import require_GET, require_POST
+
+from crosswalks import suggestions as suggest
+from crosswalks.csvio import ImportRejected, export_csv, import_apply, import_plan
+from crosswalks.models import ChangeChannel, CrosswalkChange, MappingSource
+from crosswalks.permissions import can_edit, editable_tables
+from crosswalks.sap_lookup import SapLookup, sap_check
+from crosswalks.selectors import change_list, handoff_statuses, row_as_of, stale_alerts, unblock_preview
+from crosswalks.services import crosswalk_change_revert, crosswalk_row_delete, crosswalk_row_save
+from crosswalks.tables import TABLES, Table, table_get
+from integration_hub.models import HandoffStatus
+
+SETTLED = {HandoffStatus.BLOCKED, HandoffStatus.WRITTEN_BACK, HandoffStatus.CREATED, HandoffStatus.FAILED,
+           HandoffStatus.CANCELLED, HandoffStatus.AWAITING_APPROVAL}
+
+
+def _require_editor(request: HttpRequest, table: Table) -> None:
+    if not can_edit(request.user, table):
+        raise PermissionDenied(f"You may read {table.label} but not change it.")
+
+
+def _template(request: HttpRequest, name: str, partial: str) -> str:
+    return f"{name}#{partial}" if request.htmx else name
+
+
+def _context(request: HttpRequest, table: Table, **extra: Any) -> dict[str, Any]:
+    q = request.GET.get("q", "").strip()
+    rows = list(table.filtered(q)[:500])
+    return {
+        "table": table,
+        "tables": TABLES.values(),
+        "q": q,
+        "rows": [(obj, snap, table.row_key(snap)) for obj, snap in ((o, table.snapshot(o)) for o in rows)],
+        "can_edit": can_edit(request.user, table),
+        "editable": editable_tables(request.user),
+        "alerts": stale_alerts(),
+        **extra,
+    }
 
 
 @login_required
 @require_GET
-def workbench(request: HttpRequest) -> HttpResponse:
-    return render(request, "crosswalks/workbench.html")
+def workbench(request: HttpRequest, table: str = "products") -> HttpResponse:
+    spec = table_get(table)
+    extra: dict[str, Any] = {}
+    edit = request.GET.get("edit")
+    if edit and can_edit(request.user, spec):
+        obj = get_object_or_404(spec.model, pk=edit) if edit != "new" else None
+        extra["form"] = {"pk": obj.pk if obj else "", "values": spec.snapshot(obj) if obj else {}, "errors": {}}
+    watch = [int(i) for i in request.GET.get("watch", "").split(",") if i.isdigit()]
+    if watch:
+        extra["watched"] = handoff_statuses(watch)
+        extra["watch_ids"] = ",".join(map(str, watch))
+    if request.htmx and request.GET.get("partial") == "editor":
+        return render(request, "crosswalks/workbench.html#editor", _context(request, spec, **extra))
+    return render(request, _template(request, "crosswalks/workbench.html", "rows"), _context(request, spec, **extra))
+
+
+def _status(request: HttpRequest, status: int) -> int:
+    # htmx 2 does not swap 4xx answers: the errors must come back as 200 to be shown in place.
+    return 200 if request.htmx else status
+
+
+def _editor(request: HttpRequest, spec: Table, status: int = 200, **form: Any) -> HttpResponse:
+    context = _context(request, spec, form=form)
+    if request.htmx:
+        return render(request, "crosswalks/workbench.html#editor", context)
+    return render(request, "crosswalks/workbench.html", context, status=status)
+
+
+@login_required
+@require_POST
+def row_save(request: HttpRequest, table: str) -> HttpResponse:
+    spec = table_get(table)
+    _require_editor(request, spec)
+    raw = {c.name: request.POST.get(c.name, "") for c in spec.columns}
+    pk = request.POST.get("pk") or ""
+    instance = get_object_or_404(spec.model, pk=pk) if pk else None
+    reason = request.POST.get("reason", "").strip()
+    cleaned = spec.clean(raw)
+    errors = dict(cleaned.errors)
+    if not errors:
+        errors = sap_check(spec.slug, cleaned.values, SapLookup())
+    if errors:
+        return _editor(request, spec, status=422, pk=pk, values=raw, errors=errors, reason=reason)
+    before = spec.snapshot(instance) if instance else None
+    preview = unblock_preview(table=spec.slug, rows=[cleaned.values], changed=[cleaned.values] if before else None)
+    if request.POST.get("confirm") != "1":
+        return _editor(request, spec, pk=pk, values=raw, errors={}, reason=reason, preview=preview,
+                       before=before, after=spec.values_snapshot(cleaned.values), confirming=True)
+    try:
+        obj = crosswalk_row_save(table=spec, raw=raw, actor=request.user, channel=ChangeChannel.UI,
+                                 reason=reason, instance=instance, resolve=preview.exceptions)
+    except ValidationError as error:
+        return _editor(request, spec, status=422, pk=pk, values=raw, reason=reason,
+                       errors={k: " ".join(v) for k, v in error.message_dict.items()})
+    return _saved(request, spec, f"Saved {spec.row_key(spec.snapshot(obj))}.", preview.handoff_ids)
+
+
+def _saved(request: HttpRequest, spec: Table, message: str, handoff_ids: list[int]) -> HttpResponse:
+    watch = ",".join(map(str, handoff_ids))
+    if not request.htmx:
+        messages.success(request, message)
+        url = reverse("crosswalks:table", args=[spec.slug])
+        return redirect(f"{url}?watch={watch}" if watch else url)
+    context = _context(request, spec, saved=message, watched=handoff_statuses(handoff_ids), watch_ids=watch)
+    response = render(request, "crosswalks/workbench.html#editor", context)
+    response["HX-Trigger"] = json.dumps({"crosswalkSaved": {"table": spec.slug}})
+    return response
+
+
+@login_required
+@require_POST
+def row_delete(request: HttpRequest, table: str, pk: int) -> HttpResponse:
+    spec = table_get(table)
+    _require_editor(request, spec)
+    obj = get_object_or_404(spec.model, pk=pk)
+    key = spec.row_key(spec.snapshot(obj))
+    crosswalk_row_delete(table=spec, instance=obj, actor=request.user, channel=ChangeChannel.UI,
+                         reason=request.POST.get("reason", ""))
+    return _saved(request, spec, f"Deleted {key}.", [])
+
+
+@login_required
+@require_GET
+def watch(request: HttpRequest) -> HttpResponse:
+    ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()]
+    handoffs = handoff_statuses(ids)
+    return render(request, "crosswalks/workbench.html#watch", {"watched": handoffs, "watch_ids": ",".join(map(str, ids))})
+
+
+# -- history ---------------------------------------------------------------------------------------
+@login_required
+@require_GET
+def history(request: HttpRequest, table: str) -> HttpResponse:
+    spec = table_get(table)
+    key = request.GET.get("key", "")
+    changes = list(change_list(table=spec.slug, row_key=key if key else None)[:200])
+    as_of_text = request.GET.get("as_of", "").strip()
+    as_of_row = None
+    as_of = None
+    if key and as_of_text:
+        as_of = parse_datetime(as_of_text)
+        if as_of is None and parse_date(as_of_text):
+            as_of = datetime.combine(parse_date(as_of_text), time.max)  # type: ignore[arg-type]
+        if as_of is not None and timezone.is_naive(as_of):
+            as_of = timezone.make_aware(as_of)
+        if as_of is not None:
+            as_of_row = row_as_of(table=spec.slug, row_key=key, when=as_of)
+    return render(request, "crosswalks/history.html", {
+        "table": spec, "key": key, "changes": changes, "as_of": as_of_text, "as_of_row": as_of_row,
+        "as_of_checked": as_of is not None, "can_edit": can_edit(request.user, spec),
+        "columns": spec.column_names,
+    })
+
+
+@login_required
+@require_POST
+def change_revert(request: HttpRequest, pk: int) -> HttpResponse:
+    change = get_object_or_404(CrosswalkChange, pk=pk)
+    spec = table_get(change.table)
+    _require_editor(request, spec)
+    try:
+        crosswalk_change_revert(change=change, actor=request.user, reason=request.POST.get("reason", ""))
+        messages.success(request, f"Reverted {change.row_key} to before {change.created_at:%Y-%m-%d %H:%M}.")
+    except ValidationError as error:
+        messages.error(request, f"Could not revert: {'; '.join(error.messages)}")
+    return redirect(f"{reverse('crosswalks:history', args=[spec.slug])}?key={change.row_key}")
+
+
+# -- CSV -------------------------------------------------------------------------------------------
+@login_required
+@require_GET
+def csv_export(request: HttpRequest, table: str) -> HttpResponse:
+    spec = table_get(table)
+    excel = request.GET.get("excel") == "1"
+    body = export_csv(spec, spec.filtered(request.GET.get("q", "").strip()), excel=excel)
+    response = HttpResponse(body.encode("utf-8"), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="crosswalk-{spec.slug}.csv"'
+    return response
+
+
+@login_required
+def csv_import(request: HttpRequest, table: str) -> HttpResponse:
+    spec = table_get(table)
+    context: dict[str, Any] = {"table": spec, "tables": TABLES.values(), "can_edit": can_edit(request.user, spec)}
+    if request.method == "GET":
+        return render(request, "crosswalks/import.html", context)
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    _require_editor(request, spec)
+    upload = request.FILES.get("file")
+    content: bytes | str = upload.read() if upload else request.POST.get("content", "")
+    replace = request.POST.get("replace") == "1"
+    plan = import_plan(spec, content, replace=replace, lookup=SapLookup(trust_cache=True))
+    context.update(plan=plan, replace=replace)
+    if plan.ok and request.POST.get("confirm") == "1" and not upload:
+        try:
+            counts = import_apply(plan=plan, actor=request.user, reason=request.POST.get("reason", ""))
+        except ImportRejected as error:
+            context["rejected"] = str(error)
+            return render(request, _template(request, "crosswalks/import.html", "result"), context,
+                          status=_status(request, 422))
+        context.update(imported=counts, watched=handoff_statuses(plan.preview.handoff_ids),
+                       watch_ids=",".join(map(str, plan.preview.handoff_ids)))
+        response = render(request, _template(request, "crosswalks/import.html", "result"), context)
+        response["HX-Trigger"] = json.dumps({"crosswalkSaved": {"table": spec.slug}})
+        return response
+    return render(request, _template(request, "crosswalks/import.html", "result"), context,
+                  status=200 if plan.ok else _status(request, 422))
+
+
+# -- suggestions -----------------------------------------------------------------------------------
+@login_required
+@require_GET
+def suggestion_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "crosswalks/suggestions.html", {
+        "suggestions": suggest.suggestions(), "tables": TABLES.values(),
+        "can_products": can_edit(request.user, TABLES["products"]),
+        "can_customers": can_edit(request.user, TABLES["customers"]),
+    })
+
+
+@login_required
+@require_POST
+def suggestion_accept(request: HttpRequest) -> HttpResponse:
+    kind, key, value = request.POST.get("kind"), request.POST.get("key", ""), request.POST.get("value", "")
+    name = request.POST.get("name", "")
+    if kind == "product":
+        spec = TABLES["products"]
+        raw = {"crm_product_code": key, "crm_product_name": name, "materials": value, "confidence": "1"}
+    elif kind == "account":
+        spec = TABLES["customers"]
+        raw = {"crm_account_id": key, "crm_account_name": name, "sap_business_partner": value, "confidence": "1"}
+    else:
+        return HttpResponse("unknown suggestion kind", status=400)
+    _require_editor(request, spec)
+    cleaned = spec.clean(raw)
+    errors = cleaned.errors or sap_check(spec.slug, cleaned.values, SapLookup())
+    if errors:
+        messages.error(request, " ".join(errors.values()))
+        return redirect("crosswalks:suggestions")
+    preview = unblock_preview(table=spec.slug, rows=[cleaned.values])
+    # A person confirmed the match: that is certainty, whatever the fuzzy score was.
+    obj = crosswalk_row_save(table=spec, raw=raw, actor=request.user, channel=ChangeChannel.SUGGESTION,
+                             reason=f"accepted suggestion {value} ({request.POST.get('confidence', '?')})",
+                             resolve=preview.exceptions)
+    if spec.slug == "products":
+        type(obj).objects.filter(pk=obj.pk).update(source=MappingSource.SUGGESTED)
+    message = f"Mapped {key} → {value}; {len(preview.handoff_ids)} blocked deal(s) re-run."
+    if request.htmx:
+        response = render(request, "crosswalks/suggestions.html#accepted", {
+            "message": message, "watched": handoff_statuses(preview.handoff_ids),
+            "watch_ids": ",".join(map(str, preview.handoff_ids)), "key": key})
+        response["HX-Trigger"] = json.dumps({"crosswalkSaved": {"table": spec.slug}})
+        return response
+    messages.success(request, message)
+    return redirect("crosswalks:suggestions")

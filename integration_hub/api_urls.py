@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from approvals.api import ApprovalViewSet
+from crosswalks import api as crosswalk_api
 from crosswalks.api import ProductMappingViewSet
 from exceptions.api import SyncExceptionViewSet
 from integration_hub.api import HandoffViewSet
@@ -14,6 +16,7 @@ app_name = "api"
 
 router = DefaultRouter()
 router.register("handoffs", HandoffViewSet, basename="handoff")
+router.register("approvals", ApprovalViewSet, basename="approval")
 router.register("exceptions", SyncExceptionViewSet, basename="exception")
 router.register("crosswalks/products", ProductMappingViewSet, basename="product-mapping")
 
@@ -23,5 +26,13 @@ urlpatterns = [
         SalesforceOutboundMessageView.as_view(),
         name="salesforce-outbound-message",
     ),
+    path("crosswalks/suggestions/", crosswalk_api.CrosswalkSuggestionsView.as_view(), name="crosswalk-suggestions"),
+    path("crosswalks/alerts/", crosswalk_api.CrosswalkAlertsView.as_view(), name="crosswalk-alerts"),
+    path("crosswalks/changes/<int:pk>/revert/", crosswalk_api.CrosswalkRevertView.as_view(), name="crosswalk-revert"),
+    path("crosswalks/tables/<slug:table>/", crosswalk_api.CrosswalkTableView.as_view(), name="crosswalk-table"),
+    path("crosswalks/tables/<slug:table>/history/", crosswalk_api.CrosswalkHistoryView.as_view(),
+         name="crosswalk-history"),
+    path("crosswalks/tables/<slug:table>/import/", crosswalk_api.CrosswalkImportView.as_view(),
+         name="crosswalk-import"),
     path("", include(router.urls)),
 ]

@@ -1,0 +1,227 @@
+"""CSV import (dry run, then all-or-nothing) and export for every crosswalk table.
+
+Excel writes CSVs with a UTF-8 BOM (or Windows-1252), `;` as separator where the decimal comma
+is local, and CRLF line ends; all of these are read as well as plain RFC 4180 files.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from crosswalks.models import (
+    ChangeAction,
+    ChangeChannel,
+    CrosswalkChange,
+    ProductMapping,
+    ProductMappingComponent,
+)
+from crosswalks.sap_lookup import SapLookup, sap_check
+from crosswalks.selectors import Preview, unblock_preview
+from crosswalks.services import _actor_or_none, crosswalk_unblock
+from crosswalks.tables import Table
+
+
+@dataclass
+class RowError:
+    line: int
+    column: str
+    message: str
+
+
+@dataclass
+class ImportPlan:
+    table: Table
+    text: str
+    replace: bool
+    errors: list[RowError] = field(default_factory=list)
+    added: list[dict[str, Any]] = field(default_factory=list)  # cleaned values
+    changed: list[tuple[Any, dict[str, str], dict[str, Any]]] = field(default_factory=list)  # obj, before, values
+    removed: list[Any] = field(default_factory=list)
+    unchanged: int = 0
+    preview: Preview = field(default_factory=Preview)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def changed_rows(self) -> list[tuple[str, dict[str, str], dict[str, str]]]:
+        rows = []
+        for _, before, values in self.changed:
+            after = self.table.values_snapshot(values)
+            rows.append((self.table.row_key(after), {k: v for k, v in before.items() if after.get(k) != v},
+                         {k: v for k, v in after.items() if before.get(k) != v}))
+        return rows
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {"added": len(self.added), "changed": len(self.changed), "removed": len(self.removed),
+                "unchanged": self.unchanged}
+
+
+def decode(content: bytes | str) -> str:
+    if isinstance(content, str):
+        return content.lstrip("\ufeff")
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return content.decode("cp1252")
+
+
+def _delimiter(text: str) -> str:
+    header = text.split("\n", 1)[0]
+    return max((";", ",", "\t"), key=header.count)
+
+
+def import_plan(table: Table, content: bytes | str, *, replace: bool = False,
+                lookup: SapLookup | None = None) -> ImportPlan:
+    """Read and check a whole file without writing anything. `lookup` None skips the SAP checks."""
+    text = decode(content)
+    plan = ImportPlan(table, text, replace)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        plan.errors.append(RowError(1, "", "The file is empty; the first line must name the columns."))
+        return plan
+    by_label = {c.label.lower(): c.name for c in table.columns} | {c.name: c.name for c in table.columns}
+    names = [by_label.get(h.strip().lower(), "") for h in header]
+    for raw_name, name in zip(header, names, strict=True):
+        if not name and raw_name.strip():
+            plan.errors.append(RowError(1, raw_name.strip(), f"Unknown column '{raw_name.strip()}'; "
+                                        f"expected {', '.join(table.column_names)}."))
+    for column in table.columns:
+        if column.required and not column.default and column.name not in names:
+            plan.errors.append(RowError(1, column.name, f"The column {column.name} is missing."))
+    if plan.errors:
+        return plan
+
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for record in reader:
+        if not any(cell.strip() for cell in record):
+            continue
+        line = reader.line_num
+        if len(record) > len(names):
+            plan.errors.append(RowError(line, "", f"The line has {len(record)} cells; the header names {len(names)}."))
+            continue
+        raw = {name: cell for name, cell in zip(names, record, strict=False) if name}
+        cleaned = table.clean(raw)
+        for column, message in cleaned.errors.items():
+            plan.errors.append(RowError(line, column, message))
+        if not cleaned.errors:
+            rows.append((line, cleaned.values))
+
+    if lookup is not None:
+        if table.slug == "products":
+            lookup.materials_exist({c["sap_material"] for _, v in rows for c in v["materials"]})
+        for line, values in rows:
+            for column, message in sap_check(table.slug, values, lookup).items():
+                plan.errors.append(RowError(line, "" if column == "general" else column, message))
+
+    existing = {table.row_key(table.snapshot(obj)): obj for obj in table.queryset()}
+    seen: dict[str, int] = {}
+    for line, values in rows:
+        key = table.row_key(values)
+        if key in seen:
+            plan.errors.append(RowError(line, table.key[-1], f"{key} is already on line {seen[key]}."))
+            continue
+        seen[key] = line
+        obj = existing.get(key)
+        if obj is None:
+            plan.added.append(values)
+            continue
+        before = table.snapshot(obj)
+        if before == table.values_snapshot(values):
+            plan.unchanged += 1
+        else:
+            plan.changed.append((obj, before, values))
+    if replace:
+        plan.removed = [obj for key, obj in existing.items() if key not in seen]
+    plan.errors.sort(key=lambda e: (e.line, e.column))
+    if plan.ok:
+        plan.preview = unblock_preview(table=table.slug, rows=plan.added + [v for _, _, v in plan.changed],
+                                       changed=[v for _, _, v in plan.changed] + [table.snapshot(o) for o in plan.removed])
+    return plan
+
+
+class ImportRejected(ValueError):
+    pass
+
+
+@transaction.atomic
+def import_apply(*, plan: ImportPlan, actor: Any, reason: str = "") -> dict[str, int]:
+    """Write a checked plan in one transaction: every row or none. Returns the counts."""
+    if not plan.ok:
+        raise ImportRejected("the file has errors; nothing was imported")
+    table = plan.table
+    actor = _actor_or_none(actor)
+    reason = reason or "CSV import"
+    history: list[CrosswalkChange] = []
+    try:
+        with transaction.atomic():
+            _write(table, plan, actor)
+    except IntegrityError as error:
+        raise ImportRejected(f"the database refused the import ({error}); nothing was imported") from error
+    for values in plan.added:
+        history.append(CrosswalkChange(table=table.slug, row_key=table.row_key(values), action=ChangeAction.CREATE,
+                                       channel=ChangeChannel.CSV, before=None, after=table.values_snapshot(values),
+                                       actor=actor, reason=reason))
+    for _, before, values in plan.changed:
+        history.append(CrosswalkChange(table=table.slug, row_key=table.row_key(values), action=ChangeAction.UPDATE,
+                                       channel=ChangeChannel.CSV, before=before, after=table.values_snapshot(values),
+                                       actor=actor, reason=reason))
+    for obj in plan.removed:
+        before = table.snapshot(obj)
+        history.append(CrosswalkChange(table=table.slug, row_key=table.row_key(before), action=ChangeAction.DELETE,
+                                       channel=ChangeChannel.CSV, before=before, after=None, actor=actor,
+                                       reason=reason))
+    CrosswalkChange.objects.bulk_create(history, batch_size=5000)
+    crosswalk_unblock(exceptions=plan.preview.exceptions, actor=actor, note=f"{table.label}: CSV import")
+    return plan.counts
+
+
+def _plain(table: Table, values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if table.column(k).kind != "materials"}
+
+
+def _write(table: Table, plan: ImportPlan, actor: Any) -> None:
+    model = table.model
+    is_product = model is ProductMapping
+    removed = [obj.pk for obj in plan.removed]
+    if removed:
+        model.objects.filter(pk__in=removed).delete()
+    extra = {"updated_by": actor, "source": "import"} if is_product else {}
+    created = model.objects.bulk_create([model(**_plain(table, v), **extra) for v in plan.added], batch_size=5000)
+    changed_objs = []
+    for obj, _, values in plan.changed:
+        for name, value in _plain(table, values).items():
+            setattr(obj, name, value)
+        if is_product:
+            obj.updated_by = actor
+        changed_objs.append(obj)
+    fields = [c.name for c in table.columns if c.kind != "materials"] + (["updated_by"] if is_product else [])
+    if changed_objs:
+        model.objects.bulk_update(changed_objs, fields, batch_size=5000)
+    if is_product:
+        ProductMappingComponent.objects.filter(mapping__in=changed_objs).delete()
+        pairs = list(zip(created, plan.added, strict=True)) + [(o, v) for o, _, v in plan.changed]
+        ProductMappingComponent.objects.bulk_create(
+            [ProductMappingComponent(mapping=obj, **component) for obj, values in pairs for component in values["materials"]],
+            batch_size=5000,
+        )
+
+
+def export_csv(table: Table, rows: Any, *, excel: bool = False) -> str:
+    """The rows as CSV with the table's column names; `excel`: BOM, `;` and CRLF, as Excel expects."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";" if excel else ",", lineterminator="\r\n" if excel else "\n")
+    writer.writerow(table.column_names)
+    for obj in rows:
+        snap = table.snapshot(obj)
+        writer.writerow([snap[name] for name in table.column_names])
+    return ("\ufeff" if excel else "") + out.getvalue()

@@ -1,0 +1,339 @@
+"""The crosswalk tables as one registry, so the workbench, CSV, history and the API treat them alike.
+
+Every table row has a *snapshot*: a flat dict of strings keyed by the CSV column names. Snapshots
+are what the history stores (before/after), what export writes, what import and the forms read
+and what revert restores — one representation, so a revert is "save this snapshot again".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q, QuerySet
+
+from crosswalks.models import (
+    CurrencyMapping,
+    CustomerMapping,
+    PaymentTermsMapping,
+    ProductMapping,
+    TaxRule,
+    UnitOfMeasureMapping,
+)
+
+# "MAT-EL-001 × 1 + MAT-AA-001 × 2 EA": materials of a bundle, each with factor and optional unit.
+_COMPONENT = re.compile(r"^\s*([A-Za-z0-9][\w./-]*)\s*(?:[*×]\s*([0-9]+(?:[.,][0-9]+)?))?\s*([A-Za-z]{1,3})?\s*$")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    label: str
+    kind: str = "text"  # text | upper | decimal01 | bool | date | int | materials
+    required: bool = False
+    max_length: int = 255
+    default: str = ""
+    help: str = ""
+
+
+@dataclass
+class Cleaned:
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def parse_components(text: str) -> list[dict[str, Any]]:
+    """`"MAT-A × 2 EA + MAT-B"` → component dicts; raises ValueError with a plain-words message."""
+    parts = [p for p in (text or "").split("+") if p.strip()]
+    if not parts:
+        raise ValueError("at least one SAP material is needed")
+    components, seen = [], set()
+    for position, part in enumerate(parts):
+        match = _COMPONENT.match(part)
+        if not match:
+            raise ValueError(f"'{part.strip()}' is not 'MATERIAL × factor [unit]'")
+        material, factor_text, unit = match.groups()
+        factor = Decimal((factor_text or "1").replace(",", "."))
+        if factor <= 0:
+            raise ValueError(f"the quantity factor of {material} must be greater than 0")
+        if material in seen:
+            raise ValueError(f"{material} is listed twice")
+        seen.add(material)
+        components.append({"sap_material": material, "quantity_factor": factor,
+                           "unit": (unit or "").upper(), "position": position})
+    return components
+
+
+def format_components(components: list[Any]) -> str:
+    out = []
+    for c in components:
+        get = c.get if isinstance(c, dict) else lambda name, c=c: getattr(c, name)
+        factor = Decimal(str(get("quantity_factor"))).normalize()
+        unit = get("unit") or ""
+        out.append(f"{get('sap_material')} × {factor:f}{' ' + unit if unit else ''}")
+    return " + ".join(out)
+
+
+def _clean_value(column: Column, raw: Any) -> Any:
+    text = "" if raw is None else str(raw).strip()
+    if not text:
+        text = column.default
+    if not text:
+        if column.required:
+            raise ValueError("is required")
+        return None if column.kind in {"date", "decimal01", "int"} else ""
+    if column.kind in {"text", "upper"}:
+        if len(text) > column.max_length:
+            raise ValueError(f"is {len(text)} characters long; at most {column.max_length} fit")
+        return text.upper() if column.kind == "upper" else text
+    if column.kind == "decimal01":
+        try:
+            value = Decimal(text.replace(",", "."))
+        except InvalidOperation:
+            raise ValueError(f"'{text}' is not a number") from None
+        if not Decimal(0) <= value <= Decimal(1):
+            raise ValueError(f"must be between 0 and 1, not {text}")
+        return value
+    if column.kind == "int":
+        if not text.isdigit():
+            raise ValueError(f"'{text}' is not a whole number")
+        return int(text)
+    if column.kind == "bool":
+        lowered = text.lower()
+        if lowered in {"1", "true", "yes", "y", "on", "x"}:
+            return True
+        if lowered in {"0", "false", "no", "n", "off"}:
+            return False
+        raise ValueError(f"'{text}' is not yes or no")
+    if column.kind == "date":
+        for form in (text, text.replace("/", "-")):
+            try:
+                return date.fromisoformat(form)
+            except ValueError:
+                continue
+        match = re.match(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$", text)  # 31.12.2026, as Excel in Germany writes it
+        if match:
+            return date(int(match.group(3)), int(match.group(2)), int(match.group(1)))
+        raise ValueError(f"'{text}' is not a date (use YYYY-MM-DD)")
+    if column.kind == "materials":
+        return parse_components(text)
+    raise AssertionError(column.kind)
+
+
+def _to_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+@dataclass
+class Table:
+    slug: str
+    label: str
+    model: type[models.Model]
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    search: tuple[str, ...]
+    editor_queues: tuple[str, ...]
+    # Case-insensitive keys (payment terms are matched with lower() by validation).
+    key_ci: bool = False
+    extra_clean: Callable[[dict[str, Any], dict[str, str]], None] | None = None
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    # -- keys --------------------------------------------------------------------------------------
+    def row_key(self, values: dict[str, Any]) -> str:
+        key = "|".join(_to_text(values.get(name)) for name in self.key)
+        return key.lower() if self.key_ci else key
+
+    def find(self, values: dict[str, Any]) -> Any:
+        lookup = {f"{name}__iexact" if self.key_ci else name: values.get(name) or "" for name in self.key}
+        return self.queryset().filter(**lookup).first()
+
+    def queryset(self) -> QuerySet[Any]:
+        qs = self.model.objects.all()
+        if self.model is ProductMapping:
+            qs = qs.prefetch_related("components")
+        return qs
+
+    def filtered(self, q: str | None) -> QuerySet[Any]:
+        qs = self.queryset()
+        if q:
+            condition = Q()
+            for name in self.search:
+                condition |= Q(**{f"{name}__icontains": q})
+            qs = qs.filter(condition).distinct()
+        return qs
+
+    # -- snapshots ---------------------------------------------------------------------------------
+    def snapshot(self, obj: Any) -> dict[str, str]:
+        result = {}
+        for column in self.columns:
+            if column.kind == "materials":
+                result[column.name] = format_components(list(obj.components.all()))
+            else:
+                result[column.name] = _to_text(getattr(obj, column.name))
+        return result
+
+    def values_snapshot(self, values: dict[str, Any]) -> dict[str, str]:
+        """The snapshot a row saved from these cleaned values will have (for diffs before saving)."""
+        return {
+            c.name: format_components(values.get(c.name) or []) if c.kind == "materials" else _to_text(values.get(c.name))
+            for c in self.columns
+        }
+
+    def clean(self, raw: dict[str, Any]) -> Cleaned:
+        out = Cleaned()
+        for column in self.columns:
+            try:
+                out.values[column.name] = _clean_value(column, raw.get(column.name))
+            except ValueError as error:
+                out.errors[column.name] = f"{column.label} {error}."
+        if self.extra_clean and not out.errors:
+            self.extra_clean(out.values, out.errors)
+        return out
+
+    # -- writes (no history here: services.py records it) -------------------------------------------
+    def apply(self, obj: Any, values: dict[str, Any], *, actor: Any = None) -> Any:
+        """Create (obj None) or update a row from cleaned values."""
+        plain = {k: v for k, v in values.items() if self.column(k).kind != "materials"}
+        if obj is None:
+            obj = self.model(**plain)
+        else:
+            for name, value in plain.items():
+                setattr(obj, name, value)
+        if isinstance(obj, ProductMapping):
+            obj.updated_by = actor
+        obj.full_clean(validate_unique=False, validate_constraints=False)
+        obj.save()
+        if isinstance(obj, ProductMapping) and "materials" in values:
+            from crosswalks.models import ProductMappingComponent
+
+            obj.components.all().delete()
+            ProductMappingComponent.objects.bulk_create(
+                ProductMappingComponent(mapping=obj, **component) for component in values["materials"]
+            )
+            # The prefetch cache would otherwise serve the old components to the snapshot.
+            if hasattr(obj, "_prefetched_objects_cache"):
+                obj._prefetched_objects_cache.clear()
+        return obj
+
+
+def _validity(values: dict[str, Any], errors: dict[str, str]) -> None:
+    start, end = values.get("valid_from"), values.get("valid_to")
+    if start and end and end < start:
+        errors["valid_to"] = f"Valid to ({end}) is before valid from ({start})."
+
+
+def _customer_defaults(values: dict[str, Any], errors: dict[str, str]) -> None:
+    if not values.get("org_id"):
+        values["org_id"] = settings.SALESFORCE_ORG_ID
+    _validity(values, errors)
+
+
+_VALIDITY = (
+    Column("valid_from", "Valid from", "date", help="blank = already valid"),
+    Column("valid_to", "Valid to", "date", help="blank = open-ended"),
+)
+
+TABLES: dict[str, Table] = {
+    t.slug: t
+    for t in (
+        Table(
+            "products", "Products → materials", ProductMapping,
+            (
+                Column("crm_product_code", "CRM product code", required=True, max_length=100),
+                Column("crm_product_name", "CRM product name"),
+                Column("materials", "SAP materials", "materials", required=True,
+                       help="MAT-A × 1 + MAT-B × 2 EA"),
+                Column("confidence", "Confidence", "decimal01", default="1"),
+                Column("active", "Active", "bool", default="yes"),
+                *_VALIDITY,
+            ),
+            key=("crm_product_code",),
+            search=("crm_product_code", "crm_product_name", "components__sap_material"),
+            editor_queues=("product-ops",),
+            extra_clean=_validity,
+        ),
+        Table(
+            "customers", "Accounts → business partners", CustomerMapping,
+            (
+                Column("crm_account_id", "Salesforce account id", required=True, max_length=18),
+                Column("crm_account_name", "Account name"),
+                Column("sap_business_partner", "Sold-to BP", "upper", required=True, max_length=10),
+                Column("sap_ship_to", "Ship-to BP", "upper", max_length=10),
+                Column("confidence", "Confidence", "decimal01", default="1"),
+                *_VALIDITY,
+                Column("org_id", "Salesforce org id", max_length=18, help="blank = this hub's org"),
+            ),
+            key=("org_id", "crm_account_id"),
+            search=("crm_account_id", "crm_account_name", "sap_business_partner"),
+            editor_queues=("master-data",),
+            extra_clean=_customer_defaults,
+        ),
+        Table(
+            "terms", "Payment terms", PaymentTermsMapping,
+            (
+                Column("crm_value", "CRM payment terms", required=True, max_length=100),
+                Column("sap_terms_key", "SAP terms key", "upper", required=True, max_length=4),
+            ),
+            key=("crm_value",), search=("crm_value", "sap_terms_key"),
+            editor_queues=("master-data", "sales-ops"), key_ci=True,
+        ),
+        Table(
+            "tax", "Tax rules", TaxRule,
+            (
+                Column("country", "Country", "upper", required=True, max_length=2),
+                Column("region", "Region", "upper", max_length=3),
+                Column("material_tax_class", "Material tax class", required=True, max_length=1),
+                Column("sap_tax_classification", "SAP tax classification", required=True, max_length=2),
+                Column("priority", "Priority", "int", default="100"),
+            ),
+            key=("country", "region", "material_tax_class"),
+            search=("country", "region", "sap_tax_classification"),
+            editor_queues=("master-data",),
+        ),
+        Table(
+            "units", "Units of measure", UnitOfMeasureMapping,
+            (
+                Column("crm_unit", "CRM unit", required=True, max_length=30),
+                Column("sap_unit", "SAP unit", "upper", required=True, max_length=3),
+            ),
+            key=("crm_unit",), search=("crm_unit", "sap_unit"), editor_queues=("product-ops",),
+        ),
+        Table(
+            "currencies", "Currencies", CurrencyMapping,
+            (
+                Column("crm_currency", "CRM currency", required=True, max_length=30),
+                Column("sap_currency", "SAP currency", "upper", required=True, max_length=3),
+            ),
+            key=("crm_currency",), search=("crm_currency", "sap_currency"), editor_queues=("master-data",),
+        ),
+    )
+}
+
+
+def table_get(slug: str) -> Table:
+    from django.http import Http404
+
+    try:
+        return TABLES[slug]
+    except KeyError:
+        raise Http404(f"no crosswalk table {slug!r}") from None
