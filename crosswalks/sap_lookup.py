@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crosswalks.models import SapMaterial, SapPartner
-from integration_hub.connectors.sap import BUSINESS_PARTNER, PRODUCT, SapClient
+from integration_hub.connectors.sap import SapClient
 from integration_hub.errors import HubError, NotFound
 
 DEFAULT_TERMS_KEYS = ("0001", "0002", "0003", "0004", "NT30", "NT45", "NT60", "NT90")
@@ -96,10 +96,7 @@ def _compact(number: str) -> str:
 def material_cache_refresh(client: Any | None = None) -> int:
     """Copy SAP's material descriptions (A_ProductDescription, hub language) into SapMaterial."""
     client = client or SapClient.from_settings()
-    rows = client._collection(
-        "query:A_ProductDescription", PRODUCT, "A_ProductDescription",
-        {"$filter": f"Language eq '{client.language}'", "$select": "Product,ProductDescription"},
-    )
+    rows = client.list_product_descriptions()
     now = timezone.now()
     found = {str(r["Product"]): str(r.get("ProductDescription") or "") for r in rows}
     with transaction.atomic():
@@ -114,10 +111,7 @@ def material_cache_refresh(client: Any | None = None) -> int:
 def partner_cache_refresh(client: Any | None = None) -> int:
     """Copy SAP's organisation partners (name, tax numbers, first address) into SapPartner."""
     client = client or SapClient.from_settings()
-    rows = client._collection(
-        "query:A_BusinessPartner", BUSINESS_PARTNER, "A_BusinessPartner",
-        {"$filter": "BusinessPartnerCategory eq '2'", "$expand": "to_BusinessPartnerAddress,to_BusinessPartnerTax"},
-    )
+    rows = client.list_organizations()
     now = timezone.now()
     partners = []
     for row in rows:

@@ -311,7 +311,25 @@ HUB_PRODUCT_AUTO_THRESHOLD = env_float("HUB_PRODUCT_AUTO_THRESHOLD", 0.95, minim
 HUB_ADDRESS_THRESHOLD = env_float("HUB_ADDRESS_THRESHOLD", 0.90, minimum=0.0)
 HUB_PRICE_VARIANCE_PERCENT = env_float("HUB_PRICE_VARIANCE_PERCENT", 2.0, minimum=0.0)
 
+# Valid SAP payment-terms keys (T052); SAP has no API for them, so the tenant's list lives here.
+HUB_SAP_PAYMENT_TERMS_KEYS = env_list("HUB_SAP_PAYMENT_TERMS_KEYS", ["0001", "0002", "0003", "0004", "NT30", "NT45",
+                                                                    "NT60", "NT90"])
+
 CELERY_BEAT_SCHEDULE = {
     "poll-salesforce": {"task": "integration_hub.tasks.poll_salesforce", "schedule": HUB_POLL_INTERVAL_SECONDS},
     "sweep-handoffs": {"task": "integration_hub.tasks.sweep_handoffs", "schedule": HUB_SWEEP_INTERVAL_SECONDS},
+    "refresh-sap-caches": {"task": "crosswalks.tasks.refresh_sap_caches",
+                           "schedule": env_float("HUB_SAP_CACHE_REFRESH_SECONDS", 300.0, minimum=10.0)},
+}
+
+# Risk-based approvals (issue 6): business hours of the intervention window and the approval SLA;
+# band thresholds live in the database (approvals.RiskSettings) so admins can edit them.
+APPROVALS_BUSINESS_DAY_START = env_int("APPROVALS_BUSINESS_DAY_START", 9, minimum=0)
+APPROVALS_BUSINESS_DAY_END = env_int("APPROVALS_BUSINESS_DAY_END", 17, minimum=1)
+APPROVALS_SWEEP_INTERVAL_SECONDS = env_float("APPROVALS_SWEEP_INTERVAL_SECONDS", 60.0, minimum=1.0)
+CELERY_BEAT_SCHEDULE["approval-windows"] = {
+    "task": "approvals.tasks.approval_windows_close", "schedule": APPROVALS_SWEEP_INTERVAL_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["approval-sla"] = {
+    "task": "approvals.tasks.approval_sla_escalate", "schedule": APPROVALS_SWEEP_INTERVAL_SECONDS,
 }

@@ -36,13 +36,8 @@ from crosswalks.matching import (
     customer_confidence,
     name_similarity,
 )
-from crosswalks.models import (
-    CustomerMapping,
-    PaymentTermsMapping,
-    ProductMapping,
-    TaxRule,
-    UnitOfMeasureMapping,
-)
+from crosswalks.models import PaymentTermsMapping, TaxRule, UnitOfMeasureMapping
+from crosswalks.selectors import customer_mapping_active, product_mapping_active
 from integration_hub.canonical import CanonicalDeal, Derivation, MaterialLine, jsonable
 from integration_hub.errors import HubError, NotFound, ValidationFailed
 
@@ -152,7 +147,7 @@ def _resolve_customer(v: Validation, sap: SapReads) -> dict[str, Any] | None:
     deal = v.deal
     org = deal.organization
     threshold = settings.HUB_CUSTOMER_MATCH_THRESHOLD
-    mapping = CustomerMapping.objects.filter(org_id=deal.org_id, crm_account_id=org.crm_account_id).first()
+    mapping = customer_mapping_active(deal.org_id, org.crm_account_id)
     if mapping is not None:
         try:
             bp = sap.get_business_partner(mapping.sap_business_partner)
@@ -321,11 +316,10 @@ def _check_terms(v: Validation, overrides: dict[str, Any]) -> None:
 
 def _check_products(v: Validation) -> None:
     deal = v.deal
-    codes = {line.product_code.lower() for line in deal.lines if line.product_code}
+    # The mapping valid today (scheduled mappings wait for their valid-from date).
     mappings = {
-        m.crm_product_code.lower(): m
-        for m in ProductMapping.objects.filter(active=True).annotate(code=Lower("crm_product_code"))
-        .filter(code__in=codes).prefetch_related("components")
+        code: product_mapping_active(code)
+        for code in {line.product_code.lower() for line in deal.lines if line.product_code}
     }
     units = {u.crm_unit.lower(): u.sap_unit for u in UnitOfMeasureMapping.objects.all()}
     if not deal.lines:
@@ -349,7 +343,8 @@ def _check_products(v: Validation) -> None:
         line.materials = []
         for component in components:
             raw = line.quantity * component.quantity_factor
-            unit = units.get(line.crm_unit.lower(), "") if line.crm_unit else ""
+            # A unit on the component (bundles sold in SAP's unit) wins over the unit crosswalk.
+            unit = component.unit or (units.get(line.crm_unit.lower(), "") if line.crm_unit else "")
             quantity = raw
             if raw != raw.to_integral_value():
                 # SAP sells whole units of these materials: round up, never short-ship.

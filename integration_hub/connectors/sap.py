@@ -671,6 +671,20 @@ class SapClient:
         return self._entity(PRICING, response)
 
     # -- credit and receivables --------------------------------------------------------------------
+    def list_product_descriptions(self) -> list[dict[str, Any]]:
+        """Every material's description in the hub's language (Product, ProductDescription)."""
+        return self._collection(
+            "query:A_ProductDescription", PRODUCT, "A_ProductDescription",
+            {"$filter": f"Language eq {quote_literal(self.language)}", "$select": "Product,ProductDescription"},
+        )
+
+    def list_organizations(self) -> list[dict[str, Any]]:
+        """Every organisation partner with its addresses and tax numbers (for local match caches)."""
+        return self._collection(
+            "query:A_BusinessPartner", BUSINESS_PARTNER, "A_BusinessPartner",
+            {"$filter": "BusinessPartnerCategory eq '2'", "$expand": "to_BusinessPartnerAddress,to_BusinessPartnerTax"},
+        )
+
     def get_credit_account(self, bp: str) -> dict[str, Any] | None:
         """The partner's credit account: {"business_partner", "credit_segment", "credit_limit": Decimal,
         "currency", "blocked": bool, "block_reason", "raw"}; None when SAP manages no credit for it."""

@@ -60,6 +60,12 @@ class Command(BaseCommand):
         self.stdout.write("  Ctrl-C stops everything.")
         self.stdout.write("")
 
+        # Fill the suggestion caches from the SAP sandbox once it answers (beat refreshes them later).
+        from crosswalks.tasks import refresh_sap_caches
+
+        time.sleep(3)
+        refresh_sap_caches.apply_async(countdown=2)
+
         stopping = False
 
         def stop(*_: Any) -> None:
