@@ -1,12 +1,108 @@
+"""Approval screens: the queue, one approval with its context, and the decision form."""
+
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from approvals.forms import DecisionForm
+from approvals.models import Approval, RiskLevel
+from approvals.selectors import approval_events, approval_history, approval_list, approvals_visible
+from approvals.services import ApprovalError, approval_decide, approval_release, approval_rerun
+from integration_hub.errors import HubError
+
+
+def _visible(request: HttpRequest, pk: int) -> Approval:
+    try:
+        return approvals_visible(request.user).get(pk=pk)
+    except Approval.DoesNotExist as exc:
+        raise Http404("no such approval") from exc
+
+
+def _owns(request: HttpRequest, approval: Approval) -> bool:
+    risk = getattr(approval.handoff, "risk", None)
+    email = (getattr(request.user, "email", "") or "").strip().lower()
+    return bool(risk and email and risk.deal_owner_email.strip().lower() == email)
 
 
 @login_required
 @require_GET
 def approval_queue(request: HttpRequest) -> HttpResponse:
-    return render(request, "approvals/approval_queue.html")
+    status = request.GET.get("status", "open")
+    level = request.GET.get("level", "")
+    approvals = approval_list(request.user, status=status, level=level)
+    context = {"approvals": approvals, "status": status, "level": level, "levels": RiskLevel.choices,
+               "counts": {"open": approval_list(request.user, status="open").count(),
+                          "decided": approval_list(request.user, status="decided").count()}}
+    template = "approvals/approval_queue.html"
+    if request.htmx:
+        template += "#queue-table"
+    return render(request, template, context)
+
+
+def _detail_context(request: HttpRequest, approval: Approval, form: DecisionForm | None = None) -> dict[str, object]:
+    risk = getattr(approval.handoff, "risk", None)
+    skip = {"aging", "lines", "exceptions"}
+    factors = [{**f, "evidence_items": [(k.replace("_", " "), v) for k, v in f["evidence"].items()
+                                        if k not in skip and v not in (None, "", [])]}
+               for f in (risk.factors if risk else [])]
+    return {"approval": approval, "risk": risk, "factors": factors, "deal": approval.handoff.canonical,
+            "history": approval_history(approval), "events": approval_events(approval),
+            "form": form or DecisionForm(), "owns": _owns(request, approval)}
+
+
+@login_required
+@require_GET
+def approval_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    approval = _visible(request, pk)
+    return render(request, "approvals/approval_detail.html", _detail_context(request, approval))
+
+
+@login_required
+@require_POST
+def approval_decision(request: HttpRequest, pk: int) -> HttpResponse:
+    approval = _visible(request, pk)
+    form = DecisionForm(request.POST)
+    error = ""
+    if form.is_valid():
+        action, note = form.cleaned_data["action"], form.cleaned_data["note"]
+        try:
+            if action == "release":
+                approval_release(approval=approval, actor=request.user)
+            else:
+                approval_decide(approval=approval, actor=request.user, action=action, note=note)
+        except Approval.DoesNotExist as exc:
+            raise Http404("no such approval") from exc
+        except (ApprovalError, HubError) as exc:
+            error = str(exc)
+    else:
+        error = "choose a decision"
+    approval = _visible(request, pk)
+    status = 403 if error and _owns(request, approval) else 400 if error else 200
+    if request.htmx:
+        context = _detail_context(request, approval, form if error else None)
+        context["error"] = error
+        response = render(request, "approvals/approval_detail.html#decision", context, status=status)
+        if not error:
+            response["HX-Trigger"] = "approvalDecided"
+        return response
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, f"{approval.get_status_display()}: {approval.customer_name}")
+    return redirect("approvals:detail", pk=pk) if error else redirect("approvals:queue")
+
+
+@login_required
+@require_POST
+def approval_rerun_view(request: HttpRequest, pk: int) -> HttpResponse:
+    approval = _visible(request, pk)
+    try:
+        approval_rerun(approval=approval, actor=request.user)
+        messages.success(request, "Sent back to validation; it will be scored again.")
+    except ApprovalError as exc:
+        messages.error(request, str(exc))
+    return redirect("approvals:detail", pk=pk)

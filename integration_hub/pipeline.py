@@ -22,7 +22,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from crosswalks.models import CustomerMapping, MappingSource
+from crosswalks.models import ChangeAction, ChangeChannel, CustomerMapping, MappingSource
+from crosswalks.services import change_record
+from crosswalks.tables import TABLES
 from exceptions.models import ExceptionStatus, SyncException
 from exceptions.services import exception_open
 from integration_hub.canonical import CanonicalDeal, deal_from_salesforce, extract_soql
@@ -63,6 +65,7 @@ ERP_STATUS = {
     S.BLOCKED: "Blocked",
     S.AWAITING_APPROVAL: "Pending Approval",
     S.FAILED: "Failed",
+    S.CANCELLED: "Cancelled",
 }
 
 _current_handoff: ContextVar[Handoff | None] = ContextVar("current_handoff", default=None)
@@ -227,29 +230,44 @@ def _learn_customer(handoff: Handoff, result: Validation) -> None:
         return
     partner, confidence, rule = result.learned_customer
     org = result.deal.organization
-    CustomerMapping.objects.get_or_create(
+    mapping, created = CustomerMapping.objects.get_or_create(
         org_id=handoff.org_id,
         crm_account_id=org.crm_account_id,
         defaults={"crm_account_name": org.name[:255], "sap_business_partner": partner,
                   "confidence": round(confidence, 3), "source": MappingSource.SUGGESTED},
     )
+    if created:
+        table = TABLES["customers"]
+        change_record(table=table, action=ChangeAction.CREATE, channel=ChangeChannel.API, before=None,
+                      after=table.snapshot(mapping), actor=None,
+                      reason=f"learnt by the pipeline: {rule} at {confidence:.2f} (deal {result.deal.opportunity_id})")
 
 
-@transaction.atomic
 def _finish_validation(handoff: Handoff, result: Validation) -> None:
-    _log_derivations(handoff, result)
-    _learn_customer(handoff, result)
-    for defect in result.defects:
-        exception_open(handoff=handoff, type_code=defect.type_code, fingerprint=defect.identity,
-                       title=defect.title[:200], message=defect.message, evidence=defect.evidence)
-    fields = {"canonical": result.deal.to_json(), "attempts": 0, "next_attempt_at": None, "last_error": ""}
-    if result.defects:
-        summary = "; ".join(sorted({d.title for d in result.defects}))
-        handoff_transition(handoff=handoff, to_status=S.BLOCKED, actor_label="worker",
-                           reason=f"{len(result.defects)} check(s) failed: {summary}", **fields)
-    else:
-        handoff_transition(handoff=handoff, to_status=S.READY, actor_label="worker",
-                           reason="every check passed", **fields)
+    from approvals.risk import risk_inputs_read
+    from approvals.services import risk_route
+
+    # Risk scoring's reads (AR aging, agreed terms, deal owner) happen before the transaction.
+    inputs = None if result.defects else risk_inputs_read(
+        result.deal, sap=sap(), salesforce_call=_salesforce_call, today=timezone.localdate())
+    with transaction.atomic():
+        _log_derivations(handoff, result)
+        _learn_customer(handoff, result)
+        for defect in result.defects:
+            exception_open(handoff=handoff, type_code=defect.type_code, fingerprint=defect.identity,
+                           title=defect.title[:200], message=defect.message, evidence=defect.evidence)
+        fields = {"canonical": result.deal.to_json(), "attempts": 0, "next_attempt_at": None, "last_error": ""}
+        if result.defects:
+            summary = "; ".join(sorted({d.title for d in result.defects}))
+            handoff_transition(handoff=handoff, to_status=S.BLOCKED, actor_label="worker",
+                               reason=f"{len(result.defects)} check(s) failed: {summary}", **fields)
+            return
+        assert inputs is not None
+        to_status, level, reason = risk_route(handoff=handoff, result=result, inputs=inputs)
+        handoff_transition(handoff=handoff, to_status=to_status, actor_label="worker", reason=reason,
+                           risk_level=level, **fields)
+    if to_status == S.AWAITING_APPROVAL:
+        write_back_hold(handoff, reason)
 
 
 # -- creation -----------------------------------------------------------------------------------
@@ -263,6 +281,12 @@ def sales_order_payload(deal: CanonicalDeal) -> dict[str, Any]:
         partners.append({"PartnerFunction": "CP", "ContactPerson": deal.primary_contact.sap_contact_person})
     payload["to_Partner"] = partners
     payload["to_Item"] = sales_order_items(deal)
+    handoff = _current_handoff.get()
+    if handoff is not None and handoff.risk_level == "medium":
+        # Medium risk: the order goes ahead but nothing ships until the approver's window closes.
+        from approvals.selectors import risk_settings_get
+
+        payload["DeliveryBlockReason"] = risk_settings_get().delivery_block_reason
     return payload
 
 
@@ -301,7 +325,12 @@ def _create(handoff: Handoff) -> bool:
     except PermanentError as error:
         _block_on_permanent(handoff, deal, error)
         return False
-    return _adopt(handoff, order, f"SAP order {order['SalesOrder']} created")
+    created = _adopt(handoff, order, f"SAP order {order['SalesOrder']} created")
+    if handoff.risk_level == "medium":
+        from approvals.services import approval_window_start
+
+        approval_window_start(handoff=handoff)
+    return created
 
 
 def _create_healing(handoff: Handoff, deal: CanonicalDeal) -> dict[str, Any]:

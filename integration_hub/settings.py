@@ -333,3 +333,12 @@ CELERY_BEAT_SCHEDULE["approval-windows"] = {
 CELERY_BEAT_SCHEDULE["approval-sla"] = {
     "task": "approvals.tasks.approval_sla_escalate", "schedule": APPROVALS_SWEEP_INTERVAL_SECONDS,
 }
+
+# Exception triage (issue 4): escalation sweep, digest notifications, optional chat webhook.
+HUB_ESCALATION_SWEEP_SECONDS = env_float("HUB_ESCALATION_SWEEP_SECONDS", 60.0, minimum=5.0)
+HUB_CHAT_WEBHOOK_URL = env_str("HUB_CHAT_WEBHOOK_URL", "")
+HUB_CHAT_WEBHOOK_TIMEOUT = env_float("HUB_CHAT_WEBHOOK_TIMEOUT", 3.0, minimum=0.1)
+HUB_BASE_URL = env_str("HUB_BASE_URL", "")
+CELERY_BEAT_SCHEDULE["escalation-sweep"] = {
+    "task": "exceptions.tasks.escalation_sweep", "schedule": HUB_ESCALATION_SWEEP_SECONDS,
+}

@@ -295,6 +295,14 @@ def test_it_creates_the_order_once_credit_releases_the_hold(sync_world):
     handoff_override_set(handoff=handoff, key="credit", value={"action": "release", "by": "credit"})
     _resolve_all(handoff, "credit_check_failed")
     handoff = sync_world.drive(handoff)
+    # This deal is worth more than $250K: high risk (issue 6), so an approver clears it too.
+    assert handoff.status == S.AWAITING_APPROVAL, (handoff.last_error, _open_types(handoff))
+    assert sync_world.orders_for(opportunity_id) == []
+    from approvals.services import approval_decide
+    from tests.factories import UserFactory
+
+    approval_decide(approval=handoff.approval, actor=UserFactory(is_superuser=True), action="approve")
+    handoff = sync_world.drive(handoff)
     assert handoff.status == S.WRITTEN_BACK, (handoff.last_error, _open_types(handoff))
     assert len(sync_world.orders_for(opportunity_id)) == 1
 
