@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from integration_hub.canonical import CanonicalDeal
+from integration_hub.canonical import CanonicalDeal, jsonable
 from integration_hub.errors import HubError
 from integration_hub.models import RiskLevel
 
@@ -44,7 +44,7 @@ class Factor:
 
     def to_json(self) -> dict[str, Any]:
         return {"code": self.code, "label": self.label, "level": self.level, "value": self.value,
-                "evidence": _jsonable(self.evidence)}
+                "evidence": jsonable(self.evidence)}
 
 
 @dataclass
@@ -59,18 +59,6 @@ class RiskInputs:
     owner_name: str = ""
     past_orders: list[dict[str, Any]] = field(default_factory=list)
     read_errors: list[str] = field(default_factory=list)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
 
 
 # -- the five factors ----------------------------------------------------------------------------
@@ -180,7 +168,6 @@ def _days_past_due(item: dict[str, Any], today: date) -> int:
 def risk_inputs_read(deal: CanonicalDeal, *, sap: Any, salesforce_call: Callable[[Callable[[Any], Any]], Any],
                      today: date) -> RiskInputs:
     """Every read is best effort: a failed one is noted and scored conservatively, never fatal."""
-    from integration_hub.connectors.sap import SALES_ORDER, quote_literal
 
     inputs = RiskInputs()
     bp = deal.organization.sap_business_partner
@@ -210,14 +197,12 @@ def risk_inputs_read(deal: CanonicalDeal, *, sap: Any, salesforce_call: Callable
     except HubError as error:
         inputs.read_errors.append(f"customer terms: {error}")
     try:
-        # The connector has no "orders of a customer" read; its generic collection reader does it.
         inputs.past_orders = [
             {"sales_order": o.get("SalesOrder"), "date": o.get("CreationDate") or o.get("SalesOrderDate"),
              "net_amount": o.get("TotalNetAmount"), "currency": o.get("TransactionCurrency"),
              "reference": o.get("PurchaseOrderByCustomer"), "delivery_block": o.get("DeliveryBlockReason")}
-            for o in sap._collection("query:A_SalesOrder", SALES_ORDER, "A_SalesOrder", {
-                "$filter": f"SoldToParty eq {quote_literal(bp)}", "$orderby": "SalesOrder desc", "$top": "10"})
-        ][:10]
+            for o in sap.customer_sales_orders(bp, top=10)
+        ]
     except HubError as error:
         inputs.read_errors.append(f"past orders: {error}")
     try:

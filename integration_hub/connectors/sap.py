@@ -419,6 +419,11 @@ class SapClient:
         }
         return self._collection("query:A_SalesOrder", SALES_ORDER, "A_SalesOrder", params)
 
+    def customer_sales_orders(self, sold_to: str, *, top: int = 10) -> list[dict[str, Any]]:
+        """A customer's most recent orders (headers only), newest first."""
+        params = {"$filter": f"SoldToParty eq {quote_literal(sold_to)}", "$orderby": "SalesOrder desc", "$top": str(top)}
+        return self._collection("query:A_SalesOrder", SALES_ORDER, "A_SalesOrder", params)
+
     def get_sales_order(self, number: str, expand: bool = True) -> dict[str, Any]:
         """One order with its `etag`; expanded with items (and their pricing), partners and header pricing."""
         params = {"$expand": SALES_ORDER_EXPAND} if expand else {}
