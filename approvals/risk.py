@@ -166,18 +166,26 @@ def _days_past_due(item: dict[str, Any], today: date) -> int:
 
 
 def risk_inputs_read(deal: CanonicalDeal, *, sap: Any, salesforce_call: Callable[[Callable[[Any], Any]], Any],
-                     today: date) -> RiskInputs:
-    """Every read is best effort: a failed one is noted and scored conservatively, never fatal."""
+                     today: date, known: Any = None) -> RiskInputs:
+    """Every read is best effort: a failed one is noted and scored conservatively, never fatal.
+
+    `known` (the validation result) carries what validation already read from SAP — partner,
+    credit account, open items — and the canonical deal carries the owner; those are not read again.
+    """
 
     inputs = RiskInputs()
     bp = deal.organization.sap_business_partner
+    known_items = getattr(known, "open_items", None)
+    known_account = getattr(known, "credit_account", None)
+    known_partner = getattr(known, "partner", None)
     try:
-        items = [i for i in sap.get_open_items(bp) if not i.get("ClearingAccountingDocument")]
+        items = known_items if known_items is not None else [
+            i for i in sap.get_open_items(bp) if not i.get("ClearingAccountingDocument")]
         inputs.open_items = [
             (Decimal(str(i.get("AmountInTransactionCurrency") or i.get("AmountInCompanyCodeCurrency") or 0)),
              _days_past_due(i, today)) for i in items
         ]
-        account = sap.get_credit_account(bp)
+        account = known_account if known_account is not None else sap.get_credit_account(bp)
         if account:
             inputs.credit_limit = Decimal(str(account.get("credit_limit") or 0))
             inputs.credit_currency = str(account.get("currency") or "")
@@ -185,7 +193,7 @@ def risk_inputs_read(deal: CanonicalDeal, *, sap: Any, salesforce_call: Callable
         inputs.open_items = None
         inputs.read_errors.append(f"AR aging: {error}")
     try:
-        partner = sap.get_business_partner(bp)
+        partner = known_partner if known_partner is not None else sap.get_business_partner(bp)
         customer_ = partner.get("to_Customer") or {}
         areas = customer_.get("to_CustomerSalesArea") if isinstance(customer_, dict) else None
         areas = (areas or {}).get("results", []) if isinstance(areas, dict) else (areas or [])
@@ -205,14 +213,17 @@ def risk_inputs_read(deal: CanonicalDeal, *, sap: Any, salesforce_call: Callable
         ]
     except HubError as error:
         inputs.read_errors.append(f"past orders: {error}")
-    try:
-        rows = salesforce_call(lambda sf: sf.query_all(
-            f"SELECT OwnerId, Owner.Email, Owner.Name FROM Opportunity WHERE Id = '{_sf_id(deal.opportunity_id)}'"))
-        owner = (rows[0].get("Owner") or {}) if rows else {}
-        inputs.owner_email = str(owner.get("Email") or "")
-        inputs.owner_name = str(owner.get("Name") or "")
-    except HubError as error:
-        inputs.read_errors.append(f"deal owner: {error}")
+    if deal.owner_email or deal.owner_name:
+        inputs.owner_email, inputs.owner_name = deal.owner_email, deal.owner_name
+    else:
+        try:
+            rows = salesforce_call(lambda sf: sf.query_all(
+                f"SELECT OwnerId, Owner.Email, Owner.Name FROM Opportunity WHERE Id = '{_sf_id(deal.opportunity_id)}'"))
+            owner = (rows[0].get("Owner") or {}) if rows else {}
+            inputs.owner_email = str(owner.get("Email") or "")
+            inputs.owner_name = str(owner.get("Name") or "")
+        except HubError as error:
+            inputs.read_errors.append(f"deal owner: {error}")
     if inputs.read_errors:
         logger.warning("risk inputs for %s incomplete: %s", deal.opportunity_id, inputs.read_errors)
     return inputs

@@ -23,9 +23,10 @@ from approvals.models import (
     ApproverRule,
     RiskAssessment,
 )
-from approvals.risk import CUSTOMER_PATH, RiskInputs, _jsonable, risk_score
+from approvals.risk import CUSTOMER_PATH, RiskInputs, risk_score
 from approvals.selectors import approvals_visible, risk_settings_get
 from exceptions.models import SyncException
+from integration_hub.canonical import jsonable
 from integration_hub.models import Handoff, HandoffStatus, RiskLevel
 from integration_hub.services import handoff_transition
 
@@ -58,7 +59,7 @@ def risk_assess(*, handoff: Handoff, result: Any, inputs: RiskInputs, now: datet
                                 customer_exceptions=customer_exceptions, settings=risk_settings_get())
     factor_rows = [f.to_json() for f in factors]
     credit = next(f for f in factor_rows if f["code"] == "credit")["evidence"]
-    history = _jsonable({"past_orders": inputs.past_orders, "credit": credit, "read_errors": inputs.read_errors})
+    history = jsonable({"past_orders": inputs.past_orders, "credit": credit, "read_errors": inputs.read_errors})
     assessment, _ = RiskAssessment.objects.update_or_create(handoff=handoff, defaults={
         "level": level, "factors": factor_rows, "history": history, "scored_at": now,
         "deal_owner_email": inputs.owner_email, "deal_owner_name": inputs.owner_name})

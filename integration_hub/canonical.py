@@ -16,7 +16,7 @@ from typing import Any
 
 OPPORTUNITY_FIELDS = (
     "Id", "Name", "StageName", "IsWon", "Amount", "CloseDate", "Payment_Terms__c", "Contract_Reference__c",
-    "SystemModstamp", "AccountId", "Account.Name", "Account.Tax_ID__c", "Account.DUNS__c",
+    "SystemModstamp", "OwnerId", "Owner.Email", "Owner.Name", "AccountId", "Account.Name", "Account.Tax_ID__c", "Account.DUNS__c",
     "Account.Payment_Terms__c", "Account.ShippingStreet", "Account.ShippingCity", "Account.ShippingState",
     "Account.ShippingPostalCode", "Account.ShippingCountry", "Account.BillingStreet", "Account.BillingCity",
     "Account.BillingState", "Account.BillingPostalCode", "Account.BillingCountry",
@@ -132,6 +132,8 @@ class CanonicalDeal:
     contract_reference: str = ""
     tax_classification: str = ""
     requested_delivery_date: date | None = None
+    owner_email: str = ""  # the deal owner in Salesforce (four-eyes: owners never approve their deals)
+    owner_name: str = ""
     confidence: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -308,6 +310,8 @@ def deal_from_salesforce(record: dict[str, Any], *, org_id: str, currency: str) 
         lines=lines,
         payment_terms_crm=terms,
         contract_reference=_text(record.get("Contract_Reference__c")),
+        owner_email=_text((record.get("Owner") or {}).get("Email")),
+        owner_name=_text((record.get("Owner") or {}).get("Name")),
     )
     if deal.closed_date:
         note("transaction.dates.closed", closed, deal.closed_date, "CloseDate copied")

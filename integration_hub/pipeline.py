@@ -249,8 +249,10 @@ def _finish_validation(handoff: Handoff, result: Validation) -> None:
 
     # Risk scoring's reads (AR aging, agreed terms, deal owner) happen before the transaction.
     inputs = None if result.defects else risk_inputs_read(
-        result.deal, sap=sap(), salesforce_call=_salesforce_call, today=timezone.localdate())
+        result.deal, sap=sap(), salesforce_call=_salesforce_call, today=timezone.localdate(), known=result)
     with transaction.atomic():
+        # The canonical deal first: exception routing and enrichment read it when they open.
+        Handoff.objects.filter(pk=handoff.pk).update(canonical=result.deal.to_json())
         _log_derivations(handoff, result)
         _learn_customer(handoff, result)
         for defect in result.defects:

@@ -88,6 +88,10 @@ class Validation:
     simulation: dict[str, Any] | None = None
     # A customer found by tax id / DUNS / fuzzy match: worth learning into the crosswalk.
     learned_customer: tuple[str, float, str] | None = None  # (business partner, confidence, rule)
+    # SAP reads made on the way, kept so later steps (risk scoring) need not read them again.
+    partner: dict[str, Any] | None = None
+    credit_account: dict[str, Any] | None = None
+    open_items: list[dict[str, Any]] | None = None
 
     def note(self, path: str, source: Any, result: Any, rule: str, confidence: float = 1.0) -> None:
         self.derivations.append(Derivation(path, "" if source is None else str(source),
@@ -524,8 +528,10 @@ def _check_credit(v: Validation, sap: SapReads, order_value: Decimal, overrides:
     if not account:
         v.note("transaction.credit", bp, "no credit account", "no credit limit in SAP: not checked", 1.0)
         return
+    v.credit_account = account
     limit = _dec(account.get("credit_limit"))
     items = [i for i in sap.get_open_items(bp) if not i.get("ClearingAccountingDocument")]
+    v.open_items = items
     aging = _aging(items, timezone.localdate())
     open_ar = sum(aging.values(), Decimal("0"))
     exposure = open_ar + order_value
@@ -550,6 +556,7 @@ def validate_deal(deal: CanonicalDeal, sap: SapReads, overrides: dict[str, Any] 
     _check_terms(v, overrides)
     _check_products(v)
     bp = _resolve_customer(v, sap)
+    v.partner = bp
     if bp is not None:
         _sales_area(v, bp)
     _check_address(v, bp, overrides)
