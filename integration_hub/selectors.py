@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -46,17 +48,59 @@ def handoff_list(
     return qs.order_by("-created_at", "-pk")
 
 
-def handoffs_due(*, now: datetime | None = None, stale_after_seconds: int = 60) -> QuerySet[Handoff]:
+def handoffs_due(*, now: datetime | None = None, stale_after_seconds: float | None = None) -> QuerySet[Handoff]:
     """Work a lost message left behind: workable, unclaimed (or lease gone), and due.
 
     For the sweeper: a handoff is due when its `next_attempt_at` passed, or when it has none
-    and has not moved for `stale_after_seconds`.
+    and has not moved for `stale_after_seconds` (default HUB_SWEEP_GRACE_SECONDS).
     """
     now = now or timezone.now()
-    stale = now - timedelta(seconds=stale_after_seconds)
-    lease_expired = now - timedelta(seconds=getattr(settings, "CELERY_TASK_TIME_LIMIT", 300))
+    grace = settings.HUB_SWEEP_GRACE_SECONDS if stale_after_seconds is None else stale_after_seconds
+    stale = now - timedelta(seconds=grace)
+    lease_expired = now - timedelta(seconds=settings.HUB_CLAIM_LEASE_SECONDS)
     return (
         Handoff.objects.filter(status__in=WORKABLE_STATUSES)
         .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=lease_expired))
         .filter(Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True, updated_at__lte=stale))
     )
+
+
+def health_metrics(*, since: datetime | None = None) -> dict[str, Any]:
+    """The DESIGN.md health metrics over handoffs received since `since` (default: 7 days)."""
+    from exceptions.models import ExceptionStatus, SyncException
+    from integration_hub.models import HandoffEvent, HandoffStatus, TransformationLog
+
+    since = since or timezone.now() - timedelta(days=7)
+    handoffs = Handoff.objects.filter(created_at__gte=since)
+    by_status = dict(handoffs.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+    total = sum(by_status.values())
+    touched = set(SyncException.objects.filter(handoff__in=handoffs).values_list("handoff_id", flat=True).distinct())
+    ordered = handoffs.filter(status__in=[HandoffStatus.CREATED, HandoffStatus.WRITTEN_BACK])
+    automatic = ordered.exclude(pk__in=touched).count()
+    latencies = []
+    created_events = HandoffEvent.objects.filter(handoff__in=ordered, to_status=HandoffStatus.CREATED).values_list(
+        "handoff__created_at", "created_at")
+    for received, created in created_events:
+        latencies.append((created - received).total_seconds())
+    latencies.sort()
+    logs = TransformationLog.objects.filter(handoff__in=handoffs)
+    log_total = logs.count()
+    confident = logs.filter(confidence__gte=Decimal("0.9")).count()
+    pricing = SyncException.objects.filter(handoff__in=handoffs, type_code="pricing_mismatch").values(
+        "handoff_id").distinct().count()
+    open_by_queue = list(
+        SyncException.objects.filter(status=ExceptionStatus.OPEN).values("queue__slug", "queue__name")
+        .annotate(n=Count("pk")).order_by("-n")
+    )
+    return {
+        "since": since,
+        "total": total,
+        "by_status": by_status,
+        "automation_rate": automatic / total if total else None,
+        "manual_rate": len(touched) / total if total else None,
+        "latency_p50": latencies[len(latencies) // 2] if latencies else None,
+        "latency_p95": latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))] if latencies else None,
+        "price_exception_rate": pricing / total if total else None,
+        "confident_fields": confident / log_total if log_total else None,
+        "open_by_queue": open_by_queue,
+    }

@@ -11,12 +11,12 @@ import logging
 from datetime import UTC, timedelta
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from integration_hub.errors import HubError
-from integration_hub.models import WORKABLE_STATUSES, Handoff, HandoffSource, PollWatermark
+from integration_hub.models import HandoffSource, PollWatermark
+from integration_hub.selectors import handoffs_due
 from integration_hub.services import handoff_receive
 
 logger = logging.getLogger(__name__)
@@ -61,17 +61,7 @@ def sweep() -> int:
     """Re-enqueue workable handoffs nobody is working on; returns how many were enqueued."""
     from integration_hub.tasks import process_handoff
 
-    now = timezone.now()
-    lease = timedelta(seconds=settings.HUB_CLAIM_LEASE_SECONDS)
-    grace = timedelta(seconds=settings.HUB_SWEEP_GRACE_SECONDS)
-    ids = list(
-        Handoff.objects.filter(status__in=WORKABLE_STATUSES)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - lease))
-        .filter(updated_at__lt=now - grace)
-        .order_by("updated_at")
-        .values_list("pk", flat=True)[:500]
-    )
+    ids = list(handoffs_due().order_by("updated_at").values_list("pk", flat=True)[:500])
     for handoff_id in ids:
         process_handoff.delay(handoff_id)
     if ids:

@@ -6,11 +6,15 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from integration_hub.selectors import health_metrics, user_is_integration_user
+
 
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html")
+    """The health of the handoff: DESIGN.md's metrics against their targets, and the open work."""
+    metrics = health_metrics() if user_is_integration_user(user=request.user) else None
+    return render(request, "home.html", {"metrics": metrics})
 
 
 @require_GET

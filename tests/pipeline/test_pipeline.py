@@ -344,3 +344,16 @@ def test_it_learns_a_matched_customer_so_the_next_deal_skips_the_search(sync_wor
     rule = TransformationLog.objects.get(handoff=again, field_path="entity.organization.sap_business_partner").rule
     assert rule.startswith("customer crosswalk")
     assert not SyncAttempt.objects.filter(handoff=again, operation__startswith="query:A_BusinessPartner").exists()
+
+
+def test_it_reports_the_health_metrics_on_the_home_page(sync_world, client, django_user_model):
+    clean, _ = sync_world.flow.one("clean")
+    sync_world.drive(sync_world.receive(clean))
+    blocked, _ = sync_world.flow.one("product_not_mapped")
+    sync_world.drive(sync_world.receive(blocked))
+    client.force_login(django_user_model.objects.create_user("ops", password="x", is_staff=True))
+
+    page = client.get("/").content.decode()
+    assert "Handoff automation rate" in page
+    assert "50.0 %" in page  # one of two deals went through untouched
+    assert "Product ops" in page
