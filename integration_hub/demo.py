@@ -67,6 +67,9 @@ def demo_users_ensure() -> int:
         user.save(update_fields=["password"])
         if spec.username in {"productops", "steward"}:
             user.groups.add(editors)
+        if spec.username == "approver":
+            # High-risk deals no approver rule claims go to this group (approvals.services.DEFAULT_GROUP).
+            user.groups.add(Group.objects.get_or_create(name="Approvers")[0])
         _assign_queues(user, spec.queues)
     return user_model.objects.filter(username__in=[u.username for u in DEMO_USERS]).count()
 
