@@ -46,6 +46,8 @@ def _assign_queues(user: object, slugs: tuple[str, ...]) -> None:
 @transaction.atomic
 def demo_users_ensure() -> int:
     """Create (or refresh) the demo cast; returns how many users exist afterwards."""
+    from approvals.services import DEFAULT_GROUP
+
     user_model = get_user_model()
     # Crosswalks are business data: product ops and master data maintain them, not developers.
     editors, _ = Group.objects.get_or_create(name="Crosswalk editors")
@@ -68,8 +70,8 @@ def demo_users_ensure() -> int:
         if spec.username in {"productops", "steward"}:
             user.groups.add(editors)
         if spec.username == "approver":
-            # High-risk deals no approver rule claims go to this group (approvals.services.DEFAULT_GROUP).
-            user.groups.add(Group.objects.get_or_create(name="Approvers")[0])
+            # High-risk deals no approver rule claims go to this group.
+            user.groups.add(Group.objects.get_or_create(name=DEFAULT_GROUP)[0])
         _assign_queues(user, spec.queues)
     return user_model.objects.filter(username__in=[u.username for u in DEMO_USERS]).count()
 
