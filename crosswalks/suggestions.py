@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,21 +98,35 @@ class _Index:
 
 _lock = threading.Lock()
 _cache: dict[str, tuple[Any, Any]] = {}
+_checked: dict[str, float] = {}
+# Counting 100k cached rows on every keystroke costs more than the ranking itself; big caches
+# change only when SAP is re-read, so they are looked at most this often. Small ones every time.
+VERSION_CHECK_SECONDS = 5.0
+ALWAYS_CHECK_BELOW = 20_000
 
 
-def _cached(name: str, version: Any, build: Any) -> Any:
+def _cached(name: str, version: Callable[[], Any], build: Callable[[], Any]) -> Any:
+    now = time.monotonic()
     with _lock:
         hit = _cache.get(name)
-        if hit and hit[0] == version:
+        if hit and hit[0][0] >= ALWAYS_CHECK_BELOW and now - _checked.get(name, 0.0) < VERSION_CHECK_SECONDS:
+            return hit[1]
+    current = version()
+    with _lock:
+        hit = _cache.get(name)
+        if hit and hit[0] == current:
+            _checked[name] = now
             return hit[1]
     built = build()
     with _lock:
-        _cache[name] = (version, built)
+        _cache[name] = (current, built)
+        _checked[name] = now
     return built
 
 
 def material_index() -> tuple[_Index, dict[str, str]]:
-    version = tuple(SapMaterial.objects.aggregate(n=Count("pk"), t=Max("refreshed_at"), m=Max("pk")).values())
+    def version() -> tuple[Any, ...]:
+        return tuple(SapMaterial.objects.aggregate(n=Count("pk"), t=Max("refreshed_at"), m=Max("pk")).values())
 
     def build() -> tuple[_Index, dict[str, str]]:
         rows = dict(SapMaterial.objects.values_list("material", "description"))
@@ -127,7 +143,8 @@ class PartnerIndex:
 
 
 def partner_index() -> PartnerIndex:
-    version = tuple(SapPartner.objects.aggregate(n=Count("pk"), t=Max("refreshed_at"), m=Max("pk")).values())
+    def version() -> tuple[Any, ...]:
+        return tuple(SapPartner.objects.aggregate(n=Count("pk"), t=Max("refreshed_at"), m=Max("pk")).values())
 
     def build() -> PartnerIndex:
         partners = {p.business_partner: p for p in SapPartner.objects.all()}
