@@ -87,3 +87,48 @@ class SyncExceptionAdmin(admin.ModelAdmin):
     @admin.action(description="Dismiss selected open exceptions", permissions=["change"])
     def dismiss_selected(self, request: HttpRequest, queryset: QuerySet[SyncException]) -> None:
         self._close(request, queryset, dismiss=True)
+
+
+# -- routing, calendars, escalation (edits of rules in the browser go through exceptions:routing) ------
+from exceptions.models import (  # noqa: E402
+    BusinessCalendar,
+    EscalationLevel,
+    EscalationPolicy,
+    EscalationStep,
+    RoutingRuleChange,
+)
+
+
+@admin.register(BusinessCalendar)
+class BusinessCalendarAdmin(admin.ModelAdmin):
+    list_display = ["name", "time_zone", "day_start", "day_end"]
+
+
+class EscalationLevelInline(admin.TabularInline):
+    model = EscalationLevel
+    extra = 1
+    fields = ["level", "after_hours", "action", "manager", "manager_email", "reassign_to"]
+    raw_id_fields = ["manager", "reassign_to"]
+
+
+@admin.register(EscalationPolicy)
+class EscalationPolicyAdmin(admin.ModelAdmin):
+    list_display = ["queue", "active", "notify_only", "conditions"]
+    inlines = [EscalationLevelInline]
+
+
+@admin.register(EscalationStep)
+class EscalationStepAdmin(admin.ModelAdmin):
+    list_display = ["exception", "level", "action", "fired_at"]
+    raw_id_fields = ["exception"]
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(RoutingRuleChange)
+class RoutingRuleChangeAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "actor", "action", "rule_name", "rerouted"]
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

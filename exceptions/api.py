@@ -18,11 +18,19 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from exceptions.escalation import exception_deadlines
 from exceptions.models import ExceptionStatus, ExceptionType, SyncException
 from exceptions.permissions import queue_has_perm
 from exceptions.resolution import BULK_ACTIONS, PATHS, ResolutionError, exception_bulk, exception_resolve_path
 from exceptions.selectors import exception_list
-from exceptions.services import ExceptionNotOpen, exception_assign, exception_comment, exception_tags_set
+from exceptions.services import (
+    ExceptionNotOpen,
+    exception_assign,
+    exception_comment,
+    exception_tags_set,
+    exception_unwait,
+    exception_wait,
+)
 from integration_hub.api import enum_field
 
 
@@ -59,6 +67,8 @@ class SyncExceptionSerializer(serializers.ModelSerializer):
             "currency",
             "customer_name",
             "product_code",
+            "waiting_since",
+            "waiting_on",
         ]
         read_only_fields = fields
 
@@ -73,6 +83,20 @@ class CommentSerializer(serializers.Serializer):
 
 class TagsSerializer(serializers.Serializer):
     tags = serializers.ListField(child=serializers.CharField(max_length=40), allow_empty=True)
+
+
+class WaitSerializer(serializers.Serializer):
+    waiting = serializers.BooleanField(help_text="true: waiting on someone outside (timers pause); false: resume")
+    on = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
+class DeadlineSerializer(serializers.Serializer):
+    level = serializers.IntegerField()
+    after_hours = serializers.DecimalField(max_digits=6, decimal_places=2)
+    action = serializers.CharField()
+    label = serializers.CharField()
+    due_at = serializers.DateTimeField(allow_null=True, help_text="null while the timers are paused")
+    fired_at = serializers.DateTimeField(allow_null=True)
 
 
 class ResolveSerializer(serializers.Serializer):
@@ -180,6 +204,27 @@ class SyncExceptionViewSet(viewsets.ReadOnlyModelViewSet):
         payload.is_valid(raise_exception=True)
         exception_tags_set(exception=exception, actor=request.user, tags=payload.validated_data["tags"])
         return self._fresh(exception)
+
+    @extend_schema(request=WaitSerializer, responses=SyncExceptionSerializer)
+    @action(detail=True, methods=["post"])
+    def wait(self, request: Request, pk: Any = None) -> Response:
+        exception = self._workable()
+        payload = WaitSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            if payload.validated_data["waiting"]:
+                exception_wait(exception=exception, actor=request.user, on=payload.validated_data.get("on", ""))
+            else:
+                exception_unwait(exception=exception, actor=request.user)
+        except ExceptionNotOpen as error:
+            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+        return self._fresh(exception)
+
+    @extend_schema(request=None, responses=DeadlineSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def deadlines(self, request: Request, pk: Any = None) -> Response:
+        """Every escalation level of the exception's queue with its due time (fired or not)."""
+        return Response(DeadlineSerializer(exception_deadlines(self.get_object()), many=True).data)
 
     @extend_schema(request=ResolveSerializer, responses=SyncExceptionSerializer)
     @action(detail=True, methods=["post"])

@@ -16,6 +16,10 @@ class Queue(models.Model):
     description = models.TextField(blank=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="exception_queues")
     leads = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="led_exception_queues")
+    calendar = models.ForeignKey(
+        "exceptions.BusinessCalendar", null=True, blank=True, on_delete=models.SET_NULL, related_name="queues",
+        help_text="business hours of the escalation timers; empty: the default calendar",
+    )
     sla_hours = models.PositiveSmallIntegerField(
         default=4, help_text="an open exception older than this breaches the queue's SLA"
     )
@@ -127,6 +131,11 @@ class SyncException(models.Model):
     customer_name = models.CharField(max_length=255, blank=True)
     product_code = models.CharField(max_length=100, blank=True)
     country = models.CharField(max_length=2, blank=True)
+    # "Waiting on someone outside" pauses the escalation timers (exception_wait / exception_unwait);
+    # the business time already paused is kept so resuming does not lose it.
+    waiting_since = models.DateTimeField(null=True, blank=True)
+    waiting_on = models.CharField(max_length=200, blank=True)
+    paused_seconds = models.FloatField(default=0.0, help_text="business seconds spent waiting, closed pauses")
 
     class Meta:
         ordering = ["-priority", "first_seen"]
@@ -162,6 +171,9 @@ class EventKind(models.TextChoices):
     TAGS = "tags", "Tags"
     SNOOZE = "snooze", "Snooze"
     ACTION = "action", "Resolution action"
+    WAITING = "waiting", "Waiting on outside"
+    ROUTE = "route", "Routing"
+    ESCALATE = "escalate", "Escalation"
 
 
 class ExceptionEvent(models.Model):
@@ -182,3 +194,183 @@ class ExceptionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.exception_id}: {self.from_status or '-'} → {self.to_status}"
+
+
+# -- business hours, routing, escalation (triage issue, part 2) ------------------------------------
+DEFAULT_CALENDAR_NAME = "Default (UTC, Mon–Fri 09–17)"
+
+
+def _weekdays_default() -> list[int]:
+    return [0, 1, 2, 3, 4]
+
+
+class BusinessCalendar(models.Model):
+    """Working time of a team: a time zone, working weekdays (0 = Monday), daily hours, holidays.
+
+    Escalation timers count only this time (exceptions.calendar.business_add / business_elapsed).
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    time_zone = models.CharField(max_length=64, default="UTC")
+    weekdays = models.JSONField(default=_weekdays_default, help_text="working weekdays, 0 = Monday … 6 = Sunday")
+    day_start = models.TimeField(default="09:00")
+    day_end = models.TimeField(default="17:00")
+    holidays = models.JSONField(default=list, blank=True, help_text="ISO dates (YYYY-MM-DD) without work")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RoutingRule(models.Model):
+    """Ordered, editable rule: the first active rule whose conditions all hold decides where a
+    new exception goes (queue, priority, optional assignee). Empty conditions match anything."""
+
+    position = models.PositiveIntegerField(default=0, db_index=True)
+    active = models.BooleanField(default=True)
+    name = models.CharField(max_length=120)
+    type_codes = models.JSONField(default=list, blank=True, help_text="exception types; empty: any")
+    amount_min = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    amount_max = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    countries = models.JSONField(default=list, blank=True, help_text="ship-to ISO countries; empty: any")
+    regions = models.JSONField(default=list, blank=True, help_text="ship-to regions/states; empty: any")
+    sales_organizations = models.JSONField(default=list, blank=True)
+    customer = models.CharField(max_length=100, blank=True, help_text="SAP BP number, or part of the name")
+    product_families = models.JSONField(default=list, blank=True)
+    strategic = models.BooleanField(null=True, blank=True, help_text="empty: either")
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="routing_rules")
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, null=True, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.name}"
+
+
+class RoutingRuleChange(models.Model):
+    """Audit of rule edits: who changed which rule, when, and how (before/after snapshots)."""
+
+    rule = models.ForeignKey(RoutingRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes")
+    rule_name = models.CharField(max_length=120)
+    action = models.CharField(max_length=20)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    rerouted = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.rule_name}"
+
+
+class EscalationCondition(models.TextChoices):
+    VARIANCE = "variance_gt_10", "Price variance > 10 %"
+    BIG_DEAL = "amount_gt_100k", "Deal > $100K"
+    STRATEGIC = "strategic_account", "Strategic account"
+    INTERNATIONAL = "international", "International shipment"
+    BACKLOG = "unmapped_backlog_gt_5", "Backlog > 5 unmapped items (product ops)"
+    THIRD_RETRY = "third_retry_failed", "Third retry failed"
+
+
+class EscalationPolicy(models.Model):
+    """A queue's escalation: timer levels plus catalogue conditions that escalate at once."""
+
+    queue = models.OneToOneField(Queue, on_delete=models.CASCADE, related_name="escalation_policy")
+    active = models.BooleanField(default=True)
+    notify_only = models.BooleanField(
+        default=False, help_text="only notify: never reassign or raise priority (a dry run for new policies)"
+    )
+    conditions = models.JSONField(default=list, blank=True, help_text="EscalationCondition values")
+    condition_action = models.CharField(
+        max_length=20, choices=[("notify_lead", "Notify the queue's leads"), ("raise_priority", "Raise priority")],
+        default="raise_priority", help_text="what a met condition does (the leads are notified either way)",
+    )
+
+    def __str__(self) -> str:
+        return f"Escalation of {self.queue}"
+
+
+class EscalationAction(models.TextChoices):
+    NOTIFY_LEAD = "notify_lead", "Notify the queue's leads"
+    NOTIFY_MANAGER = "notify_manager", "Notify a manager"
+    REASSIGN = "reassign", "Reassign"
+    RAISE_PRIORITY = "raise_priority", "Raise priority"
+
+
+class EscalationLevel(models.Model):
+    policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="levels")
+    level = models.PositiveSmallIntegerField(help_text="1, 2, …: the order the timers fire in")
+    after_hours = models.DecimalField(max_digits=6, decimal_places=2, help_text="business hours unresolved")
+    action = models.CharField(max_length=20, choices=EscalationAction.choices)
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    manager_email = models.EmailField(blank=True)
+    reassign_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["level"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "level"], name="escalationlevel_unique_level"),
+            # Level 0 is the immediate (condition) step of EscalationStep.
+            models.CheckConstraint(condition=models.Q(level__gte=1), name="escalationlevel_level_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"L{self.level}: {self.after_hours} h → {self.get_action_display()}"
+
+
+class EscalationStep(models.Model):
+    """A fired escalation. The unique (exception, level) row is the sweep's claim: two sweeps
+    racing both try to insert it and only one succeeds, so nothing fires twice."""
+
+    exception = models.ForeignKey(SyncException, on_delete=models.CASCADE, related_name="escalation_steps")
+    level = models.PositiveSmallIntegerField(help_text="0: immediate (condition); n: timer level n")
+    action = models.CharField(max_length=20)
+    reason = models.TextField(blank=True)
+    fired_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["exception", "level"]
+        constraints = [
+            models.UniqueConstraint(fields=["exception", "level"], name="escalationstep_once_per_level"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.exception_id} L{self.level} {self.action}"
+
+
+class Notification(models.Model):
+    """Outbox of email/chat notices; the sweep sends unsent rows as one digest per recipient."""
+
+    recipient = models.CharField(max_length=254, help_text="an email address")
+    kind = models.CharField(max_length=20)
+    exception = models.ForeignKey(SyncException, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    text = models.TextField()
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["sent_at", "recipient"], name="notification_outbox_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.recipient}"

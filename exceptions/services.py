@@ -56,13 +56,16 @@ def exception_open(
     evidence: dict[str, Any] | None = None,
     priority: int | None = None,
     actor_label: str = "worker",
+    now: datetime | None = None,
 ) -> SyncException:
     """Open a typed exception, or refresh the open one for the same defect.
 
     `fingerprint` is the defect's identity (e.g. the CRM product code); it is stored prefixed
     with the type code. A re-run seeing the same defect bumps `occurrences`, `last_seen` and the
     evidence of the open row instead of adding one. New exceptions land in the catalogue queue.
-    Moving the handoff to `blocked` is the caller's (the pipeline's) decision.
+    Moving the handoff to `blocked` is the caller's (the pipeline's) decision. The routing
+    rules then decide queue, priority and assignee (exceptions.routing), with the handoff's
+    canonical record when it is already saved and again in `exception_enrich` once it is.
     """
     if type_code not in ExceptionType.values:
         raise ValueError(
@@ -70,7 +73,7 @@ def exception_open(
         )
     entry = CATALOGUE[type_code]
     fingerprint = exception_fingerprint(type_code=type_code, identity=fingerprint)
-    now = timezone.now()
+    now = now or timezone.now()
 
     def _refresh(existing: SyncException) -> SyncException:
         existing.occurrences += 1
@@ -123,6 +126,10 @@ def exception_open(
         to_status=ExceptionStatus.OPEN,
         reason=f"{entry.label}: {title}",
     )
+    from exceptions.routing import exception_route
+
+    exception_route(exception=created, canonical=handoff.canonical or {}, reason="raised",
+                    set_priority=priority is None)
     return created
 
 
@@ -230,6 +237,13 @@ def exception_enrich(*, exception_id: int) -> SyncException | None:
     exception.product_code = str(evidence.get("product_code") or ",".join(c for c in codes if c))[:100]
     exception.country = str(ship_to.get("country") or "")[:2].upper()
     exception.save(update_fields=["amount", "currency", "customer_name", "product_code", "country"])
+    if exception.status == ExceptionStatus.OPEN and exception.assignee_id is None:
+        from exceptions.routing import exception_route
+
+        # Priority only while nobody (an escalation, a person) has touched it since it was raised.
+        untouched = exception.occurrences == 1 and not exception.escalation_steps.exists()
+        exception_route(exception=exception, canonical=canonical, reason="deal facts known",
+                        set_priority=untouched)
     return exception
 
 
@@ -265,6 +279,9 @@ def exception_assign(
     exception.assignee_id = new_id
     _note(locked, actor=actor, kind=EventKind.ASSIGN, reason=f"assigned to {assignee or 'nobody'} (was {before})",
           assignee=new_id)
+    from exceptions.escalation import notify_assignment
+
+    notify_assignment(exception=locked, actor=actor)
     return True
 
 
@@ -312,4 +329,44 @@ def exception_snooze(
     _note(locked, actor=actor, kind=EventKind.SNOOZE,
           reason=f"snoozed until {until:%Y-%m-%d %H:%M %Z}" if until else "woken up",
           until=until.isoformat() if until else None)
+    return True
+
+
+# -- waiting on someone outside (pauses escalation timers) ---------------------------------------------
+@transaction.atomic
+def exception_wait(
+    *, exception: SyncException, actor: AbstractBaseUser | None, on: str, now: datetime | None = None
+) -> bool:
+    """Mark an open exception as waiting on someone outside the team: its timers stop."""
+    locked = SyncException.objects.select_for_update().get(pk=exception.pk)
+    if locked.status != ExceptionStatus.OPEN:
+        raise ExceptionNotOpen(f"exception {locked.pk} is {locked.status}, not open")
+    if locked.waiting_since is not None:
+        return False
+    locked.waiting_since = now or timezone.now()
+    locked.waiting_on = (on or "someone outside").strip()[:200]
+    locked.save(update_fields=["waiting_since", "waiting_on"])
+    exception.waiting_since, exception.waiting_on = locked.waiting_since, locked.waiting_on
+    _note(locked, actor=actor, kind=EventKind.WAITING, reason=f"waiting on {locked.waiting_on}; timers paused")
+    return True
+
+
+@transaction.atomic
+def exception_unwait(
+    *, exception: SyncException, actor: AbstractBaseUser | None, now: datetime | None = None
+) -> bool:
+    """End the wait: the paused business time is kept aside so the timers resume where they stopped."""
+    from exceptions.calendar import business_elapsed, calendar_for_queue
+
+    locked = SyncException.objects.select_for_update().select_related("queue").get(pk=exception.pk)
+    if locked.waiting_since is None:
+        return False
+    now = now or timezone.now()
+    paused = business_elapsed(calendar_for_queue(locked.queue), locked.waiting_since, now)
+    locked.paused_seconds = (locked.paused_seconds or 0) + paused.total_seconds()
+    locked.waiting_since = None
+    locked.save(update_fields=["waiting_since", "paused_seconds"])
+    exception.waiting_since, exception.paused_seconds = None, locked.paused_seconds
+    _note(locked, actor=actor, kind=EventKind.WAITING,
+          reason=f"no longer waiting on {locked.waiting_on or 'outside'}; timers resume")
     return True

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from exceptions import views
+from exceptions import routing_views, views
 
 app_name = "exceptions"
 
@@ -15,4 +15,11 @@ urlpatterns = [
     path("e/<int:pk>/comment/", views.exception_comment_view, name="comment"),
     path("e/<int:pk>/tags/", views.exception_tags_view, name="tags"),
     path("e/<int:pk>/resolve/", views.exception_resolve_view, name="resolve"),
+    path("e/<int:pk>/wait/", views.exception_wait_view, name="wait"),
+    path("routing/", routing_views.rule_list, name="routing"),
+    path("routing/new/", routing_views.rule_edit, name="routing-add"),
+    path("routing/<int:pk>/", routing_views.rule_edit, name="routing-edit"),
+    path("routing/<int:pk>/move/", routing_views.rule_move, name="routing-move"),
+    path("routing/<int:pk>/toggle/", routing_views.rule_toggle, name="routing-toggle"),
+    path("routing/preview/", routing_views.rule_preview, name="routing-preview"),
 ]

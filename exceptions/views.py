@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from exceptions.escalation import exception_deadlines
 from exceptions.forms import CommentForm, FilterForm, TagsForm
 from exceptions.models import ExceptionStatus, Queue, SyncException
 from exceptions.permissions import queue_has_perm, queues_for
@@ -48,6 +49,8 @@ from exceptions.services import (
     exception_assign,
     exception_comment,
     exception_tags_set,
+    exception_unwait,
+    exception_wait,
 )
 from integration_hub.models import HandoffStatus
 
@@ -189,6 +192,7 @@ def _detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_work": queue_has_perm(user=request.user, queue=exception.queue, perm="work"),
         "in_flight": handoff.status in IN_FLIGHT,
         "sla": sla_state(exception),
+        "deadlines": exception_deadlines(exception) if exception.is_open else [],
         "comment_form": CommentForm(),
         "tags_form": TagsForm(initial={"tags": ", ".join(exception.tags or [])}),
         "sidebar": _sidebar(request),
@@ -234,6 +238,22 @@ def exception_tags_view(request: HttpRequest, pk: int) -> HttpResponse:
     exception = _visible_exception(request, pk, work=True)
     exception_tags_set(exception=exception, actor=request.user, tags=request.POST.get("tags", ""))  # type: ignore[arg-type]
     return _done(request, exception, "exceptionTagged", "Tags saved.")
+
+
+@login_required
+@require_POST
+def exception_wait_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Start or end "waiting on someone outside" (pauses the escalation timers)."""
+    exception = _visible_exception(request, pk, work=True)
+    try:
+        if request.POST.get("waiting") == "0":
+            exception_unwait(exception=exception, actor=request.user)  # type: ignore[arg-type]
+            return _done(request, exception, "exceptionWaitEnded", "Timers resumed.")
+        exception_wait(exception=exception, actor=request.user,  # type: ignore[arg-type]
+                       on=request.POST.get("on", ""))
+    except ExceptionNotOpen as error:
+        return _done(request, exception, "waitRejected", str(error), level=messages.ERROR)
+    return _done(request, exception, "exceptionWaiting", "Waiting on someone outside: timers paused.")
 
 
 def resolution_data(post: Any) -> dict[str, Any]:
