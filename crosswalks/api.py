@@ -8,6 +8,8 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
@@ -111,10 +113,12 @@ class CrosswalkTableView(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, table: str) -> Response:
         spec = table_get(table)
         return Response([{"id": o.pk, **spec.snapshot(o)} for o in spec.filtered(request.query_params.get("q"))[:1000]])
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, table: str) -> Response:
         spec = table_get(table)
         if not can_edit(request.user, spec):
@@ -142,6 +146,7 @@ class CrosswalkTableView(APIView):
 class CrosswalkHistoryView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, table: str) -> Response:
         table_get(table)
         changes = change_list(table=table, row_key=request.query_params.get("key"))[:500]
@@ -153,6 +158,7 @@ class CrosswalkHistoryView(APIView):
 class CrosswalkRevertView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, pk: int) -> Response:
         change = get_object_or_404(CrosswalkChange, pk=pk)
         if not can_edit(request.user, table_get(change.table)):
@@ -169,6 +175,7 @@ class CrosswalkImportView(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, table: str) -> Response:
         spec = table_get(table)
         if not can_edit(request.user, spec):
@@ -191,6 +198,7 @@ class CrosswalkImportView(APIView):
 class CrosswalkSuggestionsView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         return Response([
             {"kind": s.kind, "key": s.key, "name": s.name, "blocked": s.blocked,
@@ -204,5 +212,6 @@ class CrosswalkSuggestionsView(APIView):
 class CrosswalkAlertsView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         return Response([vars(a) for a in stale_alerts()])

@@ -200,6 +200,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Integration hub API",
     "DESCRIPTION": "Handoffs from Salesforce closed-won deals to SAP S/4HANA sales orders.",
     "VERSION": "1.0.0",
+    # Handoffs and approvals share the risk levels; one enum name in the schema.
+    "ENUM_NAME_OVERRIDES": {"RiskLevelEnum": "integration_hub.models.RiskLevel"},
 }
 
 # -- Celery: Redis when REDIS_URL is set, otherwise a broker that needs no server --------------
