@@ -12,8 +12,9 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -60,12 +61,40 @@ IN_FLIGHT = {HandoffStatus.RECEIVED, HandoffStatus.VALIDATING, HandoffStatus.REA
              HandoffStatus.CREATED}
 
 
+# Counting a million rows on every refresh of every list costs more than the page itself; counts
+# a few seconds old are what a person expects from a badge.
+BADGE_SECONDS = 15
+TOTAL_CAP = 10_000
+
+
 def _sidebar(request: HttpRequest) -> list[Queue]:
-    return list(
-        queues_for(user=request.user, perm="view")
-        .annotate(open_count=Count("exceptions", filter=Q(exceptions__status=ExceptionStatus.OPEN)))
-        .order_by("name")
-    )
+    key = f"triage-sidebar:{request.user.pk}"
+    counts = cache.get(key)
+    queues = list(queues_for(user=request.user, perm="view").order_by("name"))
+    if counts is None:
+        counts = dict(
+            SyncException.objects.filter(queue__in=queues, status=ExceptionStatus.OPEN)
+            .order_by().values_list("queue").annotate(n=Count("pk")).values_list("queue", "n")
+        )
+        cache.set(key, counts, BADGE_SECONDS)
+    for queue in queues:
+        queue.open_count = counts.get(queue.pk, 0)  # type: ignore[attr-defined]
+    return queues
+
+
+def _root_causes(request: HttpRequest, queue: Queue) -> list[dict[str, Any]]:
+    key = f"triage-causes:{request.user.pk}:{queue.pk}"
+    causes = cache.get(key)
+    if causes is None:
+        causes = root_causes(user=request.user, queue=queue)
+        cache.set(key, causes, BADGE_SECONDS)
+    return list(causes)
+
+
+def _capped_total(qs: Any) -> tuple[int, bool]:
+    """How many match, counting no further than TOTAL_CAP (a bounded count stays fast at 1M rows)."""
+    total = qs.order_by()[: TOTAL_CAP + 1].count()
+    return min(total, TOTAL_CAP), total > TOTAL_CAP
 
 
 def _render(request: HttpRequest, template: str, partial: str | None, context: dict[str, Any],
@@ -131,16 +160,18 @@ def queue_list(request: HttpRequest, slug: str) -> HttpResponse:
     for row in page.rows:
         row.sla = sla_state(row, now=now)  # type: ignore[attr-defined]
     keep = {k: v for k, v in params.items() if k != "after" and v}
+    total, capped = _capped_total(qs)
     context = {
         "queue": queue,
         "form": form,
         "page": page,
         "rows": page.rows,
-        "total": qs.count(),
+        "total": total,
+        "total_capped": capped,
         "query": urlencode(keep),
         "next_url": f"?{urlencode({**keep, 'after': page.next_cursor})}" if page.next_cursor else "",
         "sidebar": _sidebar(request),
-        "causes": root_causes(user=request.user, queue=queue),
+        "causes": _root_causes(request, queue),
         "can_work": queue_has_perm(user=request.user, queue=queue, perm="work"),
         "now": now,
     }

@@ -105,3 +105,12 @@ def screenshot(page: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Badge counts are cached for seconds; a test must not see the previous test's."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
