@@ -123,7 +123,19 @@ def approval_open(*, handoff: Handoff, assessment: RiskAssessment, now: datetime
     _record(approval, to_status=to_status, reason=f"{reason}; assigned to {user or group}",
             actor_label="risk scoring", now=now, **fields)
     _grant(approval, user, group)
+    _notify_approvers(approval, user, group, now=now,
+                      text=f"{'Approve' if high else 'Medium risk, may intervene'}: {approval.customer_name or handoff.opportunity_id}"
+                           f" ({deal_value} {reason})")
     return approval
+
+
+def _notify_approvers(approval: Approval, user: Any, group: Any, *, text: str, now: datetime) -> int:
+    """Queue a notice to the assigned approver(s); the notification sweep sends them as digests."""
+    from exceptions.escalation import notify
+
+    people = [user] if user is not None else list(group.user_set.all()) if group is not None else []
+    emails = [p.email for p in people if getattr(p, "email", "")]
+    return notify(recipients=emails, kind="approval", exception=None, now=now, text=f"{text} — /approvals/{approval.pk}/")
 
 
 @transaction.atomic

@@ -326,8 +326,6 @@ CELERY_BEAT_SCHEDULE = {
 
 # Risk-based approvals (issue 6): business hours of the intervention window and the approval SLA;
 # band thresholds live in the database (approvals.RiskSettings) so admins can edit them.
-APPROVALS_BUSINESS_DAY_START = env_int("APPROVALS_BUSINESS_DAY_START", 9, minimum=0)
-APPROVALS_BUSINESS_DAY_END = env_int("APPROVALS_BUSINESS_DAY_END", 17, minimum=1)
 APPROVALS_SWEEP_INTERVAL_SECONDS = env_float("APPROVALS_SWEEP_INTERVAL_SECONDS", 60.0, minimum=1.0)
 CELERY_BEAT_SCHEDULE["approval-windows"] = {
     "task": "approvals.tasks.approval_windows_close", "schedule": APPROVALS_SWEEP_INTERVAL_SECONDS,

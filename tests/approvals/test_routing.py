@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from approvals.models import Approval, ApprovalEvent, ApprovalStatus
 from approvals.services import approval_decide, approval_release, approval_windows_due
+from exceptions.models import Notification
 from integration_hub.models import HandoffStatus, SyncAttempt
 from tests.approvals.conftest import close_deal_worth
 
@@ -87,6 +88,8 @@ def test_it_creates_nothing_for_a_high_deal_until_it_is_approved(sync_world, cas
     assert sync_world.opportunity(opportunity_id)["ERP_Sync_Status__c"] == "Pending Approval"
     approval = Approval.objects.get(handoff=handoff)
     assert approval.status == A.PENDING and approval.due_at > timezone.now()
+    notice = Notification.objects.get(kind="approval", recipient=cast.approver.email)
+    assert f"/approvals/{approval.pk}/" in notice.text
 
     approval_decide(approval=approval, actor=cast.approver, action="approve", note="strategic account")
     handoff.refresh_from_db()
