@@ -165,6 +165,10 @@ def _resolve_customer(v: Validation, sap: SapReads) -> dict[str, Any] | None:
         v.note("entity.organization.sap_business_partner", org.crm_account_id, mapping.sap_business_partner,
                f"customer crosswalk ({mapping.source})", float(mapping.confidence))
         org.sap_business_partner, org.match_confidence = mapping.sap_business_partner, float(mapping.confidence)
+        if mapping.sap_ship_to:
+            deal.ship_to.sap_ship_to = mapping.sap_ship_to
+            v.note("entity.location.ship_to.partner", org.crm_account_id, mapping.sap_ship_to,
+                   "ship-to partner from the customer crosswalk", 1.0)
         return bp
 
     for number, label in ((org.tax_id, "tax id"), (org.duns, "DUNS")):
@@ -279,7 +283,7 @@ def _check_address(v: Validation, bp: dict[str, Any] | None, overrides: dict[str
         return
     score, address = _best_address(_crm_address(deal), bp)
     ship.confidence = score
-    ship.sap_ship_to = deal.organization.sap_business_partner
+    ship.sap_ship_to = ship.sap_ship_to or deal.organization.sap_business_partner
     v.note("entity.location.ship_to", f"{ship.street}, {ship.postal_code} {ship.city}",
            _sap_address(address).__dict__ if address else "", "address match against SAP partner addresses", score)
     if score < settings.HUB_ADDRESS_THRESHOLD:

@@ -357,3 +357,24 @@ def test_it_reports_the_health_metrics_on_the_home_page(sync_world, client, djan
     assert "Handoff automation rate" in page
     assert "50.0 %" in page  # one of two deals went through untouched
     assert "Product ops" in page
+
+
+def test_it_ships_to_the_partner_the_customer_crosswalk_names(sync_world):
+    planned = sync_world.flow.planner.plan("clean")
+    other = next(c for c in catalog.companies() if c.in_sap and c.key != planned.company.key
+                 and c.sales_area == planned.company.sales_area)
+    account = sync_world.salesforce.query_all(
+        f"SELECT Id FROM Account WHERE Name = '{planned.company.crm_name}'")[0]["Id"]
+    CustomerMapping.objects.create(org_id="00D000000000001EAA", crm_account_id=account,
+                                   crm_account_name=planned.company.crm_name,
+                                   sap_business_partner=planned.company.business_partner,
+                                   sap_ship_to=other.business_partner)
+    opportunity_id = sync_world.flow.open_deal(planned)
+    sync_world.flow.close_won(opportunity_id)
+    handoff = sync_world.drive(sync_world.receive(opportunity_id))
+
+    assert handoff.status == S.WRITTEN_BACK, (handoff.last_error, _open_types(handoff))
+    order = sync_world.sap.get_sales_order(handoff.sap_sales_order)
+    ship_to = next(p for p in order["to_Partner"] if p["PartnerFunction"] == "SH")
+    assert ship_to["Customer"] == other.business_partner
+    assert order["SoldToParty"] == planned.company.business_partner
