@@ -6,6 +6,7 @@ commit, so a worker never wakes up to a row it cannot see.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 from decimal import Decimal
@@ -179,12 +180,25 @@ def handoff_release(*, handoff_id: int, worker: str) -> bool:
     )
 
 
+READ_BODY_LIMIT = 2000
+
+
 @transaction.atomic
 def sync_attempt_record(
     *, handoff: Handoff | None, record: CallRecord, healing: list[Any] | None = None
 ) -> SyncAttempt:
-    """Store one external call. Redacts again: a secret must never reach the database."""
+    """Store one external call. Redacts again: a secret must never reach the database.
+
+    A successful read keeps only the start of a large response: what a read returned is still in
+    the source system, and storing every expanded partner in full would cost more than the call.
+    Writes and failures are stored whole.
+    """
     ok = record.error_class == "" and record.status is not None and record.status < 400
+    response_body = record.response_body
+    if ok and record.method in ("GET", "HEAD") and response_body is not None:
+        text = response_body if isinstance(response_body, str) else json.dumps(response_body, default=str)
+        if len(text) > READ_BODY_LIMIT:
+            response_body = {"truncated": True, "size": len(text), "preview": text[:READ_BODY_LIMIT]}
     return SyncAttempt.objects.create(
         handoff=handoff,
         system=record.system,
@@ -192,7 +206,7 @@ def sync_attempt_record(
         method=record.method,
         url=redact_text(record.url),
         request=redact({"headers": dict(record.request_headers), "body": record.request_body}),
-        response=redact({"headers": dict(record.response_headers), "body": record.response_body}),
+        response=redact({"headers": dict(record.response_headers), "body": response_body}),
         status_code=record.status,
         ok=ok,
         error_class=record.error_class,
