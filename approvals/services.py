@@ -5,12 +5,14 @@ transaction; calls to SAP and Salesforce happen outside transactions or after co
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
@@ -168,6 +170,17 @@ def _check_actor(approval: Approval, actor: AbstractBaseUser, now: datetime) -> 
         raise FourEyesViolation("you own this deal in Salesforce: another approver must decide it")
 
 
+def _cancel_order(handoff: Handoff, actor: Any, reason: str) -> None:
+    from integration_hub import pipeline
+    from integration_hub.errors import HubError
+
+    try:
+        pipeline.sap_order_cancel(Handoff.objects.get(pk=handoff.pk), reason=reason, actor=actor)
+    except HubError as error:
+        logger.warning("order %s not deleted in SAP (its delivery block stays): %s", handoff.sap_sales_order, error)
+        _sf_write_back(handoff, "Cancelled", f"{reason} (SAP order {handoff.sap_sales_order} stays blocked)")
+
+
 def _sf_write_back(handoff: Handoff, status: str, reason: str) -> None:
     """After commit, best effort like the pipeline's write-back: the hub's record is durable."""
     from integration_hub import pipeline
@@ -231,8 +244,12 @@ def approval_decide(*, approval: Approval, actor: AbstractBaseUser, action: str,
         _record(approval, to_status=A.CANCELLED, reason=note, actor=actor, now=now, **done)
         if handoff.status in (S.READY, S.VALIDATING, S.BLOCKED):
             handoff_transition(handoff=handoff, to_status=S.CANCELLED, actor=actor, reason=f"cancelled by {who}: {note}")
-        # An order already in SAP keeps its delivery block: nothing ships; sales hears why.
-        transaction.on_commit(lambda: _sf_write_back(handoff, "Cancelled", f"Cancelled by approver: {note}"))
+        if handoff.sap_sales_order and handoff.status in (S.CREATED, S.WRITTEN_BACK):
+            # The order exists with its delivery block: delete it in SAP after commit (no network
+            # call inside this transaction); if SAP refuses, the block keeps it from shipping.
+            transaction.on_commit(lambda: _cancel_order(handoff, actor, f"Cancelled by approver: {note}"))
+        else:
+            transaction.on_commit(lambda: _sf_write_back(handoff, "Cancelled", f"Cancelled by approver: {note}"))
     return approval
 
 
@@ -253,8 +270,14 @@ def approval_rerun(*, approval: Approval, actor: AbstractBaseUser, now: datetime
 
 
 def _claim_release(approval_id: int, from_statuses: tuple[str, ...]) -> bool:
-    return Approval.objects.filter(pk=approval_id, status__in=from_statuses,
-                                   handoff__sap_sales_order__gt="").update(status=A.RELEASING) == 1
+    """Compare-and-swap into `releasing`; a release a dead worker left half-done is taken over
+    once it is older than the claim lease (the PATCH is idempotent: it clears the block)."""
+    now = timezone.now()
+    if Approval.objects.filter(pk=approval_id, status__in=from_statuses,
+                               handoff__sap_sales_order__gt="").update(status=A.RELEASING, updated_at=now) == 1:
+        return True
+    stale = now - timedelta(seconds=django_settings.HUB_CLAIM_LEASE_SECONDS)
+    return Approval.objects.filter(pk=approval_id, status=A.RELEASING, updated_at__lt=stale).update(updated_at=now) == 1
 
 
 def approval_release(*, approval: Approval, actor: AbstractBaseUser | None = None,
@@ -291,8 +314,11 @@ def approval_release(*, approval: Approval, actor: AbstractBaseUser | None = Non
 
 
 def approval_windows_due(*, now: datetime) -> list[int]:
-    return list(Approval.objects.filter(status=A.WINDOW_OPEN, window_ends_at__lte=now,
-                                        handoff__sap_sales_order__gt="").values_list("pk", flat=True))
+    """Windows that closed, and releases a crashed worker left behind (older than the lease)."""
+    stale = now - timedelta(seconds=django_settings.HUB_CLAIM_LEASE_SECONDS)
+    return list(Approval.objects.filter(
+        Q(status=A.WINDOW_OPEN, window_ends_at__lte=now) | Q(status=A.RELEASING, updated_at__lt=stale),
+        handoff__sap_sales_order__gt="").values_list("pk", flat=True))
 
 
 @transaction.atomic

@@ -39,7 +39,8 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     S.READY: frozenset({S.CREATING, S.VALIDATING, S.BLOCKED, S.FAILED, S.CANCELLED}),
     S.CREATING: frozenset({S.CREATED, S.READY, S.BLOCKED, S.FAILED}),
     S.CREATED: frozenset({S.WRITTEN_BACK, S.FAILED}),
-    S.WRITTEN_BACK: frozenset(),
+    # An approver may cancel a medium-risk deal while its order still carries the delivery block.
+    S.WRITTEN_BACK: frozenset({S.CANCELLED}),
     S.FAILED: frozenset({S.VALIDATING, S.CANCELLED}),
     S.CANCELLED: frozenset(),
 }

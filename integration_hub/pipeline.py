@@ -435,6 +435,26 @@ def sap_order_update(handoff: Handoff, fields: dict[str, Any]) -> None:
         _current_handoff.reset(token)
 
 
+def sap_order_cancel(handoff: Handoff, *, reason: str, actor: Any = None) -> None:
+    """Delete the deal's SAP order (it still has its delivery block: nothing shipped) and cancel
+    the handoff. A stale ETag is re-read once, never overwritten blindly."""
+    client = sap()
+    token = _current_handoff.set(handoff)
+    try:
+        order = client.get_sales_order(handoff.sap_sales_order, expand=False)
+        try:
+            client.delete_sales_order(handoff.sap_sales_order, order.get("etag"))
+        except StaleETag:
+            _heal(f"ETag of order {handoff.sap_sales_order} was stale: re-read the order before deleting it")
+            order = client.get_sales_order(handoff.sap_sales_order, expand=False)
+            client.delete_sales_order(handoff.sap_sales_order, order.get("etag"))
+    finally:
+        _current_handoff.reset(token)
+    handoff_transition(handoff=handoff, to_status=S.CANCELLED, actor=actor, actor_label="" if actor else "worker",
+                       reason=f"SAP order {handoff.sap_sales_order} deleted: {reason}")
+    write_back_hold(handoff, reason)
+
+
 # -- write-back ---------------------------------------------------------------------------------
 def _hold_reason(handoff: Handoff) -> str:
     titles = list(

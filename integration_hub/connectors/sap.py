@@ -440,6 +440,12 @@ class SapClient:
                                 json_body=to_wire(fields), headers=headers)
         return response.headers.get("ETag")
 
+    def delete_sales_order(self, number: str, etag: str | None) -> None:
+        """DELETE an order with If-Match (cancellation before anything shipped)."""
+        headers = {"If-Match": etag} if etag else {}
+        self._modify("delete:A_SalesOrder", "DELETE", SALES_ORDER, f"A_SalesOrder({quote_literal(number)})",
+                     headers=headers)
+
     def simulate_sales_order(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Price and credit-check an order without saving it.
 

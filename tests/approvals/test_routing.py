@@ -115,3 +115,34 @@ def test_it_writes_a_rejection_back_to_salesforce_and_cancels_the_handoff(sync_w
     assert opportunity["ERP_Sync_Status__c"] == "Rejected"
     assert "discount not approved by finance" in opportunity["ERP_Hold_Reason__c"]
     assert sync_world.orders_for(opportunity_id) == []
+
+
+def test_it_deletes_the_blocked_order_when_the_approver_cancels_within_the_window(sync_world, cast):
+    opportunity_id = close_deal_worth(sync_world.flow, Decimal("80000"))
+    handoff = sync_world.drive(sync_world.receive(opportunity_id))
+    assert _order(sync_world, handoff)["DeliveryBlockReason"] == "01"
+    approval = Approval.objects.get(handoff=handoff)
+
+    approval_decide(approval=approval, actor=cast.approver, action="cancel", note="customer withdrew the PO")
+
+    handoff.refresh_from_db()
+    assert handoff.status == S.CANCELLED
+    assert sync_world.orders_for(opportunity_id) == []
+    opportunity = sync_world.opportunity(opportunity_id)
+    assert opportunity["ERP_Sync_Status__c"] == "Cancelled"
+    assert "customer withdrew the PO" in opportunity["ERP_Hold_Reason__c"]
+
+
+def test_it_finishes_a_release_a_crashed_worker_left_half_done(sync_world, cast, settings):
+    settings.HUB_CLAIM_LEASE_SECONDS = 60
+    handoff = sync_world.drive(sync_world.receive(close_deal_worth(sync_world.flow, Decimal("80000"))))
+    approval = Approval.objects.get(handoff=handoff)
+    # The worker claimed the release, then died before SAP answered.
+    Approval.objects.filter(pk=approval.pk).update(status=A.RELEASING, updated_at=timezone.now() - timedelta(minutes=5))
+
+    assert approval.pk in approval_windows_due(now=timezone.now())
+    approval_release(approval=approval)
+
+    approval.refresh_from_db()
+    assert approval.status == A.RELEASED
+    assert not _order(sync_world, handoff).get("DeliveryBlockReason")
