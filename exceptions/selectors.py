@@ -272,9 +272,20 @@ def root_causes(*, user: User, queue: Queue | None = None, limit: int = 8) -> li
 
 # -- evidence for resolution forms ----------------------------------------------------------------
 def product_suggestions(*, exception: SyncException, limit: int = 5) -> list[dict[str, Any]]:
-    """SAP materials the hub's crosswalk already knows, ranked by fuzzy match to the CRM product."""
+    """SAP materials for the unmapped CRM product, best first.
+
+    From the local copy of SAP's material descriptions when it is filled (the crosswalk
+    workbench's ranking, description + code); otherwise from materials the crosswalk already uses.
+    """
+    from crosswalks.suggestions import suggest_materials
+
     evidence = exception.evidence or {}
     query = str(evidence.get("product_name") or evidence.get("product_code") or "")
+    ranked = suggest_materials(str(evidence.get("product_code") or ""), str(evidence.get("product_name") or ""),
+                               limit=limit)
+    if ranked:
+        return [{"sap_material": c.value, "score": c.confidence, "known_as": f"{c.name} ({c.explanation})"[:120]}
+                for c in ranked]
     texts: dict[str, list[str]] = {}
     for material, name, code in ProductMappingComponent.objects.values_list(
         "sap_material", "mapping__crm_product_name", "mapping__crm_product_code"

@@ -284,8 +284,10 @@ def _check_address(v: Validation, bp: dict[str, Any] | None, overrides: dict[str
     score, address = _best_address(_crm_address(deal), bp)
     ship.confidence = score
     ship.sap_ship_to = ship.sap_ship_to or deal.organization.sap_business_partner
+    matched = _sap_address(address) if address else None
     v.note("entity.location.ship_to", f"{ship.street}, {ship.postal_code} {ship.city}",
-           _sap_address(address).__dict__ if address else "", "address match against SAP partner addresses", score)
+           f"{matched.street}, {matched.postal_code} {matched.city} {matched.country}" if matched else "",
+           "address match against SAP partner addresses", score)
     if score < settings.HUB_ADDRESS_THRESHOLD:
         nearest = sorted(
             ({"address": jsonable(_sap_address(a).__dict__), "address_id": a.get("AddressID"),
