@@ -139,7 +139,8 @@ def best_matches(
     found = process.extract(
         query.lower(),
         {k: v.lower() for k, v in choices.items()},
-        scorer=fuzz.WRatio,
+        # token_set: each query word found counts fully; WRatio over-rewards a short partial overlap.
+        scorer=fuzz.token_set_ratio,
         limit=limit,
         score_cutoff=cutoff * 100,
     )
