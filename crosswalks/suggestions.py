@@ -193,7 +193,11 @@ def suggest_partners(
     idx = partner_index()
     crm_address = Address(**{k: str(v or "") for k, v in (ship_to or {}).items()
                              if k in {"street", "city", "region", "postal_code", "country"}})
-    keys = dict(idx.index.candidates(normalize_org_name(name)))
+    query = normalize_org_name(name)
+    candidates = idx.index.candidates(query)
+    # Score names in C first and keep the best few: the Python address scoring is the slow part.
+    keys = {bp: "" for _, _, bp in process.extract(query, candidates, scorer=fuzz.token_set_ratio,
+                                                   limit=max(limit * 5, 25))} if query and candidates else {}
     tax_hits = {}
     for label, number in (("tax id", tax_id), ("DUNS", duns)):
         bp = idx.by_tax.get(_compact(number)) if number else None

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from crosswalks.csvio import import_apply, import_plan
-from crosswalks.models import ProductMapping, SapMaterial, SapPartner
+from crosswalks.models import ProductMapping, ProductMappingComponent, SapMaterial, SapPartner
 from crosswalks.sap_lookup import SapLookup
 from crosswalks.suggestions import material_index, partner_index, suggest_materials, suggest_partners
 from crosswalks.tables import TABLES
@@ -82,3 +82,4 @@ def test_bench_crosswalks() -> None:
     print(f"CSV import of 100,000 product rows (200,000 materials, Excel format): dry run {checked:.1f} s, "
           f"dry run + import {total:.1f} s (target < 10 s); {counts}")
     assert ProductMapping.objects.count() == 100_000
+    assert ProductMappingComponent.objects.count() == 200_000
