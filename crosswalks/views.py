@@ -13,12 +13,13 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crosswalks import suggestions as suggest
 from crosswalks.csvio import ImportRejected, export_csv, import_apply, import_plan
@@ -43,13 +44,18 @@ def _template(request: HttpRequest, name: str, partial: str) -> str:
     return f"{name}#{partial}" if request.htmx else name
 
 
+PAGE_SIZE = 100
+
+
 def _context(request: HttpRequest, table: Table, **extra: Any) -> dict[str, Any]:
     q = request.GET.get("q", "").strip()
-    rows = list(table.filtered(q)[:500])
+    page = Paginator(table.filtered(q), PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
     return {
         "table": table,
         "tables": TABLES.values(),
         "q": q,
+        "page": page,
         "rows": [(obj, snap, table.row_key(snap)) for obj, snap in ((o, table.snapshot(o)) for o in rows)],
         "can_edit": can_edit(request.user, table),
         "editable": editable_tables(request.user),
@@ -130,12 +136,18 @@ def _saved(request: HttpRequest, spec: Table, message: str, handoff_ids: list[in
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def row_delete(request: HttpRequest, table: str, pk: int) -> HttpResponse:
+    """GET: what deleting the row would change (orders that used it, deals it would block); POST: delete."""
     spec = table_get(table)
     _require_editor(request, spec)
     obj = get_object_or_404(spec.model, pk=pk)
-    key = spec.row_key(spec.snapshot(obj))
+    snap = spec.snapshot(obj)
+    key = spec.row_key(snap)
+    if request.method == "GET":
+        preview = unblock_preview(table=spec.slug, rows=[], changed=[snap])
+        return render(request, "crosswalks/delete.html", {"table": spec, "obj": obj, "snap": snap, "key": key,
+                                                          "preview": preview})
     crosswalk_row_delete(table=spec, instance=obj, actor=request.user, channel=ChangeChannel.UI,
                          reason=request.POST.get("reason", ""))
     return _saved(request, spec, f"Deleted {key}.", [])

@@ -207,3 +207,32 @@ def test_it_renders_every_table_and_the_htmx_partial(cast: Cast) -> None:
     assert partial.content.lstrip().startswith(b'<section class="card" id="rows"')
     editor = client.get(reverse("crosswalks:table", args=["products"]) + "?edit=new&partial=editor", HTTP_HX_REQUEST="true")
     assert b'id="editor"' in editor.content and b"Check against SAP" in editor.content
+
+
+def test_it_shows_what_a_delete_changes_before_deleting(cast: Cast) -> None:
+    mapping = product_mapping_create(crm_product_code="EL-DEL", components=[{"sap_material": "MAT-EL-001"}])
+    HandoffFactory(status=HandoffStatus.WRITTEN_BACK, sap_sales_order="5000042",
+                   canonical={"lines": [{"product_code": "EL-DEL"}]})
+    client = Client()
+    client.force_login(cast.admin)
+    url = reverse("crosswalks:delete", args=["products", mapping.pk])
+
+    page = client.get(url).content.decode()
+    assert "Delete EL-DEL?" in page
+    assert "5000042" in page  # the order created with this row is named before anything is deleted
+    assert ProductMapping.objects.filter(pk=mapping.pk).exists()
+
+    client.post(url, {"reason": "product retired"})
+    assert not ProductMapping.objects.filter(pk=mapping.pk).exists()
+    assert CrosswalkChange.objects.filter(row_key="EL-DEL", action="delete", reason="product retired").exists()
+
+
+def test_it_pages_a_long_table(cast: Cast) -> None:
+    for n in range(130):
+        ProductMapping.objects.create(crm_product_code=f"PG-{n:03d}")
+    client = Client()
+    client.force_login(cast.admin)
+    first = client.get(reverse("crosswalks:table", args=["products"])).content.decode()
+    second = client.get(reverse("crosswalks:table", args=["products"]) + "?page=2").content.decode()
+    assert "Page 1 of 2" in first and "PG-000" in first and "PG-129" not in first
+    assert "PG-129" in second
