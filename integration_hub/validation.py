@@ -36,7 +36,7 @@ from crosswalks.matching import (
     customer_confidence,
     name_similarity,
 )
-from crosswalks.models import PaymentTermsMapping, TaxRule, UnitOfMeasureMapping
+from crosswalks.models import CurrencyMapping, PaymentTermsMapping, TaxRule, UnitOfMeasureMapping
 from crosswalks.selectors import customer_mapping_active, product_mapping_active
 from integration_hub.canonical import CanonicalDeal, Derivation, MaterialLine, jsonable
 from integration_hub.errors import HubError, NotFound, ValidationFailed
@@ -299,6 +299,20 @@ def _check_address(v: Validation, bp: dict[str, Any] | None, overrides: dict[str
                  f"{deal.organization.sap_business_partner} only at {score:.2f} (< {settings.HUB_ADDRESS_THRESHOLD:.2f}).",
                  crm_address=jsonable(_crm_address(deal).__dict__), nearest=nearest,
                  international=bool(deal.organization.currency and ship.country and ship.country[:2].upper() not in ("US",)))
+
+
+def _map_currency(v: Validation) -> None:
+    """The CRM's currency name → the ISO code SAP uses (currency crosswalk), then compare it with
+    the customer's SAP sales-area currency: prices are only comparable in one currency."""
+    deal = v.deal
+    mapping = CurrencyMapping.objects.filter(crm_currency__iexact=deal.currency).first() if deal.currency else None
+    if mapping is not None and mapping.sap_currency != deal.currency:
+        v.note("transaction.currency", deal.currency, mapping.sap_currency, "currency crosswalk", 1.0)
+        deal.currency = mapping.sap_currency
+    sap_currency = deal.organization.currency
+    if sap_currency and deal.currency and sap_currency != deal.currency:
+        v.note("transaction.currency", deal.currency, sap_currency,
+               f"customer buys in {sap_currency} in SAP; the CRM amounts are read as {sap_currency}", 0.6)
 
 
 def _check_terms(v: Validation, overrides: dict[str, Any]) -> None:
@@ -565,6 +579,7 @@ def validate_deal(deal: CanonicalDeal, sap: SapReads, overrides: dict[str, Any] 
     v.partner = bp
     if bp is not None:
         _sales_area(v, bp)
+    _map_currency(v)
     _check_address(v, bp, overrides)
     _check_tax(v)
     closed = deal.closed_date or timezone.localdate()

@@ -6,7 +6,13 @@ from decimal import Decimal
 
 import pytest
 
-from crosswalks.models import CustomerMapping, PaymentTermsMapping, ProductMapping, ProductMappingComponent
+from crosswalks.models import (
+    CurrencyMapping,
+    CustomerMapping,
+    PaymentTermsMapping,
+    ProductMapping,
+    ProductMappingComponent,
+)
 from crosswalks.services import product_mapping_create
 from exceptions.models import CATALOGUE, ExceptionStatus, SyncException
 from exceptions.services import exception_resolve
@@ -378,3 +384,19 @@ def test_it_ships_to_the_partner_the_customer_crosswalk_names(sync_world):
     ship_to = next(p for p in order["to_Partner"] if p["PartnerFunction"] == "SH")
     assert ship_to["Customer"] == other.business_partner
     assert order["SoldToParty"] == planned.company.business_partner
+
+
+def test_it_maps_the_crm_currency_through_the_currency_crosswalk(sync_world, settings):
+    settings.HUB_CRM_CURRENCY = "US Dollar"
+    CurrencyMapping.objects.create(crm_currency="us dollar", sap_currency="USD")
+    planned = sync_world.flow.planner.plan("clean")
+    while planned.company.sales_area.currency != "USD":
+        planned = sync_world.flow.planner.plan("clean")
+    opportunity_id = sync_world.flow.open_deal(planned)
+    sync_world.flow.close_won(opportunity_id)
+    handoff = sync_world.drive(sync_world.receive(opportunity_id))
+
+    assert handoff.status == S.WRITTEN_BACK
+    assert CanonicalDeal.from_json(handoff.canonical).currency == "USD"
+    log = TransformationLog.objects.get(handoff=handoff, field_path="transaction.currency")
+    assert (log.source_value, log.result_value, log.rule) == ("US Dollar", "USD", "currency crosswalk")
