@@ -342,3 +342,12 @@ HUB_BASE_URL = env_str("HUB_BASE_URL", "")
 CELERY_BEAT_SCHEDULE["escalation-sweep"] = {
     "task": "exceptions.tasks.escalation_sweep", "schedule": HUB_ESCALATION_SWEEP_SECONDS,
 }
+
+# Email for assignment, escalation and approval digests: printed to the console until SMTP is set.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "integration-hub@localhost")
