@@ -275,7 +275,7 @@ def _check_address(v: Validation, bp: dict[str, Any] | None, overrides: dict[str
     ship = deal.ship_to
     if not ship.is_complete:
         missing = [n for n, val in (("street", ship.street), ("city", ship.city), ("country", ship.country)) if not val]
-        v.defect("missing_required_field", "ship_to", "Ship-to address is incomplete",
+        v.defect("missing_required_field", f"ship_to:{deal.organization.crm_account_id}", "Ship-to address is incomplete",
                  f"The account's shipping address lacks {', '.join(missing)}; fill it in Salesforce.",
                  field="ship_to", missing=missing, account=deal.organization.crm_account_id)
         return
@@ -294,7 +294,7 @@ def _check_address(v: Validation, bp: dict[str, Any] | None, overrides: dict[str
               "confidence": address_similarity(_crm_address(deal), _sap_address(a))} for a in _bp_addresses(bp)),
             key=lambda a: -a["confidence"],
         )[:3]
-        v.defect("address_invalid", "ship_to", "Ship-to address does not match SAP",
+        v.defect("address_invalid", f"ship_to:{deal.organization.crm_account_id}", "Ship-to address does not match SAP",
                  f"The ship-to '{ship.street}, {ship.postal_code} {ship.city}' matches SAP's addresses for "
                  f"{deal.organization.sap_business_partner} only at {score:.2f} (< {settings.HUB_ADDRESS_THRESHOLD:.2f}).",
                  crm_address=jsonable(_crm_address(deal).__dict__), nearest=nearest,
@@ -561,7 +561,8 @@ def _check_credit(v: Validation, sap: SapReads, order_value: Decimal, overrides:
     if blocked or exposure > limit:
         reason = "the credit account is blocked" if blocked else f"open AR {open_ar} + this order {order_value} = {exposure} exceeds the limit {limit}"
         v.defect(
-            "credit_check_failed", "credit", f"Credit check failed for {deal.organization.name}",
+            # One customer's exposure is one cause: its deals group together in triage.
+            "credit_check_failed", f"credit:{bp}", f"Credit check failed for {deal.organization.name}",
             f"{reason.capitalize()}. Release or reject the order.",
             business_partner=bp, credit_limit=limit, currency=account.get("currency"),
             open_ar=open_ar, order_value=order_value, exposure=exposure, aging=aging, blocked=blocked,
