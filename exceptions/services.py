@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
@@ -19,6 +20,7 @@ from exceptions.models import (
     ExceptionStatus,
     ExceptionType,
     Queue,
+    SavedFilter,
     SyncException,
 )
 from integration_hub.models import Handoff, HandoffStatus
@@ -370,3 +372,22 @@ def exception_unwait(
     _note(locked, actor=actor, kind=EventKind.WAITING,
           reason=f"no longer waiting on {locked.waiting_on or 'outside'}; timers resume")
     return True
+
+
+@transaction.atomic
+def saved_filter_save(*, user: AbstractBaseUser, queue: Queue, name: str, query: str) -> SavedFilter:
+    """Keep the list's current filter under a name (saving the same name again replaces it)."""
+    name = name.strip()[:80]
+    if not name:
+        raise ValueError("give the filter a name")
+    # Only the list's own parameters; a cursor or a stray parameter would make the link stale.
+    allowed = {"type", "status", "age", "customer", "product", "amount_min", "amount_max", "assignee", "tag",
+               "cause", "sort"}
+    clean = urlencode([(k, v) for k, v in parse_qsl(query) if k in allowed and v])
+    saved, _ = SavedFilter.objects.update_or_create(user=user, queue=queue, name=name, defaults={"query": clean})
+    return saved
+
+
+@transaction.atomic
+def saved_filter_delete(*, user: AbstractBaseUser, pk: int) -> None:
+    SavedFilter.objects.filter(user=user, pk=pk).delete()

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.queue_overview, name="queues"),
     path("q/<slug:slug>/", views.queue_list, name="list"),
     path("q/<slug:slug>/bulk/", views.queue_bulk, name="bulk"),
+    path("q/<slug:slug>/filters/", views.saved_filter_view, name="saved-filter"),
     path("e/<int:pk>/", views.exception_detail, name="detail"),
     path("e/<int:pk>/assign/", views.exception_assign_view, name="assign"),
     path("e/<int:pk>/comment/", views.exception_comment_view, name="comment"),

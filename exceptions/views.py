@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from exceptions.escalation import exception_deadlines
 from exceptions.forms import CommentForm, FilterForm, TagsForm
-from exceptions.models import ExceptionStatus, Queue, SyncException
+from exceptions.models import ExceptionStatus, Queue, SavedFilter, SyncException
 from exceptions.permissions import queue_has_perm, queues_for
 from exceptions.resolution import (
     BULK_ACTIONS,
@@ -52,6 +52,8 @@ from exceptions.services import (
     exception_tags_set,
     exception_unwait,
     exception_wait,
+    saved_filter_delete,
+    saved_filter_save,
 )
 from integration_hub.models import HandoffStatus
 
@@ -172,6 +174,8 @@ def queue_list(request: HttpRequest, slug: str) -> HttpResponse:
         "next_url": f"?{urlencode({**keep, 'after': page.next_cursor})}" if page.next_cursor else "",
         "sidebar": _sidebar(request),
         "causes": _root_causes(request, queue),
+        "saved_filters": SavedFilter.objects.filter(user=request.user, queue=queue),
+        "current_query": urlencode([(k, v) for k, v in request.GET.items() if k != "after" and v]),
         "can_work": queue_has_perm(user=request.user, queue=queue, perm="work"),
         "now": now,
     }
@@ -339,3 +343,22 @@ def queue_bulk(request: HttpRequest, slug: str) -> HttpResponse:
     if request.htmx:  # type: ignore[attr-defined]
         return HttpResponse(status=204, headers={"HX-Trigger": "exceptionsBulkApplied", "HX-Redirect": back})
     return redirect(back)
+
+
+@login_required
+@require_POST
+def saved_filter_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """Save the list's current filter under a name, or delete one of the user's saved filters."""
+    queue = get_object_or_404(queues_for(user=request.user, perm="view"), slug=slug)
+    url = reverse("exceptions:list", args=[queue.slug])
+    if request.POST.get("delete", "").isdigit():
+        saved_filter_delete(user=request.user, pk=int(request.POST["delete"]))
+        return redirect(url)
+    try:
+        saved = saved_filter_save(user=request.user, queue=queue, name=request.POST.get("name", ""),
+                                  query=request.POST.get("query", ""))
+    except ValueError as error:
+        messages.error(request, str(error))
+        return redirect(url)
+    messages.success(request, f"Saved filter '{saved.name}'.")
+    return redirect(f"{url}?{saved.query}" if saved.query else url)

@@ -192,3 +192,26 @@ def test_it_shows_counts_and_sla_badges_on_the_overview(cast: Cast) -> None:
     assert (pricing.open, pricing.breached, pricing.oldest.pk) == (2, 1, old.pk)
     assert pricing.ages == {"lt4h": 1, "4h_24h": 0, "1d_3d": 1, "gt3d": 0}
     assert "1 breached" in response.content.decode()
+
+
+def test_it_keeps_a_named_filter_for_its_owner_only(cast) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    from exceptions.models import SavedFilter
+
+    client = Client()
+    client.force_login(cast.pricing_analyst)
+    url = reverse("exceptions:saved-filter", args=["pricing"])
+    response = client.post(url, {"name": "Big deals", "query": "amount_min=100000&after=xyz&status=open"})
+    saved = SavedFilter.objects.get(user=cast.pricing_analyst)
+    assert saved.query == "amount_min=100000&status=open"  # the page cursor is not part of a filter
+    assert response["Location"].endswith("?amount_min=100000&status=open")
+    page = client.get(reverse("exceptions:list", args=["pricing"])).content.decode()
+    assert "Big deals" in page
+
+    other = Client()
+    other.force_login(cast.master_data_steward)
+    assert other.post(url, {"name": "x"}).status_code == 404  # not their queue
+    client.post(url, {"delete": saved.pk})
+    assert not SavedFilter.objects.exists()
