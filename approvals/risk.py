@@ -18,6 +18,7 @@ from typing import Any
 from integration_hub.canonical import CanonicalDeal, jsonable
 from integration_hub.errors import HubError
 from integration_hub.models import RiskLevel
+from integration_hub.validation import sales_area_terms
 
 logger = logging.getLogger(__name__)
 L = RiskLevel
@@ -194,14 +195,7 @@ def risk_inputs_read(deal: CanonicalDeal, *, sap: Any, salesforce_call: Callable
         inputs.read_errors.append(f"AR aging: {error}")
     try:
         partner = known_partner if known_partner is not None else sap.get_business_partner(bp)
-        customer_ = partner.get("to_Customer") or {}
-        areas = customer_.get("to_CustomerSalesArea") if isinstance(customer_, dict) else None
-        areas = (areas or {}).get("results", []) if isinstance(areas, dict) else (areas or [])
-        org = deal.organization
-        for area in areas:
-            if (area.get("SalesOrganization"), area.get("DistributionChannel")) == (org.sales_organization,
-                                                                                    org.distribution_channel):
-                inputs.customer_terms = str(area.get("CustomerPaymentTerms") or "") or None
+        inputs.customer_terms = sales_area_terms(partner, deal) or None
     except HubError as error:
         inputs.read_errors.append(f"customer terms: {error}")
     try:

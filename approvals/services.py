@@ -182,15 +182,10 @@ def _cancel_order(handoff: Handoff, actor: Any, reason: str) -> None:
 
 
 def _sf_write_back(handoff: Handoff, status: str, reason: str) -> None:
-    """After commit, best effort like the pipeline's write-back: the hub's record is durable."""
-    from integration_hub import pipeline
-    from integration_hub.errors import HubError
+    """After commit: the approval outcome to Salesforce, through the pipeline's one write-back."""
+    from integration_hub.pipeline import write_back_hold
 
-    fields = {"ERP_Sync_Status__c": status, "ERP_Hold_Reason__c": reason[:255] or None}
-    try:
-        pipeline._salesforce_call(lambda sf: sf.update("Opportunity", handoff.opportunity_id, fields))
-    except HubError as error:
-        logger.warning("handoff %s: approval outcome not written back to Salesforce: %s", handoff.pk, error)
+    write_back_hold(handoff, reason, status=status)
 
 
 DECISIONS = {

@@ -46,6 +46,7 @@ from integration_hub.validation import (
     Validation,
     error_text,
     rejected_material,
+    sales_area_terms,
     sales_order_header,
     sales_order_items,
     validate_deal,
@@ -345,7 +346,7 @@ def _create_healing(handoff: Handoff, deal: CanonicalDeal) -> dict[str, Any]:
         if not any(term in text for term in ("terms of payment", "payment terms", "paymentterms")):
             raise
         partner = client.get_business_partner(deal.organization.sap_business_partner)
-        terms = _sales_area_terms(partner, deal)
+        terms = sales_area_terms(partner, deal)
         if not terms or terms == deal.payment_terms:
             raise
         _heal(f"SAP rejected payment terms {deal.payment_terms!r}: re-read the customer's sales area, "
@@ -356,18 +357,6 @@ def _create_healing(handoff: Handoff, deal: CanonicalDeal) -> dict[str, Any]:
         deal.payment_terms = terms
         Handoff.objects.filter(pk=handoff.pk).update(canonical=deal.to_json())
         return client.create_sales_order(sales_order_payload(deal))
-
-
-def _sales_area_terms(partner: dict[str, Any], deal: CanonicalDeal) -> str:
-    customer = partner.get("to_Customer") or {}
-    areas = customer.get("to_CustomerSalesArea") if isinstance(customer, dict) else None
-    areas = (areas or {}).get("results", areas) if isinstance(areas, dict) else (areas or [])
-    org = deal.organization
-    for area in areas or []:
-        if (area.get("SalesOrganization"), area.get("DistributionChannel")) == (org.sales_organization,
-                                                                                org.distribution_channel):
-            return str(area.get("CustomerPaymentTerms") or "")
-    return ""
 
 
 def _block_on_permanent(handoff: Handoff, deal: CanonicalDeal, error: PermanentError) -> None:
@@ -463,10 +452,11 @@ def _hold_reason(handoff: Handoff) -> str:
     return "; ".join(titles)[:255]
 
 
-def write_back_hold(handoff: Handoff, reason: str) -> None:
-    """Tell sales why the deal is held (ERP_Sync_Status__c from the handoff's status, and
-    ERP_Hold_Reason__c). Best effort: the hub's own record is already durable."""
-    fields = {"ERP_Sync_Status__c": ERP_STATUS.get(handoff.status, "Blocked"), "ERP_Hold_Reason__c": reason or None}
+def write_back_hold(handoff: Handoff, reason: str, *, status: str | None = None) -> None:
+    """Tell sales why the deal is held: ERP_Sync_Status__c (`status`, else from the handoff's
+    lifecycle status) and ERP_Hold_Reason__c. Best effort: the hub's own record is already durable."""
+    label = status or ERP_STATUS.get(handoff.status, "Blocked")
+    fields = {"ERP_Sync_Status__c": label, "ERP_Hold_Reason__c": reason[:255] or None}
     try:
         _salesforce_call(lambda sf: sf.update("Opportunity", handoff.opportunity_id, fields))
     except HubError as error:

@@ -235,11 +235,26 @@ def _resolve_customer(v: Validation, sap: SapReads) -> dict[str, Any] | None:
     return None
 
 
+def customer_sales_areas(partner: dict[str, Any]) -> list[dict[str, Any]]:
+    """The A_CustomerSalesArea rows of an expanded business partner (to_Customer is 1:1)."""
+    customer = partner.get("to_Customer")
+    customers = _results(customer) if isinstance(customer, list) or (isinstance(customer, dict) and "results" in customer) else [customer or {}]
+    return [area for c in customers for area in _results(c.get("to_CustomerSalesArea"))]
+
+
+def sales_area_terms(partner: dict[str, Any], deal: CanonicalDeal) -> str:
+    """The customer's payment-terms key in the deal's sales area ("" when SAP has none)."""
+    org = deal.organization
+    for area in customer_sales_areas(partner):
+        if (area.get("SalesOrganization"), area.get("DistributionChannel")) == (org.sales_organization,
+                                                                                org.distribution_channel):
+            return str(area.get("CustomerPaymentTerms") or "")
+    return ""
+
+
 def _sales_area(v: Validation, bp: dict[str, Any]) -> None:
     org = v.deal.organization
-    customer = bp.get("to_Customer")  # 1:1 navigation: an object when expanded
-    customers = _results(customer) if isinstance(customer, list) or (isinstance(customer, dict) and "results" in customer) else [customer or {}]
-    areas = [area for c in customers for area in _results(c.get("to_CustomerSalesArea"))]
+    areas = customer_sales_areas(bp)
     preferred = (settings.SAP_SALES_ORGANIZATION, settings.SAP_DISTRIBUTION_CHANNEL, settings.SAP_DIVISION)
     chosen = next(
         (a for a in areas if (a.get("SalesOrganization"), a.get("DistributionChannel"), a.get("Division")) == preferred),
