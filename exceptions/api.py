@@ -18,10 +18,11 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from exceptions.bulk import BULK_ACTIONS, BulkError, exception_bulk
 from exceptions.escalation import exception_deadlines
 from exceptions.models import ExceptionStatus, ExceptionType, SyncException
 from exceptions.permissions import queue_has_perm
-from exceptions.resolution import BULK_ACTIONS, PATHS, ResolutionError, exception_bulk, exception_resolve_path
+from exceptions.resolution import PATHS, ResolutionError, exception_resolve_path
 from exceptions.selectors import exception_list
 from exceptions.services import (
     ExceptionNotOpen,
@@ -120,6 +121,7 @@ class BulkSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=list(BULK_ACTIONS))
     path = serializers.ChoiceField(choices=list(PATHS), required=False, help_text='for action "resolve"')
     note = serializers.CharField(required=False, allow_blank=True)
+    assignee = serializers.CharField(required=False, help_text='username, for action "assign"')
 
 
 @extend_schema_view(
@@ -248,6 +250,10 @@ class SyncExceptionViewSet(viewsets.ReadOnlyModelViewSet):
         payload = BulkSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        outcome = exception_bulk(user=request.user, queue=None, ids=data["ids"], action=data["action"],
-                                 data={"path": data.get("path", "retry"), "note": data.get("note", "")})
+        try:
+            outcome = exception_bulk(user=request.user, queue=None, ids=data["ids"], action=data["action"],
+                                     data={"path": data.get("path", "retry"), "note": data.get("note", ""),
+                                           "assignee": data.get("assignee", "")})
+        except BulkError as error:
+            return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(outcome)

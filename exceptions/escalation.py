@@ -13,7 +13,7 @@ import json
 import logging
 import urllib.request
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -26,7 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from exceptions.calendar import business_add, business_elapsed, calendar_for_queue
+from exceptions.calendar import CalendarLike, business_add, business_elapsed, calendar_for_queue
 from exceptions.models import (
     EscalationAction,
     EscalationCondition,
@@ -52,9 +52,11 @@ RETRY_LIMIT = 3
 
 
 # -- clocks -----------------------------------------------------------------------------------------
-def unresolved_business_time(exception: SyncException, *, now: datetime) -> timedelta:
-    """Business time the exception has been open, minus time spent waiting on someone outside."""
-    calendar = calendar_for_queue(exception.queue)
+def unresolved_business_time(exception: SyncException, *, now: datetime,
+                             calendar: CalendarLike | None = None) -> timedelta:
+    """Business time the exception has been open, minus time spent waiting on someone outside
+    (on the queue's calendar unless another is given)."""
+    calendar = calendar if calendar is not None else calendar_for_queue(exception.queue)
     total = business_elapsed(calendar, exception.first_seen, now)
     total -= timedelta(seconds=exception.paused_seconds or 0)
     if exception.waiting_since:
@@ -77,18 +79,26 @@ class Deadline:
         return self.fired_at is not None
 
 
-def exception_deadlines(exception: SyncException, *, now: datetime | None = None) -> list[Deadline]:
-    """Every level of the queue's policy with its due time (not only the next), fired or not."""
+def exception_deadlines(exception: SyncException, *, now: datetime | None = None,
+                        levels: Sequence[EscalationLevel] | None = None,
+                        calendar: CalendarLike | None = None) -> list[Deadline]:
+    """Every level of the queue's policy with its due time (not only the next), fired or not.
+
+    `levels` and `calendar` stand in for the saved active policy's levels and the queue's
+    calendar: the policy editor previews unsaved ones this way (skipping an inactive draft
+    policy is then the caller's business)."""
     now = now or timezone.now()
-    policy = EscalationPolicy.objects.filter(queue_id=exception.queue_id, active=True).first()
-    if policy is None:
-        return []
-    calendar = calendar_for_queue(exception.queue)
-    elapsed = unresolved_business_time(exception, now=now)
+    if levels is None:
+        policy = EscalationPolicy.objects.filter(queue_id=exception.queue_id, active=True).first()
+        if policy is None:
+            return []
+        levels = list(policy.levels.all())
+    calendar = calendar if calendar is not None else calendar_for_queue(exception.queue)
+    elapsed = unresolved_business_time(exception, now=now, calendar=calendar)
     fired = dict(exception.escalation_steps.values_list("level", "fired_at"))
     paused = exception.waiting_since is not None
     out = []
-    for level in policy.levels.all():
+    for level in sorted(levels, key=lambda row: row.level):
         remaining = max(timedelta(hours=float(level.after_hours)) - elapsed, timedelta(0))
         due = None if paused and level.level not in fired else business_add(calendar, now, remaining)
         out.append(Deadline(level.level, level.after_hours, level.action, _level_label(level), due, remaining,

@@ -91,6 +91,10 @@ class ExceptionStatus(models.TextChoices):
     DISMISSED = "dismissed", "Dismissed"
 
 
+# Columns the triage list filters on (exceptions.selectors.exception_list), carried in its indexes.
+LIST_FILTER_COLUMNS = ["type_code", "assignee", "amount", "customer_name", "product_code", "tags", "snoozed_until"]
+
+
 class SyncException(models.Model):
     """One defect that keeps a handoff from becoming an SAP order, in front of the team that can fix it."""
 
@@ -149,11 +153,27 @@ class SyncException(models.Model):
         ]
         indexes = [
             models.Index(fields=["queue", "status"], name="syncexception_queue_idx"),
-            # The triage list's default order, so keyset pages are index range scans.
+            # The triage list's default order, so keyset pages are index range scans; the list's
+            # filter columns ride along (INCLUDE) so a filtered page and its bounded count are
+            # index-only scans instead of a heap visit per candidate row (1M-row bench).
             models.Index(
-                fields=["queue", "status", "-priority", "first_seen", "id"], name="syncexception_list_idx"
+                fields=["queue", "status", "-priority", "first_seen", "id"], name="syncexception_list_idx",
+                include=LIST_FILTER_COLUMNS,
+            ),
+            # The same for "any status" (and for the overview's per-queue counts).
+            models.Index(
+                fields=["queue", "-priority", "first_seen", "id"], name="syncexception_list_all_idx",
+                include=["status", *LIST_FILTER_COLUMNS],
             ),
             models.Index(fields=["status", "fingerprint"], name="syncexception_cause_idx"),
+            # Oldest first / newest first, the overview's oldest item and its SLA age counts.
+            models.Index(fields=["queue", "status", "first_seen", "id"], name="syncexception_age_idx"),
+            # The overview's "resolved in the last 24 h".
+            models.Index(fields=["queue", "resolved_at"], condition=models.Q(status="resolved"),
+                         name="syncexception_resolved_idx"),
+            # A queue's root causes: grouped by fingerprint straight from the index.
+            models.Index(fields=["queue", "status", "fingerprint"], name="syncexception_queue_cause_idx",
+                         include=["type_code", "handoff", "id"]),
         ]
 
     def __str__(self) -> str:
@@ -391,3 +411,99 @@ class SavedFilter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.queue.slug})"
+
+
+class SettingKind(models.TextChoices):
+    ESCALATION_POLICY = "escalation_policy", "Escalation policy"
+    CALENDAR = "calendar", "Business calendar"
+    QUEUE = "queue", "Queue calendar and SLA"
+
+
+class SettingChange(models.Model):
+    """Audit of settings edits made on the triage screens (escalation policies, business calendars,
+    a queue's calendar and SLA): who changed what, when, with before/after snapshots. One table
+    for all of them, so the history of a screen is one query on (kind, object_id)."""
+
+    kind = models.CharField(max_length=20, choices=SettingKind.choices)
+    object_id = models.PositiveBigIntegerField()
+    label = models.CharField(max_length=200, help_text="what was changed, as named at the time")
+    action = models.CharField(max_length=20, default="update")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["kind", "object_id", "-created_at"], name="settingchange_target_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.get_kind_display()} {self.label}"
+
+
+class BulkJobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+
+
+class BulkJob(models.Model):
+    """One bulk action on a selection, worked item by item by a Celery task (exceptions.tasks).
+
+    `results` maps each exception id to its outcome as soon as it is done, so the screen shows
+    progress, a crashed worker's successor skips what is finished, and nothing is done twice.
+    `key` (actor, queue, action, inputs, selection) makes a double-submitted form the same job
+    while it runs; repeated later, a new job finds every item already done ("unchanged").
+    """
+
+    key = models.CharField(max_length=64)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    queue = models.ForeignKey(Queue, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    action = models.CharField(max_length=30)
+    label = models.CharField(max_length=120)
+    data = models.JSONField(default=dict, blank=True, help_text="the action's inputs, e.g. the assignee")
+    ids = models.JSONField(default=list, help_text="the selected exception ids, in order")
+    results = models.JSONField(default=dict, blank=True, help_text="id → changed / unchanged / failed: reason")
+    status = models.CharField(max_length=10, choices=BulkJobStatus.choices, default=BulkJobStatus.QUEUED)
+    lease_until = models.DateTimeField(null=True, blank=True, help_text="a running worker's claim")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "lease_until"], name="bulkjob_due_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["key"], condition=~models.Q(status="done"), name="bulkjob_one_running"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} × {len(self.ids)}"
+
+    @property
+    def total(self) -> int:
+        return len(self.ids)
+
+    def _count(self, outcome: str) -> int:
+        return sum(1 for value in self.results.values() if str(value).startswith(outcome))
+
+    @property
+    def processed(self) -> int:
+        return len(self.results)
+
+    @property
+    def changed(self) -> int:
+        return self._count("changed")
+
+    @property
+    def unchanged(self) -> int:
+        return self._count("unchanged")
+
+    @property
+    def failed(self) -> int:
+        return self._count("failed")
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.ids else round(100 * self.processed / self.total)

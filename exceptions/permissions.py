@@ -9,16 +9,44 @@ apps (the demo, the handoff API) add members directly; `queue_member_add` writes
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
-from guardian.shortcuts import get_objects_for_user
+from guardian.shortcuts import get_objects_for_user, get_users_with_perms
 
 from exceptions.models import Queue
 
 Perm = Literal["view", "work", "administer"]
 User = AbstractBaseUser | AnonymousUser
+
+
+# Each screen asks several times per request (the page's queue, the list's scope, the sidebar,
+# "may work?"); the answer is kept on the user object, which Django builds afresh per request.
+_MEMO = "_queue_perm_memo"
+
+
+def _queue_ids(user: User, perm: Perm) -> frozenset[int]:
+    memo: dict[str, frozenset[int]] | None = getattr(user, _MEMO, None)
+    if memo is None:
+        memo = {}
+        setattr(user, _MEMO, memo)
+    if perm not in memo:
+        guarded = get_objects_for_user(
+            user, f"exceptions.{perm}_queue", klass=Queue, accept_global_perms=False, with_superuser=False
+        )
+        by_role = Q(leads=user) if perm == "administer" else Q(members=user) | Q(leads=user)
+        memo[perm] = frozenset(guarded.values_list("pk", flat=True)) | frozenset(
+            Queue.objects.filter(by_role).values_list("pk", flat=True)
+        )
+    return memo[perm]
+
+
+def queue_perms_forget(user: User) -> None:
+    """Drop the memo after a membership or grant of `user` changed (exceptions.services)."""
+    if getattr(user, _MEMO, None) is not None:
+        setattr(user, _MEMO, None)
 
 
 def queues_for(*, user: User, perm: Perm = "view") -> QuerySet[Queue]:
@@ -27,15 +55,22 @@ def queues_for(*, user: User, perm: Perm = "view") -> QuerySet[Queue]:
         return Queue.objects.none()
     if user.is_staff or user.is_superuser:  # type: ignore[union-attr]
         return Queue.objects.all()
-    guarded = get_objects_for_user(
-        user, f"exceptions.{perm}_queue", klass=Queue, accept_global_perms=False, with_superuser=False
-    )
-    by_role = Q(leads=user) if perm == "administer" else Q(members=user) | Q(leads=user)
-    ids = set(guarded.values_list("pk", flat=True)) | set(
-        Queue.objects.filter(by_role).values_list("pk", flat=True)
-    )
-    return Queue.objects.filter(pk__in=ids)
+    return Queue.objects.filter(pk__in=_queue_ids(user, perm))
 
 
 def queue_has_perm(*, user: User, queue: Queue, perm: Perm) -> bool:
-    return queues_for(user=user, perm=perm).filter(pk=queue.pk).exists()
+    if not user.is_authenticated:
+        return False
+    if user.is_staff or user.is_superuser:  # type: ignore[union-attr]
+        return True
+    return queue.pk in _queue_ids(user, perm)
+
+
+def queue_workers(*, queue: Queue) -> QuerySet[Any]:
+    """Active users who may work `queue` (the people an exception there can be assigned to):
+    members, leads and holders of the guardian `work_queue` permission, themselves or by group."""
+    granted = get_users_with_perms(queue, only_with_perms_in=["work_queue"], with_group_users=True,
+                                   with_superusers=False)
+    return (get_user_model().objects.filter(is_active=True)
+            .filter(Q(pk__in=granted.values("pk")) | Q(exception_queues=queue) | Q(led_exception_queues=queue))
+            .distinct().order_by("username"))

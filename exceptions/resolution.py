@@ -11,7 +11,6 @@ commit (never call an external system inside a transaction).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,19 +18,16 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from crosswalks.models import CustomerMapping, MappingSource, PaymentTermsMapping, ProductMapping
 from crosswalks.services import product_mapping_create, product_mapping_update
-from exceptions.models import EventKind, ExceptionStatus, ExceptionType, Queue, SyncException
+from exceptions.models import EventKind, ExceptionStatus, ExceptionType, SyncException
 from exceptions.permissions import queue_has_perm, queues_for
 from exceptions.services import (
     ExceptionNotOpen,
     _note,
-    exception_assign,
     exception_dismiss,
     exception_resolve,
-    exception_snooze,
     queue_ensure,
 )
 from integration_hub.models import Handoff, HandoffStatus
@@ -324,46 +320,3 @@ def exception_resolve_path(
     resolved = PATHS[path][1](exception, actor, data)
     _note(resolved, actor=actor, kind=EventKind.ACTION, reason=PATHS[path][0], path=path)
     return resolved
-
-
-BULK_ACTIONS = {"assign_me": "Assign to me", "unassign": "Unassign", "retry": "Resolve (retry)",
-                "resolve": "Resolve with the same action", "snooze": "Snooze 24 h"}
-
-
-def exception_bulk(*, user: Any, queue: Queue | None, ids: list[int], action: str,
-                   data: dict[str, Any] | None = None) -> dict[str, int]:
-    """Shared by the screen and the API; each item is its own transaction so one failure
-    leaves the others done."""
-    qs = SyncException.objects.filter(pk__in=ids, queue__in=queues_for(user=user, perm="work")).order_by("pk")
-    if queue is not None:
-        qs = qs.filter(queue=queue)
-    changed = unchanged = failed = 0
-    for exception in qs:
-        try:
-            if action == "assign_me":
-                did = exception_assign(exception=exception, assignee=user, actor=user)
-            elif action == "unassign":
-                did = exception_assign(exception=exception, assignee=None, actor=user)
-            elif action == "snooze":
-                if exception.status != ExceptionStatus.OPEN:
-                    did = False
-                else:
-                    until = (timezone.now() + timedelta(hours=24)).replace(minute=0, second=0, microsecond=0)
-                    did = exception_snooze(exception=exception, actor=user, until=exception.snoozed_until
-                                           if exception.snoozed_until and exception.snoozed_until > timezone.now()
-                                           else until)
-            elif action in ("retry", "resolve"):
-                if exception.status != ExceptionStatus.OPEN:
-                    did = False
-                else:
-                    exception_resolve_path(exception=exception, actor=user, path=(data or {}).get("path", "retry")
-                                           if action == "resolve" else "retry", data=data or {})
-                    did = True
-            else:
-                raise ResolutionError(f"unknown bulk action {action!r}")
-        except (ResolutionError, ExceptionNotOpen, PermissionDenied):
-            failed += 1
-            continue
-        changed += int(did)
-        unchanged += int(not did)
-    return {"changed": changed, "unchanged": unchanged, "failed": failed}

@@ -7,10 +7,10 @@ is saved (exception_enrich), and over open unassigned exceptions whenever the ru
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -29,6 +29,14 @@ from exceptions.models import (
 
 # The sales organization's own country: a ship-to elsewhere is an international shipment.
 SALES_ORG_COUNTRIES: dict[str, str] = {"1010": "DE", "1710": "US", "2910": "GB", "3010": "CA"}
+
+T = TypeVar("T")
+
+
+def can_edit_routing_rules(user: Any) -> bool:
+    """Who sees and edits routing rules, on the screens and in the API alike."""
+    return bool(getattr(user, "is_authenticated", False) and (
+        user.is_staff or user.is_superuser or user.has_perm("exceptions.change_routingrule")))
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -191,6 +199,10 @@ class PreviewRow:
     old_queue_id: int
     new_queue_id: int
     rule: RoutingRule | None
+    # As exception_route would set them: only a rule's explicit priority changes the priority, and
+    # a rule's assignee only fills an empty one.
+    new_priority: int
+    new_assignee_id: int | None
 
     @property
     def moves(self) -> bool:
@@ -205,8 +217,30 @@ def routing_preview(*, rules: Sequence[RoutingRule], limit: int = 50) -> list[Pr
     for exception in SyncException.objects.select_related("handoff", "queue").order_by("-first_seen", "-pk")[:limit]:
         route = route_for(deal_facts(exception), ordered,
                           catalogue_queue_id=_catalogue_queue_id(exception.type_code, cache))
-        rows.append(PreviewRow(exception, exception.queue_id, route.queue_id, route.rule))
+        priority = route.rule.priority if route.rule is not None and route.rule.priority else exception.priority
+        rows.append(PreviewRow(exception, exception.queue_id, route.queue_id, route.rule, priority,
+                               exception.assignee_id or route.assignee_id))
     return rows
+
+
+def rules_with_draft(*, draft: RoutingRule | None, replaces: RoutingRule | None = None,
+                     place: int | None = None) -> list[RoutingRule]:
+    """The saved rules with an edited, unsaved `draft` standing in for `replaces` (the saved rule
+    it edits), for routing_preview. Without `place` the draft keeps its position, or goes last
+    when it has none; `place` (1 = first) puts it there among the others instead."""
+    others = [r for r in RoutingRule.objects.order_by("position", "pk") if replaces is None or r.pk != replaces.pk]
+    if draft is None:
+        return others
+    if place is None:
+        if not draft.position:
+            draft.position = (max((r.position for r in others), default=0)) + 1
+        return [*others, draft]
+    # Saved positions may have gaps; number the list as it will be read (in memory, never saved).
+    index = max(place - 1, 0)
+    ordered = [*others[:index], draft, *others[index:]]
+    for number, rule in enumerate(ordered, start=1):
+        rule.position = number
+    return ordered
 
 
 def exceptions_reroute(*, actor: AbstractBaseUser | None = None, batch: int = 500) -> int:
@@ -296,6 +330,18 @@ def routing_rule_toggle(*, rule: RoutingRule, actor: AbstractBaseUser | None, ac
                                      before={"active": not active}, after={"active": active})
     rule.active = active
     return True
+
+
+def routing_rules_edit(*, actor: AbstractBaseUser | None, edit: Callable[[], T]) -> tuple[T, int]:
+    """Run one audited rule edit (a routing_rule_* call) in its own transaction, then re-route
+    under the rules as committed. Returns the edit's result and how many exceptions moved.
+
+    Screens and API both edit through here. The re-route runs after the edit's commit, in
+    batches of their own, so it never holds the rule locks, and a failed re-route leaves the
+    edit saved (the next change re-routes again)."""
+    with transaction.atomic():
+        result = edit()
+    return result, routing_rules_changed(actor=actor)
 
 
 def routing_rules_changed(*, actor: AbstractBaseUser | None) -> int:

@@ -11,18 +11,19 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from exceptions.models import ExceptionType, Queue, RoutingRule, RoutingRuleChange
 from exceptions.routing import (
+    can_edit_routing_rules,
     routing_preview,
     routing_rule_move,
     routing_rule_save,
     routing_rule_toggle,
-    routing_rules_changed,
+    routing_rules_edit,
+    rules_with_draft,
 )
 from exceptions.views import _render, _sidebar
 
@@ -30,8 +31,7 @@ PREVIEW_SIZE = 50
 
 
 def _admin(request: HttpRequest) -> None:
-    user = request.user
-    if not (user.is_staff or user.is_superuser or user.has_perm("exceptions.change_routingrule")):  # type: ignore[union-attr]
+    if not can_edit_routing_rules(request.user):
         raise Http404("no such page")
 
 
@@ -94,13 +94,8 @@ def rule_list(request: HttpRequest) -> HttpResponse:
 
 def _preview_rows(form: RoutingRuleForm, rule: RoutingRule | None) -> list[Any]:
     """Saved rules with the edited (unsaved) one in place of its saved version, or appended."""
-    others = [r for r in RoutingRule.objects.order_by("position", "pk") if rule is None or r.pk != rule.pk]
     edited = form.save(commit=False) if form.is_valid() else None
-    if edited is not None:
-        if not edited.position:
-            edited.position = (max((r.position for r in others), default=0)) + 1
-        others.append(edited)
-    return routing_preview(rules=others, limit=PREVIEW_SIZE)
+    return routing_preview(rules=rules_with_draft(draft=edited, replaces=rule), limit=PREVIEW_SIZE)
 
 
 @login_required
@@ -111,8 +106,9 @@ def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     if request.method == "POST":
         form = RoutingRuleForm(request.POST, instance=rule or RoutingRule())
         if form.is_valid():
-            saved = routing_rule_save(rule=form.save(commit=False), actor=request.user)  # type: ignore[arg-type]
-            moved = routing_rules_changed(actor=request.user)  # type: ignore[arg-type]
+            draft = form.save(commit=False)
+            saved, moved = routing_rules_edit(
+                actor=request.user, edit=lambda: routing_rule_save(rule=draft, actor=request.user))  # type: ignore[arg-type]
             messages.success(request, f"Rule “{saved.name}” saved; {moved} open unassigned exception(s) re-routed.")
             return redirect("exceptions:routing")
     else:
@@ -143,9 +139,9 @@ def rule_preview(request: HttpRequest) -> HttpResponse:
 def rule_move(request: HttpRequest, pk: int) -> HttpResponse:
     _admin(request)
     rule = get_object_or_404(RoutingRule, pk=pk)
-    with transaction.atomic():
-        routing_rule_move(rule=rule, actor=request.user, direction=request.POST.get("direction", ""))  # type: ignore[arg-type]
-    routing_rules_changed(actor=request.user)  # type: ignore[arg-type]
+    direction = request.POST.get("direction", "")
+    routing_rules_edit(actor=request.user,  # type: ignore[arg-type]
+                       edit=lambda: routing_rule_move(rule=rule, actor=request.user, direction=direction))  # type: ignore[arg-type]
     return redirect("exceptions:routing")
 
 
@@ -154,6 +150,7 @@ def rule_move(request: HttpRequest, pk: int) -> HttpResponse:
 def rule_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     _admin(request)
     rule = get_object_or_404(RoutingRule, pk=pk)
-    routing_rule_toggle(rule=rule, actor=request.user, active=request.POST.get("active") == "1")  # type: ignore[arg-type]
-    routing_rules_changed(actor=request.user)  # type: ignore[arg-type]
+    active = request.POST.get("active") == "1"
+    routing_rules_edit(actor=request.user,  # type: ignore[arg-type]
+                       edit=lambda: routing_rule_toggle(rule=rule, actor=request.user, active=active))  # type: ignore[arg-type]
     return redirect("exceptions:routing")

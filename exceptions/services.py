@@ -23,6 +23,7 @@ from exceptions.models import (
     SavedFilter,
     SyncException,
 )
+from exceptions.permissions import queue_perms_forget
 from integration_hub.models import Handoff, HandoffStatus
 
 
@@ -205,6 +206,7 @@ def queue_member_add(*, queue: Queue, user: AbstractBaseUser, lead: bool = False
         perms.append("administer_queue")
     for perm in perms:
         assign_perm(f"exceptions.{perm}", user, queue)
+    queue_perms_forget(user)
     return queue
 
 

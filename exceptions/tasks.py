@@ -1,12 +1,28 @@
-"""Beat task: the escalation sweep (idempotent; two beats at once fire each step once)."""
+"""Beat tasks: the escalation sweep (idempotent; two beats at once fire each step once) and the
+bulk-job sweep; the worker task of a bulk action."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
+from exceptions import bulk
 from exceptions.escalation import escalation_sweep as sweep
 
 
 @shared_task
 def escalation_sweep() -> dict[str, int]:
     return sweep()
+
+
+@shared_task
+def bulk_job_run(job_id: int) -> None:
+    bulk.bulk_job_run(job_id=job_id)
+
+
+@shared_task
+def bulk_jobs_sweep() -> int:
+    """Beat: re-enqueue bulk jobs a lost message or a dead worker left unfinished."""
+    due = bulk.bulk_jobs_due()
+    for job_id in due:
+        bulk_job_run.delay(job_id)
+    return len(due)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from exceptions import routing_views, views
+from exceptions import escalation_views, routing_views, views
 
 app_name = "exceptions"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.queue_overview, name="queues"),
     path("q/<slug:slug>/", views.queue_list, name="list"),
     path("q/<slug:slug>/bulk/", views.queue_bulk, name="bulk"),
+    path("bulk/<int:pk>/", views.bulk_job_view, name="bulk-job"),
     path("q/<slug:slug>/filters/", views.saved_filter_view, name="saved-filter"),
     path("e/<int:pk>/", views.exception_detail, name="detail"),
     path("e/<int:pk>/assign/", views.exception_assign_view, name="assign"),
@@ -23,4 +24,9 @@ urlpatterns = [
     path("routing/<int:pk>/move/", routing_views.rule_move, name="routing-move"),
     path("routing/<int:pk>/toggle/", routing_views.rule_toggle, name="routing-toggle"),
     path("routing/preview/", routing_views.rule_preview, name="routing-preview"),
+    path("escalation/", escalation_views.escalation_list, name="escalation"),
+    path("escalation/<slug:slug>/", escalation_views.escalation_edit, name="escalation-edit"),
+    path("calendars/", escalation_views.calendar_list, name="calendars"),
+    path("calendars/new/", escalation_views.calendar_edit, name="calendar-add"),
+    path("calendars/<int:pk>/", escalation_views.calendar_edit, name="calendar-edit"),
 ]

@@ -15,22 +15,21 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from exceptions.bulk import BULK_ACTIONS, BULK_LIMIT, BulkError, bulk_job_start
 from exceptions.escalation import exception_deadlines
 from exceptions.forms import CommentForm, FilterForm, TagsForm
-from exceptions.models import ExceptionStatus, Queue, SavedFilter, SyncException
-from exceptions.permissions import queue_has_perm, queues_for
+from exceptions.models import BulkJob, BulkJobStatus, ExceptionStatus, Queue, SavedFilter, SyncException
+from exceptions.permissions import queue_has_perm, queue_workers, queues_for
 from exceptions.resolution import (
-    BULK_ACTIONS,
     PATHS,
     PATHS_BY_TYPE,
     ResolutionError,
-    exception_bulk,
     exception_resolve_path,
     root_cause_group,
 )
@@ -154,7 +153,7 @@ def queue_list(request: HttpRequest, slug: str) -> HttpResponse:
     form = FilterForm(params)
     form.is_valid()
     filters = form.filters()
-    qs = exception_list(user=request.user, queue_slug=queue.slug,
+    qs = exception_list(user=request.user, queue=queue,
                         include_snoozed=request.GET.get("snoozed") == "1", **filters)  # type: ignore[arg-type]
     page = exception_page(qs, sort=request.GET.get("sort") or "priority", cursor=request.GET.get("after", ""),
                           size=PAGE_SIZE)
@@ -177,8 +176,12 @@ def queue_list(request: HttpRequest, slug: str) -> HttpResponse:
         "saved_filters": SavedFilter.objects.filter(user=request.user, queue=queue),
         "current_query": urlencode([(k, v) for k, v in request.GET.items() if k != "after" and v]),
         "can_work": queue_has_perm(user=request.user, queue=queue, perm="work"),
+        "bulk_actions": BULK_ACTIONS,
+        "bulk_limit": BULK_LIMIT,
         "now": now,
     }
+    if not request.htmx:  # the rows' refresh needs no pickers
+        context["workers"] = list(queue_workers(queue=queue))
     return _render(request, "exceptions/queue_list.html", "exception-rows", context)
 
 
@@ -209,6 +212,7 @@ def _detail(request: HttpRequest, pk: int) -> HttpResponse:
     exception = _visible_exception(request, pk)
     handoff = exception.handoff
     paths = [(p, PATHS[p][0]) for p in PATHS_BY_TYPE.get(exception.type_code, ())]
+    can_work = queue_has_perm(user=request.user, queue=exception.queue, perm="work")
     context = {
         "exception": exception,
         "handoff": handoff,
@@ -224,7 +228,8 @@ def _detail(request: HttpRequest, pk: int) -> HttpResponse:
         "attempts": list(handoff.sync_attempts.order_by("-created_at", "-pk")[:20]),
         "group": list(root_cause_group(exception=exception).exclude(pk=exception.pk).select_related("handoff")[:20]),
         "others": list(handoff.exceptions.exclude(pk=exception.pk).select_related("queue")),
-        "can_work": queue_has_perm(user=request.user, queue=exception.queue, perm="work"),
+        "can_work": can_work,
+        "workers": list(queue_workers(queue=exception.queue)) if can_work else [],
         "in_flight": handoff.status in IN_FLIGHT,
         "sla": sla_state(exception),
         "deadlines": exception_deadlines(exception) if exception.is_open else [],
@@ -323,26 +328,73 @@ def exception_resolve_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 
+def _filtered_ids(request: HttpRequest, queue: Queue, query: str) -> list[int]:
+    """The ids a list filter (its query string) matches, as many as a bulk action may take + 1."""
+    params = QueryDict(query, mutable=True)
+    if "status" not in params:
+        params["status"] = ExceptionStatus.OPEN
+    form = FilterForm(params)
+    form.is_valid()
+    qs = exception_list(user=request.user, queue=queue, include_snoozed=params.get("snoozed") == "1",
+                        **form.filters())  # type: ignore[arg-type]
+    return list(qs.values_list("pk", flat=True)[: BULK_LIMIT + 1])
+
+
 @login_required
 @require_POST
 def queue_bulk(request: HttpRequest, slug: str) -> HttpResponse:
-    """Apply one action to the selected exceptions; each change writes its own audit row and a
-    repeated request changes (and audits) nothing more."""
+    """Start one bulk action on the ticked exceptions, or on everything the list's filter matches.
+
+    A worker applies it item by item; the answer is the job's progress (polled by htmx, a page
+    that refreshes itself without JS)."""
     queue = get_object_or_404(queues_for(user=request.user, perm="work"), slug=slug)
-    action = request.POST.get("action", "")
-    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
-    if action not in BULK_ACTIONS or not ids:
-        messages.error(request, "Pick an action and at least one exception.")
-        return redirect(reverse("exceptions:list", args=[queue.slug]))
-    outcome = exception_bulk(user=request.user, queue=queue, ids=ids, action=action)
-    messages.success(request, f"{BULK_ACTIONS[action]}: {outcome['changed']} changed, "
-                              f"{outcome['unchanged']} already done, {outcome['failed']} failed.")
     back = request.POST.get("next") or reverse("exceptions:list", args=[queue.slug])
     if not back.startswith("/"):
         back = reverse("exceptions:list", args=[queue.slug])
+    if request.POST.get("scope") == "filter":
+        ids = _filtered_ids(request, queue, request.POST.get("query", ""))
+    else:
+        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    action = request.POST.get("action", "")
+    try:
+        job = bulk_job_start(user=request.user, queue=queue, ids=ids, action=action,
+                             data={"assignee": request.POST.get("assignee", "")} if action == "assign" else {})
+    except BulkError as error:
+        if request.htmx:  # type: ignore[attr-defined]
+            return render(request, "exceptions/bulk_job.html#bulk-status", {"error": str(error)})
+        messages.error(request, str(error))
+        return redirect(back)
     if request.htmx:  # type: ignore[attr-defined]
-        return HttpResponse(status=204, headers={"HX-Trigger": "exceptionsBulkApplied", "HX-Redirect": back})
-    return redirect(back)
+        return render(request, "exceptions/bulk_job.html#bulk-status", {"job": job, "back": back})
+    return redirect(f"{reverse('exceptions:bulk-job', args=[job.pk])}?{urlencode({'next': back})}")
+
+
+@login_required
+@require_GET
+def bulk_job_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """A bulk job's progress: item by item, with what happened to each. Only its author sees it."""
+    jobs = BulkJob.objects.select_related("queue")
+    if not request.user.is_staff:  # type: ignore[union-attr]
+        jobs = jobs.filter(actor=request.user)  # type: ignore[misc]
+    job = get_object_or_404(jobs, pk=pk)
+    back = request.GET.get("next", "")
+    context = {
+        "job": job,
+        "back": back if back.startswith("/") else (reverse("exceptions:list", args=[job.queue.slug])
+                                                   if job.queue else reverse("exceptions:queues")),
+        "items": [] if request.GET.get("compact") else _job_items(job),
+        "sidebar": _sidebar(request),
+    }
+    response = _render(request, "exceptions/bulk_job.html", "bulk-status", context)
+    if request.htmx and job.status == BulkJobStatus.DONE:  # type: ignore[attr-defined]
+        response["HX-Trigger"] = "exceptionsBulkApplied"
+    return response
+
+
+def _job_items(job: BulkJob) -> list[dict[str, Any]]:
+    titles = dict(SyncException.objects.filter(pk__in=job.ids[:500]).values_list("pk", "title"))
+    return [{"pk": pk, "title": titles.get(pk, f"#{pk}"), "outcome": job.results.get(str(pk), "")}
+            for pk in job.ids[:500]]
 
 
 @login_required

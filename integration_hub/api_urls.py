@@ -9,6 +9,7 @@ from approvals.api import ApprovalViewSet
 from crosswalks import api as crosswalk_api
 from crosswalks.api import ProductMappingViewSet
 from exceptions.api import SyncExceptionViewSet
+from exceptions.routing_api import RoutingRuleViewSet
 from integration_hub.api import HandoffViewSet
 from integration_hub.webhooks import SalesforceOutboundMessageView
 
@@ -18,6 +19,7 @@ router = DefaultRouter()
 router.register("handoffs", HandoffViewSet, basename="handoff")
 router.register("approvals", ApprovalViewSet, basename="approval")
 router.register("exceptions", SyncExceptionViewSet, basename="exception")
+router.register("routing-rules", RoutingRuleViewSet, basename="routing-rule")
 router.register("crosswalks/products", ProductMappingViewSet, basename="product-mapping")
 
 urlpatterns = [

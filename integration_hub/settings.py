@@ -342,6 +342,7 @@ HUB_BASE_URL = env_str("HUB_BASE_URL", "")
 CELERY_BEAT_SCHEDULE["escalation-sweep"] = {
     "task": "exceptions.tasks.escalation_sweep", "schedule": HUB_ESCALATION_SWEEP_SECONDS,
 }
+CELERY_BEAT_SCHEDULE["bulk-jobs-sweep"] = {"task": "exceptions.tasks.bulk_jobs_sweep", "schedule": 30.0}
 
 # Email for assignment, escalation and approval digests: printed to the console until SMTP is set.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

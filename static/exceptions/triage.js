@@ -96,12 +96,17 @@
     }
   });
 
-  document.addEventListener("submit", (event) => {
-    if (event.target.id === "bulk-form") { const p = document.getElementById("bulk-progress"); if (p) { p.hidden = false; p.removeAttribute("value"); } }
-  });
+  // "Assign to…" needs a person; the picker shows only then (without JS it is always there).
+  function syncBulkBar() {
+    const action = document.querySelector("[data-bulk-action]");
+    const who = document.querySelector("[data-bulk-assignee]");
+    if (action && who) who.hidden = action.value !== "assign";
+  }
+  document.addEventListener("change", (event) => { if (event.target.matches("[data-bulk-action]")) syncBulkBar(); });
 
   document.addEventListener("htmx:afterSwap", restore);
   document.addEventListener("DOMContentLoaded", () => {
+    syncBulkBar();
     const first = rows()[0]; if (first) select(first);
     if (location.hash === "#comment") { const c = document.querySelector("#comment textarea"); if (c) c.focus(); }
   });

@@ -89,3 +89,37 @@ def test_it_lets_a_pricing_analyst_work_the_list_with_the_keyboard(browser_conte
     page.wait_for_selector("#exception-work .outcome")
     assert SyncException.objects.get(pk=order[1]).status == "resolved"
     assert {r.pk for r in rows} == {int(i) for i in order}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_lets_a_pricing_analyst_bulk_assign_a_filtered_selection_to_a_colleague(browser_context, live_server):
+    from exceptions import bulk
+    from exceptions.services import queue_ensure, queue_member_add
+    from exceptions.tasks import bulk_job_run
+    from tests.factories import UserFactory
+
+    people = make_cast()
+    colleague = UserFactory(username="pat", first_name="Pat", last_name="Lee")
+    queue_member_add(queue=queue_ensure(slug="pricing"), user=colleague)
+    acme = [SyncExceptionFactory(type_code="pricing_mismatch", fingerprint=f"pricing_mismatch:price:A{i}",
+                                 title=f"Price differs from SAP by 3.{i}0% on Gizmo {i}", customer_name="Acme Corp",
+                                 amount=Decimal(10000 + i), currency="USD") for i in range(55)]
+    other = SyncExceptionFactory(type_code="pricing_mismatch", fingerprint="pricing_mismatch:price:G1",
+                                 customer_name="Globex")
+    # The live server's worker: the job runs in the request's thread once it commits.
+    with mock.patch.object(bulk_job_run, "delay", side_effect=lambda job_id: bulk.bulk_job_run(job_id=job_id)):
+        page = browser_login(browser_context, live_server, people.pricing_analyst)
+        page.goto("/triage/q/pricing/?customer=acme")
+        assert page.is_hidden("[data-bulk-assignee]")  # only "Assign to…" needs a person
+        page.check("input[name=scope][value=filter]")
+        page.select_option("[data-bulk-action]", "assign")
+        page.select_option("[data-bulk-assignee]", "pat")
+        page.click("#bulk-form button[type=submit]")
+        page.wait_for_selector("#bulk-status.done")
+        assert "55 / 55" in page.inner_text("#bulk-status")
+        assert "55 changed" in page.inner_text("#bulk-status")
+        page.wait_for_selector("tbody tr[data-id] .avatar")
+        screenshot(page, "triage-list-bulk-done")
+
+    assert SyncException.objects.filter(pk__in=[e.pk for e in acme], assignee=colleague).count() == 55
+    assert SyncException.objects.get(pk=other.pk).assignee is None

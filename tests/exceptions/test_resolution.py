@@ -3,12 +3,15 @@ right hold is written back to Salesforce."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from crosswalks.models import CustomerMapping, ProductMapping
 from exceptions.models import ExceptionEvent, SyncException
 from exceptions.resolution import exception_resolve_path
 from integration_hub.models import HandoffStatus as S
+from integration_hub.models import TransformationLog
 from tests.factories import Cast, make_cast
 
 
@@ -159,3 +162,60 @@ def test_it_ships_to_the_nearest_sap_address_logistics_picked(sync_world, people
     assert handoff.status == S.WRITTEN_BACK, (handoff.last_error, _open_types(handoff))
     assert handoff.overrides["ship_to"]["postal_code"] == nearest["address"]["postal_code"]
     assert len(sync_world.orders_for(opportunity_id)) == 1
+
+
+def test_it_approves_the_crm_price_as_a_manual_override_and_the_order_carries_it(sync_world, people):
+    opportunity_id, handoff = _blocked(sync_world, "pricing_mismatch")
+    exception = _open(handoff, "pricing_mismatch")
+    crm_net = Decimal(exception.evidence["crm_net"])
+
+    handoff = _resolve(sync_world, exception, people.pricing_analyst, "crm_price", note="contract price")
+
+    assert handoff.status == S.WRITTEN_BACK, (handoff.last_error, _open_types(handoff))
+    code = exception.evidence["product_code"]
+    assert handoff.overrides["pricing"][code] == {"action": "crm_price", "by": "pricing_analyst"}
+    [order] = sync_world.orders_for(opportunity_id)
+    # SAP's net for the line is the price sales committed to (a manual condition, not SAP's list price).
+    assert any(Decimal(item["NetAmount"]) == crm_net for item in order["to_Item"])
+    assert TransformationLog.objects.filter(handoff=handoff, rule__startswith="CRM price approved by pricing_analyst",
+                                            result_value=str(crm_net)).exists()
+
+
+def test_it_fills_in_the_payment_terms_a_person_typed_and_creates_the_order(sync_world, people):
+    opportunity_id, handoff = _blocked(sync_world, "missing_required_field")
+
+    handoff = _resolve(sync_world, _open(handoff, "missing_required_field"), people.admin, "payment_terms",
+                       terms_key="NT45")
+
+    assert handoff.status == S.WRITTEN_BACK, (handoff.last_error, _open_types(handoff))
+    assert sync_world.orders_for(opportunity_id)[0]["CustomerPaymentTerms"] == "NT45"
+
+
+def _sap_creation_error(world):
+    world.fault("sap", operation="API_SALES_ORDER_SRV/A_SalesOrder:POST", kind="status", status=500, times=3)
+    opportunity_id, _ = world.flow.one("clean")
+    handoff = world.drive(world.receive(opportunity_id))
+    assert handoff.status == S.BLOCKED, handoff.last_error
+    return opportunity_id, handoff
+
+
+def test_it_retries_an_sap_creation_error_from_the_hub_and_creates_one_order(sync_world, people):
+    opportunity_id, handoff = _sap_creation_error(sync_world)
+
+    handoff = _resolve(sync_world, _open(handoff, "sap_creation_error"), people.integration_ops, "retry",
+                       note="SAP is back")
+
+    assert handoff.status == S.WRITTEN_BACK, handoff.last_error
+    assert len(sync_world.orders_for(opportunity_id)) == 1
+
+
+def test_it_cancels_an_sap_creation_error_and_tells_salesforce(sync_world, people):
+    opportunity_id, handoff = _sap_creation_error(sync_world)
+
+    handoff = _resolve(sync_world, _open(handoff, "sap_creation_error"), people.integration_ops, "cancel",
+                       note="duplicate of an order keyed by hand")
+
+    assert handoff.status == S.CANCELLED
+    opportunity = sync_world.opportunity(opportunity_id)
+    assert "duplicate of an order keyed by hand" in opportunity["ERP_Hold_Reason__c"]
+    assert sync_world.orders_for(opportunity_id) == []

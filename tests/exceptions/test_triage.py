@@ -126,13 +126,14 @@ def test_it_refreshes_only_the_rows_for_htmx(cast: Cast, pricing_exception) -> N
     assert "<aside" not in html
 
 
-def test_it_applies_a_bulk_action_once_with_an_audit_row_per_item(cast: Cast) -> None:
+def test_it_applies_a_bulk_action_once_with_an_audit_row_per_item(cast: Cast, bulk_worker) -> None:
     items = [SyncExceptionFactory(type_code="pricing_mismatch", fingerprint=f"pricing_mismatch:b{i}") for i in range(3)]
     ids = [e.pk for e in items]
     client = web(cast.pricing_analyst)
 
     for _ in range(2):
-        client.post(reverse("exceptions:bulk", args=["pricing"]), {"ids": ids, "action": "assign_me"})
+        with bulk_worker():
+            client.post(reverse("exceptions:bulk", args=["pricing"]), {"ids": ids, "action": "assign_me"})
     outcome = api(cast.pricing_analyst).post("/api/v1/exceptions/bulk/", {"ids": ids, "action": "assign_me"},
                                              format="json").json()
 
