@@ -9,6 +9,7 @@ from approvals.api import ApprovalViewSet
 from crosswalks import api as crosswalk_api
 from crosswalks.api import ProductMappingViewSet
 from exceptions.api import SyncExceptionViewSet
+from exceptions.policy_api import BusinessCalendarViewSet, EscalationPolicyViewSet, SettingChangeViewSet
 from exceptions.routing_api import RoutingRuleViewSet
 from integration_hub.api import HandoffViewSet
 from integration_hub.webhooks import SalesforceOutboundMessageView
@@ -20,6 +21,9 @@ router.register("handoffs", HandoffViewSet, basename="handoff")
 router.register("approvals", ApprovalViewSet, basename="approval")
 router.register("exceptions", SyncExceptionViewSet, basename="exception")
 router.register("routing-rules", RoutingRuleViewSet, basename="routing-rule")
+router.register("escalation-policies", EscalationPolicyViewSet, basename="escalation-policy")
+router.register("calendars", BusinessCalendarViewSet, basename="calendar")
+router.register("setting-changes", SettingChangeViewSet, basename="setting-change")
 router.register("crosswalks/products", ProductMappingViewSet, basename="product-mapping")
 
 urlpatterns = [
