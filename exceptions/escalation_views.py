@@ -50,6 +50,7 @@ from exceptions.policies import (
     escalation_policy_save,
     holidays_parse,
     levels_summary,
+    policy_queues_for,
     queue_calendar_set,
     weekdays_label,
 )
@@ -141,9 +142,11 @@ def _policy_of(queue: Queue) -> EscalationPolicy | None:
 @login_required
 @require_GET
 def escalation_list(request: HttpRequest) -> HttpResponse:
-    _admin(request, POLICY_PERM)
+    editable = policy_queues_for(request.user)
+    if not editable.exists():
+        raise Http404("no such page")
     default = calendar_default()
-    queues = (Queue.objects.select_related("calendar", "escalation_policy")
+    queues = (editable.select_related("calendar", "escalation_policy")
               .prefetch_related("escalation_policy__levels__manager", "escalation_policy__levels__reassign_to")
               .order_by("name"))
     rows = []
@@ -156,7 +159,12 @@ def escalation_list(request: HttpRequest) -> HttpResponse:
             "calendar": queue.calendar or default,
         })
     changes = SettingChange.objects.filter(kind__in=[SettingKind.ESCALATION_POLICY, SettingKind.QUEUE])
-    context = {"rows": rows, "history": _history(changes.select_related("actor")[:20]), "sidebar": _sidebar(request)}
+    if not can_edit_settings(request.user, POLICY_PERM):  # a lead sees their queues' history only
+        changes = changes.filter(Q(kind=SettingKind.QUEUE, object_id__in=[r["queue"].pk for r in rows])
+                                 | Q(kind=SettingKind.ESCALATION_POLICY,
+                                     object_id__in=[r["policy"].pk for r in rows if r["policy"]]))
+    context = {"rows": rows, "history": _history(changes.select_related("actor")[:20]), "sidebar": _sidebar(request),
+               "can_edit_calendars": can_edit_settings(request.user, CALENDAR_PERM)}
     return _render(request, "exceptions/escalation.html", "escalation-policies", context)
 
 
@@ -295,8 +303,8 @@ def _apply_errors(form: PolicyForm, error: ValidationError) -> list[ValidationEr
 @login_required
 @require_http_methods(["GET", "POST"])
 def escalation_edit(request: HttpRequest, slug: str) -> HttpResponse:
-    _admin(request, POLICY_PERM)
-    queue = get_object_or_404(Queue.objects.select_related("calendar"), slug=slug)
+    # Settings editors edit every queue's policy; a queue's leads (administer) edit their own.
+    queue = get_object_or_404(policy_queues_for(request.user).select_related("calendar"), slug=slug)
     saved = EscalationPolicy.objects.filter(queue=queue).first()
     policy = saved or EscalationPolicy(queue=queue)
     level_errors: list[ValidationError] = []
@@ -357,6 +365,7 @@ def _policy_page(request: HttpRequest, queue: Queue, saved: EscalationPolicy | N
         else _policy_preview(queue, _draft(queue, saved, form, formset)),
         "history": _history(SettingChange.objects.filter(targets).select_related("actor")[:50]),
         "sidebar": _sidebar(request),
+        "can_edit_calendars": can_edit_settings(request.user, CALENDAR_PERM),
     }
     return _render(request, POLICY_TEMPLATE, partial or "escalation-preview", context, status=status)
 

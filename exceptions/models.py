@@ -417,6 +417,7 @@ class SettingKind(models.TextChoices):
     ESCALATION_POLICY = "escalation_policy", "Escalation policy"
     CALENDAR = "calendar", "Business calendar"
     QUEUE = "queue", "Queue calendar and SLA"
+    MEMBERS = "members", "Queue members"
 
 
 class SettingChange(models.Model):

@@ -36,7 +36,8 @@ from exceptions.models import (
     SettingKind,
     SyncException,
 )
-from exceptions.permissions import queue_has_perm
+from exceptions.permissions import queue_has_perm, queues_for
+from exceptions.services import queue_member_add, queue_member_remove
 
 POLICY_PERM = "exceptions.change_escalationpolicy"
 CALENDAR_PERM = "exceptions.change_businesscalendar"
@@ -51,6 +52,55 @@ def can_edit_settings(user: Any, perm: str) -> bool:
     (`CALENDAR_PERM`), on the screens and in the API alike."""
     return bool(getattr(user, "is_authenticated", False) and (
         user.is_staff or user.is_superuser or user.has_perm(perm)))
+
+
+def policy_queues_for(user: Any) -> Any:
+    """Queues whose escalation policy, calendar choice and SLA `user` may edit: every queue for
+    settings editors (POLICY_PERM), otherwise the queues they administer (their leads)."""
+    if can_edit_settings(user, POLICY_PERM):
+        return Queue.objects.all()
+    return queues_for(user=user, perm="administer")
+
+
+def queue_role(queue: Queue, user: AbstractBaseUser) -> str | None:
+    """"lead", "member" or None, from the queue's own membership lists."""
+    if queue.leads.filter(pk=user.pk).exists():
+        return "lead"
+    return "member" if queue.members.filter(pk=user.pk).exists() else None
+
+
+@transaction.atomic
+def queue_membership_set(*, queue: Queue, user: AbstractBaseUser, role: str | None,
+                         actor: AbstractBaseUser | None) -> int:
+    """Make `user` a "member" or "lead" of `queue`, or take them out (None), with an audit row.
+
+    A lead cannot take away their own lead role (the queue would lose the person who can give it
+    back); an admin can. Returns how many open exceptions were unassigned on the way out."""
+    if role not in ("member", "lead", None):
+        raise ValidationError({"role": ValidationError("Choose member, lead or remove.", code="invalid")})
+    if not user.is_active:
+        raise ValidationError({"user": ValidationError("%(user)s is not an active user.", code="inactive",
+                                                       params={"user": user.get_username()})})
+    before_role = queue_role(queue, user)
+    if before_role == role:
+        return 0
+    if (actor is not None and actor.pk == user.pk and before_role == "lead" and role != "lead"
+            and not can_edit_settings(actor, POLICY_PERM)):
+        raise ValidationError({"role": ValidationError(
+            "You cannot remove your own lead role; ask another lead or an admin.", code="self")})
+    unassigned = 0
+    if role == "lead":
+        queue_member_add(queue=queue, user=user, lead=True)
+    elif role == "member":
+        if before_role == "lead":
+            queue_member_remove(queue=queue, user=user, actor=actor, leads_only=True)
+        queue_member_add(queue=queue, user=user)
+    elif before_role is not None:
+        unassigned = queue_member_remove(queue=queue, user=user, actor=actor)
+    _audit(kind=SettingKind.MEMBERS, object_id=queue.pk, label=f"{queue.name} members", actor=actor,
+           before={"user": user.get_username(), "role": before_role} if before_role else {},
+           after={"user": user.get_username(), "role": role, **({"unassigned": unassigned} if unassigned else {})})
+    return unassigned
 
 
 # -- summaries ------------------------------------------------------------------------------------------

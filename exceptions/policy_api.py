@@ -16,11 +16,12 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -32,10 +33,12 @@ from exceptions.models import (
     EscalationCondition,
     EscalationLevel,
     EscalationPolicy,
+    ExceptionStatus,
     Queue,
     SettingChange,
     SettingKind,
 )
+from exceptions.permissions import queues_for
 from exceptions.policies import (
     CALENDAR_PERM,
     POLICY_PERM,
@@ -46,15 +49,26 @@ from exceptions.policies import (
     escalation_policy_preview,
     escalation_policy_save,
     levels_summary,
+    policy_queues_for,
     queue_calendar_set,
+    queue_membership_set,
 )
 
 PREVIEW_SIZE = 20  # as on the screen
 PREVIEW_MAX = 100
 # Which screen shows which history: a queue's calendar and SLA are edited with its policy.
 KIND_PERMS = {SettingKind.ESCALATION_POLICY: POLICY_PERM, SettingKind.QUEUE: POLICY_PERM,
-              SettingKind.CALENDAR: CALENDAR_PERM}
+              SettingKind.MEMBERS: POLICY_PERM, SettingKind.CALENDAR: CALENDAR_PERM}
 CONDITION_ACTION_CHOICES = EscalationPolicy._meta.get_field("condition_action").choices or []
+
+
+class PolicyEditors(permissions.BasePermission):
+    """Settings editors, or the leads of at least one queue (they edit their own queues' policy)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not policy_queues_for(request.user).exists():
+            raise NotFound
+        return True
 
 
 class SettingEditors(permissions.BasePermission):
@@ -218,9 +232,12 @@ class EscalationPolicyViewSet(viewsets.GenericViewSet):
     with the calendar its timers count on and its SLA. A queue never saved shows the defaults."""
 
     serializer_class = EscalationPolicySerializer
-    permission_classes = [permissions.IsAuthenticated, SettingEditors]
-    setting_perms = (POLICY_PERM,)
-    queryset = (Queue.objects.select_related("calendar", "escalation_policy")
+    permission_classes = [permissions.IsAuthenticated, PolicyEditors]
+    queryset = Queue.objects.none()
+
+    def get_queryset(self) -> QuerySet[Queue]:
+        # Settings editors: every queue; a lead: the queues they administer (others are 404).
+        return (policy_queues_for(self.request.user).select_related("calendar", "escalation_policy")
                 .prefetch_related("escalation_policy__levels__manager", "escalation_policy__levels__reassign_to")
                 .order_by("name"))
     lookup_field = "slug"
@@ -378,3 +395,54 @@ class SettingChangeViewSet(viewsets.GenericViewSet):
             changes = changes.filter(object_id=query.validated_data["object_id"])
         page = self.paginate_queryset(changes)
         return self.get_paginated_response(SettingChangeSerializer(page, many=True).data)
+
+
+# -- queue members ----------------------------------------------------------------------------------
+class QueueMemberSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    name = serializers.CharField(read_only=True)
+    role = serializers.ChoiceField(choices=["member", "lead"], allow_null=True,
+                                   help_text='"member", "lead", or null to take the person out of the queue')
+    open_assigned = serializers.IntegerField(read_only=True)
+
+
+class QueueMembersView(GenericAPIView):
+    """A queue's members and leads, for those who administer it (leads, staff): list, and set one
+    person's role (null removes them; their open exceptions go back to the queue). Others: 404."""
+
+    serializer_class = QueueMemberSerializer
+    permission_classes = [permissions.IsAuthenticated]
+
+    def _queue(self, slug: str) -> Queue:
+        queue = queues_for(user=self.request.user, perm="administer").filter(slug=slug).first()
+        if queue is None:
+            raise NotFound
+        return queue
+
+    def _members(self, queue: Queue) -> list[dict[str, Any]]:
+        leads = set(queue.leads.values_list("pk", flat=True))
+        people = (get_user_model().objects.filter(Q(exception_queues=queue) | Q(led_exception_queues=queue)).distinct()
+                  .annotate(open_assigned=Count("assigned_exceptions", filter=Q(
+                      assigned_exceptions__queue=queue, assigned_exceptions__status=ExceptionStatus.OPEN)))
+                  .order_by("username"))
+        return [{"username": p.username, "name": p.get_full_name() or p.username,
+                 "role": "lead" if p.pk in leads else "member", "open_assigned": p.open_assigned} for p in people]
+
+    @extend_schema(responses=QueueMemberSerializer(many=True))
+    def get(self, request: Request, slug: str) -> Response:
+        return Response(QueueMemberSerializer(self._members(self._queue(slug)), many=True).data)
+
+    @extend_schema(request=QueueMemberSerializer, responses=QueueMemberSerializer(many=True))
+    def post(self, request: Request, slug: str) -> Response:
+        queue = self._queue(slug)
+        payload = QueueMemberSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        person = get_user_model().objects.filter(username=payload.validated_data["username"]).first()
+        if person is None:
+            raise ValidationError({"username": [f"There is no user called '{payload.validated_data['username']}'."]})
+        try:
+            queue_membership_set(queue=queue, user=person, role=payload.validated_data["role"],
+                                 actor=request.user)  # type: ignore[arg-type]
+        except DjangoValidationError as error:
+            raise _invalid(error) from error
+        return Response(QueueMemberSerializer(self._members(queue), many=True).data)

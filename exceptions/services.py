@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlencode
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from guardian.shortcuts import assign_perm
+from guardian.shortcuts import assign_perm, remove_perm
 
 from exceptions.models import (
     CATALOGUE,
@@ -208,6 +208,25 @@ def queue_member_add(*, queue: Queue, user: AbstractBaseUser, lead: bool = False
         assign_perm(f"exceptions.{perm}", user, queue)
     queue_perms_forget(user)
     return queue
+
+
+@transaction.atomic
+def queue_member_remove(*, queue: Queue, user: AbstractBaseUser, actor: AbstractBaseUser | None,
+                        leads_only: bool = False) -> int:
+    """Take `user` out of `queue` (or only out of its leads): membership and their own guardian
+    grants go; their open exceptions there are unassigned (audited), since they can no longer work
+    them. Grants through a group stay: groups are managed in the admin. Returns how many were unassigned."""
+    queue.leads.remove(user)
+    remove_perm("exceptions.administer_queue", user, queue)
+    unassigned = 0
+    if not leads_only:
+        queue.members.remove(user)
+        for perm in ("view_queue", "work_queue"):
+            remove_perm(f"exceptions.{perm}", user, queue)
+        for exception in SyncException.objects.filter(queue=queue, assignee=user, status=ExceptionStatus.OPEN):
+            unassigned += int(exception_assign(exception=exception, assignee=None, actor=actor))
+    queue_perms_forget(user)
+    return unassigned
 
 
 # -- deal facts -----------------------------------------------------------------------------------

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from exceptions import escalation_views, routing_views, views
+from exceptions import escalation_views, queue_views, routing_views, views
 
 app_name = "exceptions"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("q/<slug:slug>/bulk/", views.queue_bulk, name="bulk"),
     path("bulk/<int:pk>/", views.bulk_job_view, name="bulk-job"),
     path("q/<slug:slug>/filters/", views.saved_filter_view, name="saved-filter"),
+    path("q/<slug:slug>/members/", queue_views.queue_members, name="members"),
     path("e/<int:pk>/", views.exception_detail, name="detail"),
     path("e/<int:pk>/assign/", views.exception_assign_view, name="assign"),
     path("e/<int:pk>/comment/", views.exception_comment_view, name="comment"),

@@ -80,6 +80,7 @@ def _sidebar(request: HttpRequest) -> list[Queue]:
         cache.set(key, counts, BADGE_SECONDS)
     for queue in queues:
         queue.open_count = counts.get(queue.pk, 0)  # type: ignore[attr-defined]
+        queue.administered = queue_has_perm(user=request.user, queue=queue, perm="administer")  # type: ignore[attr-defined]
     return queues
 
 
@@ -176,6 +177,7 @@ def queue_list(request: HttpRequest, slug: str) -> HttpResponse:
         "saved_filters": SavedFilter.objects.filter(user=request.user, queue=queue),
         "current_query": urlencode([(k, v) for k, v in request.GET.items() if k != "after" and v]),
         "can_work": queue_has_perm(user=request.user, queue=queue, perm="work"),
+        "can_administer": queue_has_perm(user=request.user, queue=queue, perm="administer"),
         "bulk_actions": BULK_ACTIONS,
         "bulk_limit": BULK_LIMIT,
         "now": now,

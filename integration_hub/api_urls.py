@@ -9,7 +9,12 @@ from approvals.api import ApprovalViewSet
 from crosswalks import api as crosswalk_api
 from crosswalks.api import ProductMappingViewSet
 from exceptions.api import SyncExceptionViewSet
-from exceptions.policy_api import BusinessCalendarViewSet, EscalationPolicyViewSet, SettingChangeViewSet
+from exceptions.policy_api import (
+    BusinessCalendarViewSet,
+    EscalationPolicyViewSet,
+    QueueMembersView,
+    SettingChangeViewSet,
+)
 from exceptions.routing_api import RoutingRuleViewSet
 from integration_hub.api import HandoffViewSet
 from integration_hub.webhooks import SalesforceOutboundMessageView
@@ -40,5 +45,6 @@ urlpatterns = [
          name="crosswalk-history"),
     path("crosswalks/tables/<slug:table>/import/", crosswalk_api.CrosswalkImportView.as_view(),
          name="crosswalk-import"),
+    path("queues/<slug:slug>/members/", QueueMembersView.as_view(), name="queue-members"),
     path("", include(router.urls)),
 ]
