@@ -1,5 +1,5 @@
 """REST API on exceptions: everything the triage screens do (list/filter, assign, comment, tag,
-resolve with each path, bulk). A user sees their queues' exceptions, staff see all; anything
+resolve with each path, bulk, bulk jobs with progress). A user sees their queues' exceptions, staff see all; anything
 outside a user's queues is a 404, reads and writes alike."""
 
 from __future__ import annotations
@@ -12,16 +12,23 @@ from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from exceptions.bulk import BULK_ACTIONS, BulkError, exception_bulk
+from exceptions.bulk import (
+    BULK_ACTIONS,
+    BULK_LIMIT,
+    BulkError,
+    bulk_ids_for_filter,
+    bulk_job_start,
+    exception_bulk,
+)
 from exceptions.escalation import exception_deadlines
-from exceptions.models import ExceptionStatus, ExceptionType, SyncException
-from exceptions.permissions import queue_has_perm
+from exceptions.models import BulkJob, ExceptionStatus, ExceptionType, SyncException
+from exceptions.permissions import queue_has_perm, queues_for
 from exceptions.resolution import PATHS, ResolutionError, exception_resolve_path
 from exceptions.selectors import exception_list
 from exceptions.services import (
@@ -257,3 +264,64 @@ class SyncExceptionViewSet(viewsets.ReadOnlyModelViewSet):
         except BulkError as error:
             return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(outcome)
+
+
+# -- bulk jobs: the screen's bulk bar, with progress ---------------------------------------------------
+class BulkJobSerializer(serializers.ModelSerializer):
+    queue = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    total = serializers.IntegerField(read_only=True)
+    processed = serializers.IntegerField(read_only=True)
+    changed = serializers.IntegerField(read_only=True)
+    unchanged = serializers.IntegerField(read_only=True)
+    failed = serializers.IntegerField(read_only=True)
+    results = serializers.DictField(child=serializers.CharField(), read_only=True,
+                                    help_text='exception id → "changed", "unchanged" or "failed: <reason>"')
+
+    class Meta:
+        model = BulkJob
+        fields = ["id", "label", "action", "queue", "status", "total", "processed", "changed", "unchanged", "failed",
+                  "results", "created_at", "finished_at"]
+        read_only_fields = fields
+
+
+class BulkJobStartSerializer(serializers.Serializer):
+    queue = serializers.SlugField(help_text="the queue's slug; the selection must be in it")
+    ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=BULK_LIMIT)
+    filter = serializers.CharField(required=False, allow_blank=True,
+                                   help_text='instead of ids: the list filter\'s query string, e.g. "customer=acme"')
+    action = serializers.ChoiceField(choices=[a for a in BULK_ACTIONS if a != "resolve"])
+    assignee = serializers.CharField(required=False, help_text='username, for action "assign"')
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "ids" not in attrs and "filter" not in attrs:
+            raise serializers.ValidationError("Send the ids, or a filter.")
+        return attrs
+
+
+@extend_schema_view(create=extend_schema(request=BulkJobStartSerializer, responses={202: BulkJobSerializer}))
+class BulkJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """A bulk action as a job a worker applies item by item (the screen's bulk bar): start one,
+    then read its progress and each item's outcome. A person sees their own jobs, staff all."""
+
+    serializer_class = BulkJobSerializer
+    queryset = BulkJob.objects.none()
+
+    def get_queryset(self) -> QuerySet[BulkJob]:
+        jobs = BulkJob.objects.select_related("queue").order_by("-created_at", "-pk")
+        return jobs if self.request.user.is_staff else jobs.filter(actor=self.request.user)  # type: ignore[union-attr]
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        payload = BulkJobStartSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        queue = queues_for(user=request.user, perm="work").filter(slug=data["queue"]).first()
+        if queue is None:
+            raise Http404
+        ids = data["ids"] if "ids" in data else bulk_ids_for_filter(user=request.user, queue=queue,
+                                                                    query=data["filter"])
+        try:
+            job = bulk_job_start(user=request.user, queue=queue, ids=ids, action=data["action"],
+                                 data={"assignee": data.get("assignee", "")} if data["action"] == "assign" else {})
+        except BulkError as error:
+            return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(BulkJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)

@@ -21,11 +21,14 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.http import QueryDict
 from django.utils import timezone
 
+from exceptions.forms import FilterForm
 from exceptions.models import BulkJob, BulkJobStatus, ExceptionStatus, Queue, SyncException
 from exceptions.permissions import queue_has_perm, queues_for
 from exceptions.resolution import ResolutionError, exception_resolve_path
+from exceptions.selectors import exception_list
 from exceptions.services import ExceptionNotOpen, exception_assign, exception_snooze
 
 logger = logging.getLogger(__name__)
@@ -115,6 +118,19 @@ def exception_bulk(*, user: Any, queue: Queue | None, ids: list[int], action: st
     outcomes = [bulk_item(exception=e, user=user, action=action, data=data, assignee=assignee)
                 for e in _workable(user, queue, ids)]
     return _counts(outcomes)
+
+
+def bulk_ids_for_filter(*, user: Any, queue: Queue, query: str) -> list[int]:
+    """The ids the list's filter (its query string, as the screen builds it) matches in `queue`,
+    as many as a bulk action may take + 1 (so an oversized selection is refused, not cut)."""
+    params = QueryDict(query, mutable=True)
+    if "status" not in params:
+        params["status"] = ExceptionStatus.OPEN
+    form = FilterForm(params)
+    form.is_valid()
+    qs = exception_list(user=user, queue=queue, include_snoozed=params.get("snoozed") == "1",
+                        **form.filters())  # type: ignore[arg-type]
+    return list(qs.values_list("pk", flat=True)[: BULK_LIMIT + 1])
 
 
 def _job_key(*, user: Any, queue: Queue | None, action: str, data: dict[str, Any], ids: list[int]) -> str:

@@ -15,13 +15,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from exceptions.bulk import BULK_ACTIONS, BULK_LIMIT, BulkError, bulk_job_start
+from exceptions.bulk import BULK_ACTIONS, BULK_LIMIT, BulkError, bulk_ids_for_filter, bulk_job_start
 from exceptions.escalation import exception_deadlines
 from exceptions.forms import CommentForm, FilterForm, TagsForm
 from exceptions.models import BulkJob, BulkJobStatus, ExceptionStatus, Queue, SavedFilter, SyncException
@@ -330,18 +330,6 @@ def exception_resolve_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 
-def _filtered_ids(request: HttpRequest, queue: Queue, query: str) -> list[int]:
-    """The ids a list filter (its query string) matches, as many as a bulk action may take + 1."""
-    params = QueryDict(query, mutable=True)
-    if "status" not in params:
-        params["status"] = ExceptionStatus.OPEN
-    form = FilterForm(params)
-    form.is_valid()
-    qs = exception_list(user=request.user, queue=queue, include_snoozed=params.get("snoozed") == "1",
-                        **form.filters())  # type: ignore[arg-type]
-    return list(qs.values_list("pk", flat=True)[: BULK_LIMIT + 1])
-
-
 @login_required
 @require_POST
 def queue_bulk(request: HttpRequest, slug: str) -> HttpResponse:
@@ -354,7 +342,7 @@ def queue_bulk(request: HttpRequest, slug: str) -> HttpResponse:
     if not back.startswith("/"):
         back = reverse("exceptions:list", args=[queue.slug])
     if request.POST.get("scope") == "filter":
-        ids = _filtered_ids(request, queue, request.POST.get("query", ""))
+        ids = bulk_ids_for_filter(user=request.user, queue=queue, query=request.POST.get("query", ""))
     else:
         ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
     action = request.POST.get("action", "")

@@ -8,7 +8,7 @@ from rest_framework.routers import DefaultRouter
 from approvals.api import ApprovalViewSet
 from crosswalks import api as crosswalk_api
 from crosswalks.api import ProductMappingViewSet
-from exceptions.api import SyncExceptionViewSet
+from exceptions.api import BulkJobViewSet, SyncExceptionViewSet
 from exceptions.policy_api import (
     BusinessCalendarViewSet,
     EscalationPolicyViewSet,
@@ -25,6 +25,7 @@ router = DefaultRouter()
 router.register("handoffs", HandoffViewSet, basename="handoff")
 router.register("approvals", ApprovalViewSet, basename="approval")
 router.register("exceptions", SyncExceptionViewSet, basename="exception")
+router.register("bulk-jobs", BulkJobViewSet, basename="bulk-job")
 router.register("routing-rules", RoutingRuleViewSet, basename="routing-rule")
 router.register("escalation-policies", EscalationPolicyViewSet, basename="escalation-policy")
 router.register("calendars", BusinessCalendarViewSet, basename="calendar")

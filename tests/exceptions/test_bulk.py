@@ -212,3 +212,29 @@ def test_it_bulk_assigns_through_the_api_to_a_named_colleague(cast: Cast, collea
     assert outcome.json() == {"changed": 2, "unchanged": 0, "failed": 0}
     missing = client.post("/api/v1/exceptions/bulk/", {"ids": [items[0].pk], "action": "assign"}, format="json")
     assert missing.status_code == 400 and missing.json()["detail"] == "Pick whom to assign to."
+
+
+def test_it_starts_a_bulk_job_through_the_api_and_reports_its_progress(cast: Cast, colleague, bulk_worker) -> None:
+    from rest_framework.test import APIClient
+
+    acme = pricing_items(3, customer_name="Acme Corp")
+    pricing_items(1, customer_name="Globex")  # not matched by the filter
+    client = APIClient()
+    client.force_authenticate(cast.pricing_analyst)
+    with bulk_worker():
+        started = client.post("/api/v1/bulk-jobs/", {"queue": "pricing", "filter": "customer=acme", "action": "assign",
+                                                     "assignee": colleague.username}, format="json")
+    assert started.status_code == 202 and started.json()["total"] == 3
+    job = client.get(f"/api/v1/bulk-jobs/{started.json()['id']}/").json()
+    assert (job["status"], job["processed"], job["changed"]) == ("done", 3, 3)
+    assert job["results"] == {str(e.pk): "changed" for e in acme}
+
+    other = APIClient()
+    other.force_authenticate(colleague)
+    assert other.get(f"/api/v1/bulk-jobs/{job['id']}/").status_code == 404  # another person's job
+    outsider = APIClient()
+    outsider.force_authenticate(cast.outsider)
+    assert outsider.post("/api/v1/bulk-jobs/", {"queue": "pricing", "ids": [acme[0].pk], "action": "assign_me"},
+                         format="json").status_code == 404
+    empty = client.post("/api/v1/bulk-jobs/", {"queue": "pricing", "action": "assign_me"}, format="json")
+    assert empty.status_code == 400 and empty.json() == {"non_field_errors": ["Send the ids, or a filter."]}
