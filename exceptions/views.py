@@ -19,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from exceptions.bulk import BULK_ACTIONS, BULK_LIMIT, BulkError, bulk_ids_for_filter, bulk_job_start
@@ -338,9 +339,7 @@ def queue_bulk(request: HttpRequest, slug: str) -> HttpResponse:
     A worker applies it item by item; the answer is the job's progress (polled by htmx, a page
     that refreshes itself without JS)."""
     queue = get_object_or_404(queues_for(user=request.user, perm="work"), slug=slug)
-    back = request.POST.get("next") or reverse("exceptions:list", args=[queue.slug])
-    if not back.startswith("/"):
-        back = reverse("exceptions:list", args=[queue.slug])
+    back = _local_url(request, request.POST.get("next", ""), reverse("exceptions:list", args=[queue.slug]))
     if request.POST.get("scope") == "filter":
         ids = bulk_ids_for_filter(user=request.user, queue=queue, query=request.POST.get("query", ""))
     else:
@@ -367,12 +366,11 @@ def bulk_job_view(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.user.is_staff:  # type: ignore[union-attr]
         jobs = jobs.filter(actor=request.user)  # type: ignore[misc]
     job = get_object_or_404(jobs, pk=pk)
-    back = request.GET.get("next", "")
     context = {
         "job": job,
-        "back": back if back.startswith("/") else (reverse("exceptions:list", args=[job.queue.slug])
-                                                   if job.queue else reverse("exceptions:queues")),
-        "items": [] if request.GET.get("compact") else _job_items(job),
+        "back": _local_url(request, request.GET.get("next", ""), reverse("exceptions:list", args=[job.queue.slug])
+                           if job.queue else reverse("exceptions:queues")),
+        "items": [] if request.GET.get("compact") else _job_items(request, job),
         "sidebar": _sidebar(request),
     }
     response = _render(request, "exceptions/bulk_job.html", "bulk-status", context)
@@ -381,8 +379,17 @@ def bulk_job_view(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-def _job_items(job: BulkJob) -> list[dict[str, Any]]:
-    titles = dict(SyncException.objects.filter(pk__in=job.ids[:500]).values_list("pk", "title"))
+def _local_url(request: HttpRequest, url: str, default: str) -> str:
+    """`url` if it stays on this site (a "next" parameter must not send anyone elsewhere)."""
+    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()},
+                                               require_https=request.is_secure()):
+        return url
+    return default
+
+
+def _job_items(request: HttpRequest, job: BulkJob) -> list[dict[str, Any]]:
+    # Titles only of what the person may still see; the rest by number.
+    titles = dict(exception_list(user=request.user).filter(pk__in=job.ids[:500]).values_list("pk", "title"))
     return [{"pk": pk, "title": titles.get(pk, f"#{pk}"), "outcome": job.results.get(str(pk), "")}
             for pk in job.ids[:500]]
 

@@ -238,3 +238,12 @@ def test_it_starts_a_bulk_job_through_the_api_and_reports_its_progress(cast: Cas
                          format="json").status_code == 404
     empty = client.post("/api/v1/bulk-jobs/", {"queue": "pricing", "action": "assign_me"}, format="json")
     assert empty.status_code == 400 and empty.json() == {"non_field_errors": ["Send the ids, or a filter."]}
+
+
+def test_it_never_sends_anyone_off_site_after_a_bulk_action(cast: Cast) -> None:
+    items = pricing_items(1)
+    client = web(cast.pricing_analyst)
+    response = client.post(reverse("exceptions:bulk", args=["pricing"]),
+                           {"ids": [items[0].pk], "action": "assign_me", "next": "//evil.example/phish"})
+    page = client.get(response["Location"]).content.decode()
+    assert "evil.example" not in page and 'href="/triage/q/pricing/"' in page
