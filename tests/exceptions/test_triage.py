@@ -216,3 +216,30 @@ def test_it_keeps_a_named_filter_for_its_owner_only(cast) -> None:
     assert other.post(url, {"name": "x"}).status_code == 404  # not their queue
     client.post(url, {"delete": saved.pk})
     assert not SavedFilter.objects.exists()
+
+
+@pytest.mark.parametrize("sort", ["priority", "oldest", "newest", "amount"])
+def test_it_pages_every_sort_without_repeating_or_skipping_a_row(cast: Cast, sort: str) -> None:
+    now = timezone.now()
+    for i in range(8):
+        e = SyncExceptionFactory(type_code="pricing_mismatch", fingerprint=f"pricing_mismatch:s{i}",
+                                 priority=[10, 20, 30][i % 3], amount=None if i == 5 else Decimal(500 * (i % 4)))
+        # Two rows share each first_seen: the id must break the tie across a page boundary.
+        SyncException.objects.filter(pk=e.pk).update(first_seen=now - timedelta(hours=i // 2))
+    client = web(cast.pricing_analyst)
+    url = reverse("exceptions:list", args=["pricing"])
+    from exceptions import views
+    views.PAGE_SIZE, old = 3, views.PAGE_SIZE
+    try:
+        seen, query = [], f"?sort={sort}"
+        while query:
+            page = client.get(url + query)
+            seen += [e.pk for e in page.context["rows"]]
+            query = page.context["next_url"]
+    finally:
+        views.PAGE_SIZE = old
+    everything = list(SyncException.objects.filter(queue__slug="pricing"))
+    key = {"priority": lambda e: (-e.priority, e.first_seen, e.pk), "oldest": lambda e: (e.first_seen, e.pk),
+           "newest": lambda e: (-e.first_seen.timestamp(), -e.pk),
+           "amount": lambda e: (-(e.amount if e.amount is not None else Decimal(-1)), e.pk)}[sort]
+    assert seen == [e.pk for e in sorted(everything, key=key)]
