@@ -1,6 +1,6 @@
 """Business-hours arithmetic on a calendar (time zone, working weekdays, daily hours, holidays).
 
-`business_add` and `business_elapsed` are pure: they read only the calendar's fields
+`business_add`, `business_subtract` and `business_elapsed` are pure: they read only the calendar's fields
 (`time_zone`, `weekdays`, `day_start`, `day_end`, `holidays`), so any object carrying those works —
 a `BusinessCalendar` row or a `CalendarSpec`. Arithmetic happens in UTC; each working day's
 window is built in the calendar's zone, so a DST change moves the window, not the clock.
@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 from exceptions.models import DEFAULT_CALENDAR_NAME, BusinessCalendar
 
-__all__ = ["BusinessCalendar", "CalendarSpec", "business_add", "business_elapsed", "calendar_default",
-           "calendar_for_queue"]
+__all__ = ["BusinessCalendar", "CalendarSpec", "business_add", "business_elapsed", "business_subtract",
+           "calendar_default", "calendar_for_queue"]
 
 # Ten years of days: a calendar with no working time at all fails loudly instead of looping.
 _MAX_DAYS = 3660
@@ -54,8 +54,9 @@ def _aware(value: datetime, name: str) -> datetime:
     return value.astimezone(UTC)
 
 
-def _windows(calendar: CalendarLike, start: datetime) -> Iterator[tuple[datetime, datetime]]:
-    """Working windows (UTC start, UTC end), day by day from the local day of `start`."""
+def _windows(calendar: CalendarLike, start: datetime, *, step: int = 1) -> Iterator[tuple[datetime, datetime]]:
+    """Working windows (UTC start, UTC end), day by day from the local day of `start`: forwards,
+    or backwards with `step=-1`."""
     zone = ZoneInfo(calendar.time_zone or "UTC")
     weekdays = {int(d) for d in calendar.weekdays or ()}
     holidays = _dates(calendar.holidays)
@@ -67,8 +68,26 @@ def _windows(calendar: CalendarLike, start: datetime) -> Iterator[tuple[datetime
         if day.weekday() in weekdays and day not in holidays:
             yield (datetime.combine(day, opens, zone).astimezone(UTC),
                    datetime.combine(day, closes, zone).astimezone(UTC))
-        day += timedelta(days=1)
+        day += timedelta(days=step)
     raise ValueError("no working time within ten years")
+
+
+def business_subtract(calendar: CalendarLike, end: datetime, duration: timedelta) -> datetime:
+    """The latest moment with `duration` of working time between it and `end` (UTC): whatever
+    started at or before it has been open that long in business hours. Zero → `end` itself."""
+    cursor = _aware(end, "end")
+    remaining = duration
+    if remaining <= timedelta(0):
+        return cursor
+    for opens, closes in _windows(calendar, cursor, step=-1):
+        cursor = min(cursor, closes)
+        if cursor <= opens:
+            continue
+        available = cursor - opens
+        if remaining <= available:
+            return cursor - remaining
+        remaining -= available
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def business_add(calendar: CalendarLike, start: datetime, duration: timedelta) -> datetime:

@@ -18,6 +18,7 @@ from django.utils.dateparse import parse_datetime
 
 from crosswalks.matching import best_matches
 from crosswalks.models import PaymentTermsMapping, ProductMappingComponent
+from exceptions.calendar import business_subtract, calendar_for_queue
 from exceptions.models import ExceptionStatus, Queue, SyncException
 from exceptions.permissions import queues_for
 from integration_hub.models import salesforce_id_18
@@ -222,9 +223,9 @@ class QueueStats:
 
 def queue_overview(*, user: User, now: datetime | None = None) -> list[QueueStats]:
     """Per visible queue: open / assigned / snoozed counts, age buckets, SLA breached and at
-    risk (past 75 % of the queue's SLA), the oldest open item."""
+    risk (past 75 % of the queue's SLA, in business hours of its calendar), the oldest open item."""
     now = now or timezone.now()
-    queues = list(queues_for(user=user, perm="view").order_by("name"))
+    queues = list(queues_for(user=user, perm="view").select_related("calendar").order_by("name"))
     stats = {q.pk: QueueStats(queue=q) for q in queues}
     open_qs = SyncException.objects.filter(queue__in=queues, status=ExceptionStatus.OPEN)
     aggregates: dict[str, Any] = {
@@ -245,10 +246,10 @@ def queue_overview(*, user: User, now: datetime | None = None) -> list[QueueStat
         s.open, s.assigned, s.snoozed = row["open"], row["assigned"], row["snoozed"]
         s.ages = {key: row[f"age_{key}"] for key in AGE_BUCKETS}
     for s in stats.values():
-        sla = timedelta(hours=s.queue.sla_hours)
+        cutoffs = sla_cutoffs(s.queue, now=now)
         mine = open_qs.filter(queue=s.queue)
-        s.breached = mine.filter(first_seen__lte=now - sla).count()
-        s.at_risk = mine.filter(first_seen__lte=now - sla * 0.75, first_seen__gt=now - sla).count()
+        s.breached = mine.filter(first_seen__lte=cutoffs.breached).count()
+        s.at_risk = mine.filter(first_seen__lte=cutoffs.at_risk, first_seen__gt=cutoffs.breached).count()
         s.oldest = mine.order_by("first_seen", "pk").first()
         s.resolved_today = SyncException.objects.filter(
             queue=s.queue, status=ExceptionStatus.RESOLVED, resolved_at__gte=now - timedelta(hours=24)
@@ -258,15 +259,34 @@ def queue_overview(*, user: User, now: datetime | None = None) -> list[QueueStat
     return list(stats.values())
 
 
-def sla_state(exception: SyncException, *, now: datetime | None = None) -> str:
-    """"breached", "at_risk" or "" for an open exception against its queue's SLA."""
+@dataclass(frozen=True)
+class SlaCutoffs:
+    """An open exception first seen at or before `breached` has been open the queue's SLA in
+    business hours of its calendar; at or before `at_risk`, 75 % of it."""
+
+    breached: datetime
+    at_risk: datetime
+
+
+def sla_cutoffs(queue: Queue, *, now: datetime | None = None) -> SlaCutoffs:
+    """The queue's SLA counted like its escalation timers: business hours of its calendar (a
+    weekend or a holiday does not breach anything). One pair of instants per queue, so a list
+    or a count compares `first_seen` in SQL instead of walking calendars row by row."""
+    now = now or timezone.now()
+    calendar = calendar_for_queue(queue)
+    sla = timedelta(hours=queue.sla_hours)
+    return SlaCutoffs(breached=business_subtract(calendar, now, sla),
+                      at_risk=business_subtract(calendar, now, sla * 0.75))
+
+
+def sla_state(exception: SyncException, *, now: datetime | None = None, cutoffs: SlaCutoffs | None = None) -> str:
+    """"breached", "at_risk" or "" for an open exception against its queue's SLA (business hours)."""
     if exception.status != ExceptionStatus.OPEN:
         return ""
-    age = (now or timezone.now()) - exception.first_seen
-    sla = timedelta(hours=exception.queue.sla_hours)
-    if age >= sla:
+    cutoffs = cutoffs or sla_cutoffs(exception.queue, now=now)
+    if exception.first_seen <= cutoffs.breached:
         return "breached"
-    if age >= sla * 0.75:
+    if exception.first_seen <= cutoffs.at_risk:
         return "at_risk"
     return ""
 

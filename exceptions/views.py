@@ -40,6 +40,7 @@ from exceptions.selectors import (
     payment_terms_choices,
     product_suggestions,
     root_causes,
+    sla_cutoffs,
     sla_state,
 )
 from exceptions.selectors import (
@@ -160,8 +161,9 @@ def queue_list(request: HttpRequest, slug: str) -> HttpResponse:
     page = exception_page(qs, sort=request.GET.get("sort") or "priority", cursor=request.GET.get("after", ""),
                           size=PAGE_SIZE)
     now = timezone.now()
+    cutoffs = sla_cutoffs(queue, now=now)
     for row in page.rows:
-        row.sla = sla_state(row, now=now)  # type: ignore[attr-defined]
+        row.sla = sla_state(row, cutoffs=cutoffs)  # type: ignore[attr-defined]
     keep = {k: v for k, v in params.items() if k != "after" and v}
     total, capped = _capped_total(qs)
     context = {

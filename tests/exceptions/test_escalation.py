@@ -11,7 +11,7 @@ import pytest
 from django.core import mail
 from django.db import connection
 
-from exceptions.calendar import CalendarSpec, business_add, business_elapsed
+from exceptions.calendar import CalendarSpec, business_add, business_elapsed, business_subtract
 from exceptions.escalation import escalation_sweep, exception_deadlines
 from exceptions.models import (
     BusinessCalendar,
@@ -56,6 +56,20 @@ def test_it_skips_holidays() -> None:
     assert business_add(calendar, at(4, 16), timedelta(hours=2)) == at(8, 10)
     assert business_elapsed(calendar, at(4, 16), at(8, 10)) == timedelta(hours=2)
     assert business_elapsed(calendar, at(7, 0), at(7, 23)) == timedelta(0)
+
+
+def test_it_counts_business_time_backwards_as_it_counts_forwards() -> None:
+    monday_10am = at(7, 10)
+    # Two hours back from Monday 10:00 is Friday 16:00: the weekend does not count.
+    assert business_subtract(UTC_CAL, monday_10am, timedelta(hours=2)) == at(4, 16)
+    holiday = CalendarSpec(holidays=(date(2026, 11, 27),))  # that Friday off: Thursday 16:00
+    assert business_subtract(holiday, monday_10am, timedelta(hours=2)) == at(3, 16)
+    assert business_subtract(UTC_CAL, at(5, 12), timedelta(hours=1)) == at(4, 16)  # from a Saturday
+    assert business_subtract(UTC_CAL, monday_10am, timedelta(0)) == monday_10am
+    for hours in (0.25, 1, 8, 9, 17.5, 40, 41):
+        start = business_subtract(UTC_CAL, monday_10am, timedelta(hours=hours))
+        assert business_elapsed(UTC_CAL, start, monday_10am) == timedelta(hours=hours)
+        assert business_elapsed(UTC_CAL, start + timedelta(seconds=1), monday_10am) < timedelta(hours=hours)
 
 
 def test_it_follows_the_local_clock_across_dst() -> None:

@@ -3,7 +3,7 @@ pages, bulk actions that audit once, a root cause resolved at once."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -16,8 +16,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from crosswalks.models import ProductMapping
-from exceptions.models import ExceptionEvent, SyncException
+from exceptions.models import BusinessCalendar, ExceptionEvent, SyncException
 from exceptions.resolution import exception_resolve_path
+from exceptions.selectors import queue_overview, sla_state
 from exceptions.services import queue_ensure
 from tests.factories import Cast, SyncExceptionFactory, UserFactory
 
@@ -183,6 +184,11 @@ def test_it_refuses_a_path_that_does_not_fit_the_type(cast: Cast, pricing_except
 
 
 def test_it_shows_counts_and_sla_badges_on_the_overview(cast: Cast) -> None:
+    # Round the clock, so business hours are wall-clock hours whenever the suite runs.
+    pricing_queue = queue_ensure(slug="pricing")
+    pricing_queue.calendar = BusinessCalendar.objects.create(name="24/7", weekdays=list(range(7)), day_start=time(0),
+                                                             day_end=time(23, 59, 59))
+    pricing_queue.save()
     old = SyncExceptionFactory(type_code="pricing_mismatch", fingerprint="pricing_mismatch:old")
     SyncException.objects.filter(pk=old.pk).update(first_seen=timezone.now() - timedelta(hours=30))
     SyncExceptionFactory(type_code="pricing_mismatch", fingerprint="pricing_mismatch:new")
@@ -193,6 +199,32 @@ def test_it_shows_counts_and_sla_badges_on_the_overview(cast: Cast) -> None:
     assert (pricing.open, pricing.breached, pricing.oldest.pk) == (2, 1, old.pk)
     assert pricing.ages == {"lt4h": 1, "4h_24h": 0, "1d_3d": 1, "gt3d": 0}
     assert "1 breached" in response.content.decode()
+
+
+def test_it_counts_the_sla_in_business_hours_so_a_weekend_breaches_nothing(cast: Cast) -> None:
+    # The default calendar: Mon–Fri 09–17 UTC; pricing's SLA is 4 business hours (at risk from 3).
+    monday_10am = datetime(2026, 12, 7, 10, tzinfo=UTC)
+    seen = {"friday_4pm": datetime(2026, 12, 4, 16, tzinfo=UTC),      # 2 business hours: fine
+            "friday_2_30pm": datetime(2026, 12, 4, 14, 30, tzinfo=UTC),  # 3.5: at risk
+            "friday_1pm": datetime(2026, 12, 4, 13, tzinfo=UTC)}        # 5: breached
+    made = {}
+    for name, first_seen in seen.items():
+        made[name] = SyncExceptionFactory(type_code="pricing_mismatch", fingerprint=f"pricing_mismatch:{name}")
+        SyncException.objects.filter(pk=made[name].pk).update(first_seen=first_seen)
+        made[name].refresh_from_db()
+
+    assert {name: sla_state(e, now=monday_10am) for name, e in made.items()} == {
+        "friday_4pm": "", "friday_2_30pm": "at_risk", "friday_1pm": "breached"}
+    pricing = next(s for s in queue_overview(user=cast.pricing_analyst, now=monday_10am) if s.queue.slug == "pricing")
+    assert (pricing.breached, pricing.at_risk) == (1, 1)
+
+    # Monday a holiday on the queue's calendar: the same morning, nothing has aged.
+    queue = queue_ensure(slug="pricing")
+    queue.calendar = BusinessCalendar.objects.create(name="Holiday Monday", holidays=["2026-12-07"])
+    queue.save()
+    made = {name: SyncException.objects.select_related("queue__calendar").get(pk=e.pk) for name, e in made.items()}
+    assert {name: sla_state(e, now=monday_10am) for name, e in made.items()} == {
+        "friday_4pm": "", "friday_2_30pm": "", "friday_1pm": "breached"}  # 1, 2.5 and 4 business hours
 
 
 def test_it_keeps_a_named_filter_for_its_owner_only(cast) -> None:
