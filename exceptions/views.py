@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -183,6 +184,7 @@ def queue_list(request: HttpRequest, slug: str) -> HttpResponse:
         "can_administer": queue_has_perm(user=request.user, queue=queue, perm="administer"),
         "bulk_actions": BULK_ACTIONS,
         "bulk_limit": BULK_LIMIT,
+        "refresh_seconds": f"{settings.HUB_TRIAGE_REFRESH_SECONDS:g}",
         "now": now,
     }
     if not request.htmx:  # the rows' refresh needs no pickers

@@ -342,6 +342,8 @@ HUB_ESCALATION_SWEEP_SECONDS = env_float("HUB_ESCALATION_SWEEP_SECONDS", 60.0, m
 HUB_CHAT_WEBHOOK_URL = env_str("HUB_CHAT_WEBHOOK_URL", "")
 HUB_CHAT_WEBHOOK_TIMEOUT = env_float("HUB_CHAT_WEBHOOK_TIMEOUT", 3.0, minimum=0.1)
 HUB_BASE_URL = env_str("HUB_BASE_URL", "")
+# How often an open triage list asks for its rows again (new and resolved items, keeping the selection).
+HUB_TRIAGE_REFRESH_SECONDS = env_float("HUB_TRIAGE_REFRESH_SECONDS", 10.0, minimum=1.0)
 CELERY_BEAT_SCHEDULE["escalation-sweep"] = {
     "task": "exceptions.tasks.escalation_sweep", "schedule": HUB_ESCALATION_SWEEP_SECONDS,
 }

@@ -123,3 +123,30 @@ def test_it_lets_a_pricing_analyst_bulk_assign_a_filtered_selection_to_a_colleag
 
     assert SyncException.objects.filter(pk__in=[e.pk for e in acme], assignee=colleague).count() == 55
     assert SyncException.objects.get(pk=other.pk).assignee is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_shows_new_and_resolved_exceptions_live_without_losing_the_selection(browser_context, live_server,
+                                                                               settings):
+    from exceptions.services import exception_resolve
+
+    settings.HUB_TRIAGE_REFRESH_SECONDS = 1
+    people = make_cast()
+    rows = [SyncExceptionFactory(type_code="pricing_mismatch", fingerprint=f"pricing_mismatch:price:L{i}",
+                                 title=f"Price differs from SAP by 3.{i}0% on Lamp {i}") for i in range(3)]
+    page = browser_login(browser_context, live_server, people.pricing_analyst)
+    page.goto("/triage/q/pricing/")
+    page.wait_for_selector("tr.selected")
+    page.keyboard.press("j")
+    selected = page.get_attribute("tr.selected", "data-id")
+
+    urgent = SyncExceptionFactory(type_code="pricing_mismatch", fingerprint="pricing_mismatch:price:URGENT",
+                                  priority=40, title="Price differs from SAP by 31.00% on Lamp X")
+    gone = next(r for r in rows if str(r.pk) != selected)
+    exception_resolve(exception=gone, actor=people.pricing_analyst, note="fixed elsewhere")
+
+    page.wait_for_selector(f"tr[data-id='{urgent.pk}']", timeout=5000)  # no reload: the list refreshed itself
+    page.wait_for_selector(f"tr[data-id='{gone.pk}']", state="detached", timeout=5000)
+    assert page.get_attribute("tr.selected", "data-id") == selected
+    order = page.eval_on_selector_all("tbody tr[data-id]", "rs => rs.map(r => r.dataset.id)")
+    assert order[0] == str(urgent.pk)  # urgent first, by priority
