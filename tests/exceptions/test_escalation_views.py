@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,24 +19,8 @@ from exceptions.models import (
     SettingKind,
     SyncException,
 )
-from exceptions.services import queue_ensure
+from tests.exceptions.conftest import ALWAYS
 from tests.factories import SyncExceptionFactory
-
-ALWAYS = {"time_zone": "UTC", "weekdays": [0, 1, 2, 3, 4, 5, 6], "day_start": time(0), "day_end": time(23, 59, 59)}
-
-
-@pytest.fixture
-def master_data(db: None) -> Queue:
-    """Master data on a round-the-clock calendar (business time ≈ wall time), L1 4 h, L2 8 h."""
-    queue = queue_ensure(slug="master-data")
-    queue.calendar = BusinessCalendar.objects.create(name="Around the clock", **ALWAYS)
-    queue.save()
-    EscalationPolicy.objects.filter(queue=queue).delete()
-    policy = EscalationPolicy.objects.create(queue=queue)
-    EscalationLevel.objects.create(policy=policy, level=1, after_hours=4, action="notify_lead")
-    EscalationLevel.objects.create(policy=policy, level=2, after_hours=8, action="notify_manager",
-                                   manager_email="boss@example.com")
-    return queue
 
 
 def _opened(hours_ago: float, **kw: Any) -> SyncException:

@@ -16,14 +16,12 @@ from rest_framework.test import APIClient
 from exceptions.models import (
     BusinessCalendar,
     EscalationLevel,
-    EscalationPolicy,
     ExceptionStatus,
     Queue,
     SettingChange,
     SettingKind,
     SyncException,
 )
-from exceptions.services import queue_ensure
 from tests.factories import Cast, SyncExceptionFactory
 
 pytestmark = pytest.mark.django_db
@@ -32,26 +30,11 @@ POLICY = reverse("api:escalation-policy-detail", args=["master-data"])
 PREVIEW = reverse("api:escalation-policy-preview", args=["master-data"])
 CALENDARS = reverse("api:calendar-list")
 CHANGES = reverse("api:setting-change-list")
-ALWAYS = {"time_zone": "UTC", "weekdays": [0, 1, 2, 3, 4, 5, 6], "day_start": time(0), "day_end": time(23, 59, 59)}
 FASTER = [{"after_hours": "2", "action": "raise_priority"},
           {"after_hours": "6", "action": "notify_manager", "manager_email": "boss@example.com"}]
 BACKWARDS = [{"after_hours": "8", "action": "notify_lead"}, {"after_hours": "4", "action": "raise_priority"}]
 OUT_OF_ORDER = ("Level 2 fires after 4 h, which is not later than level 1 (8 h): "
                 "each level must wait longer than the one before.")
-
-
-@pytest.fixture
-def master_data(db: None) -> Queue:
-    """Master data on a round-the-clock calendar (business time ≈ wall time), L1 4 h, L2 8 h."""
-    queue = queue_ensure(slug="master-data")
-    queue.calendar = BusinessCalendar.objects.create(name="Around the clock", **ALWAYS)
-    queue.save()
-    EscalationPolicy.objects.filter(queue=queue).delete()
-    policy = EscalationPolicy.objects.create(queue=queue)
-    EscalationLevel.objects.create(policy=policy, level=1, after_hours=4, action="notify_lead")
-    EscalationLevel.objects.create(policy=policy, level=2, after_hours=8, action="notify_manager",
-                                   manager_email="boss@example.com")
-    return queue
 
 
 def client_for(user: object) -> APIClient:
