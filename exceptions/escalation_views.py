@@ -18,7 +18,6 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
@@ -47,11 +46,10 @@ from exceptions.policies import (
     business_calendar_save,
     can_edit_settings,
     escalation_policy_preview,
-    escalation_policy_save,
     holidays_parse,
     levels_summary,
     policy_queues_for,
-    queue_calendar_set,
+    queue_escalation_save,
     weekdays_label,
 )
 from exceptions.views import _render, _sidebar
@@ -337,11 +335,9 @@ def escalation_edit(request: HttpRequest, slug: str) -> HttpResponse:
         return _policy_page(request, queue, saved, form, formset, level_errors, partial="escalation-preview")
     if form.is_valid() and formset.is_valid():
         try:
-            with transaction.atomic():
-                escalation_policy_save(policy=form.save(commit=False), levels=_levels(formset),
-                                       actor=request.user)  # type: ignore[arg-type]
-                queue_calendar_set(queue=queue, calendar=form.cleaned_data.get("calendar"),
-                                   sla_hours=form.cleaned_data["sla_hours"], actor=request.user)  # type: ignore[arg-type]
+            queue_escalation_save(queue=queue, policy=form.save(commit=False), levels=_levels(formset),
+                                  calendar=form.cleaned_data.get("calendar"), sla_hours=form.cleaned_data["sla_hours"],
+                                  actor=request.user)  # type: ignore[arg-type]
         except ValidationError as error:
             level_errors = _apply_errors(form, error)
         else:

@@ -403,3 +403,14 @@ def queue_calendar_set(*, queue: Queue, calendar: BusinessCalendar | None, sla_h
            after=snapshot(locked, calendar))
     queue.calendar, queue.sla_hours = calendar, sla_hours
     return locked
+
+
+@transaction.atomic
+def queue_escalation_save(*, queue: Queue, policy: EscalationPolicy, levels: Sequence[EscalationLevel],
+                          calendar: BusinessCalendar | None, sla_hours: int,
+                          actor: AbstractBaseUser | None) -> EscalationPolicy:
+    """What the escalation screen and API save together: the queue's policy with its timer levels,
+    and the calendar and SLA its clock runs on. Both or neither (each audited on its own)."""
+    saved = escalation_policy_save(policy=policy, levels=levels, actor=actor)
+    queue_calendar_set(queue=queue, calendar=calendar, sla_hours=sla_hours, actor=actor)
+    return saved

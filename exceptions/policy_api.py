@@ -15,7 +15,6 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import permissions, serializers, status, viewsets
@@ -47,10 +46,9 @@ from exceptions.policies import (
     business_calendar_save,
     can_edit_settings,
     escalation_policy_preview,
-    escalation_policy_save,
     levels_summary,
     policy_queues_for,
-    queue_calendar_set,
+    queue_escalation_save,
     queue_membership_set,
 )
 
@@ -261,10 +259,8 @@ class EscalationPolicyViewSet(viewsets.GenericViewSet):
         payload.is_valid(raise_exception=True)
         policy, levels, calendar, sla_hours = _draft(edited, payload.validated_data)
         try:
-            with transaction.atomic():  # as on the screen: the policy and the queue's clock, or neither
-                escalation_policy_save(policy=policy, levels=levels, actor=request.user)  # type: ignore[arg-type]
-                queue_calendar_set(queue=edited, calendar=calendar, sla_hours=sla_hours,
-                                   actor=request.user)  # type: ignore[arg-type]
+            queue_escalation_save(queue=edited, policy=policy, levels=levels, calendar=calendar,  # as on the screen
+                                  sla_hours=sla_hours, actor=request.user)  # type: ignore[arg-type]
         except DjangoValidationError as error:
             raise _invalid(error) from error
         return self._answer(edited)
