@@ -39,8 +39,11 @@ def _assign_queues(user: object, slugs: tuple[str, ...]) -> None:
         queue_model = importlib.import_module("exceptions.models").Queue
     except (ImportError, AttributeError):
         return
+    from exceptions.services import queue_member_add
+
+    # Each demo team is one person, so they lead their queue too (members, escalation, SLA).
     for queue in queue_model.objects.filter(slug__in=slugs):
-        queue.members.add(user)
+        queue_member_add(queue=queue, user=user, lead=True)  # type: ignore[arg-type]
 
 
 @transaction.atomic
