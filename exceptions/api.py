@@ -12,9 +12,9 @@ from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -40,6 +40,25 @@ from exceptions.services import (
     exception_wait,
 )
 from integration_hub.api import enum_field
+
+
+class AllowedOr404(permissions.BasePermission):
+    """The view's `allowed(user)` decides; anyone else gets 404, never 403, so the API does not
+    confirm that a setting or a queue it does not show exists (as the screens do)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not view.allowed(request.user):
+            raise NotFound
+        return True
+
+
+def username_field(help_text: str, **kwargs: Any) -> serializers.SlugRelatedField:
+    """An active user by username (null allowed), with messages a person understands."""
+    return serializers.SlugRelatedField(
+        slug_field="username", queryset=get_user_model().objects.filter(is_active=True), required=False,
+        allow_null=True, help_text=help_text,
+        error_messages={"does_not_exist": "There is no active user “{value}”.", "invalid": "Give a username."},
+        **kwargs)
 
 
 class SyncExceptionSerializer(serializers.ModelSerializer):
@@ -321,7 +340,7 @@ class BulkJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
                                                                     query=data["filter"])
         try:
             job = bulk_job_start(user=request.user, queue=queue, ids=ids, action=data["action"],
-                                 data={"assignee": data.get("assignee", "")} if data["action"] == "assign" else {})
+                                 assignee=data.get("assignee", ""))
         except BulkError as error:
             return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(BulkJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)

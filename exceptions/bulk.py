@@ -139,10 +139,11 @@ def _job_key(*, user: Any, queue: Queue | None, action: str, data: dict[str, Any
 
 
 def bulk_job_start(*, user: Any, queue: Queue | None, ids: list[int], action: str,
-                   data: dict[str, Any] | None = None) -> BulkJob:
-    """Record the job and wake a worker after commit. The same request while its job is still
-    running (a double-submitted form) answers that job instead of starting another."""
-    data = {k: v for k, v in (data or {}).items() if v not in (None, "")}
+                   assignee: str = "") -> BulkJob:
+    """Record the job and wake a worker after commit (`assignee`: a username, for "assign").
+    The same request while its job is still running (a double-submitted form) answers that job
+    instead of starting another."""
+    data = {"assignee": assignee.strip()} if action == "assign" and assignee.strip() else {}
     if action not in BULK_ACTIONS:
         raise BulkError("Pick one of the bulk actions.")
     if action == "assign":

@@ -17,7 +17,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
@@ -42,6 +42,7 @@ from exceptions.policies import (
     POLICY_PERM,
     SLA_HOURS_MAX,
     WEEKDAY_NAMES,
+    action_label,
     business_calendar_clean,
     business_calendar_save,
     can_edit_settings,
@@ -50,6 +51,7 @@ from exceptions.policies import (
     levels_summary,
     policy_queues_for,
     queue_escalation_save,
+    queue_policy,
     weekdays_label,
 )
 from exceptions.views import _render, _sidebar
@@ -81,12 +83,9 @@ CONDITION_ACTION_LABELS = dict(EscalationPolicy._meta.get_field("condition_actio
 
 
 def _level_text(row: dict[str, Any]) -> str:
-    action = row.get("action")
-    if action == EscalationAction.NOTIFY_MANAGER:
-        return f"manager {row.get('manager') or row.get('manager_email') or ''}".strip()
-    if action == EscalationAction.REASSIGN:
-        return f"reassign to {row.get('reassign_to') or '?'}"
-    return "notify lead" if action == EscalationAction.NOTIFY_LEAD else "raise priority"
+    """A level of an audit snapshot (exceptions.policies.policy_snapshot), as the summaries say it."""
+    return action_label(str(row.get("action") or ""), manager=row.get("manager") or row.get("manager_email") or "",
+                        reassign_to=row.get("reassign_to") or "")
 
 
 def _shown(key: str, value: Any) -> str:
@@ -130,13 +129,6 @@ def _history(changes: Any) -> list[dict[str, Any]]:
 
 
 # -- escalation policies ----------------------------------------------------------------------------
-def _policy_of(queue: Queue) -> EscalationPolicy | None:
-    try:
-        return queue.escalation_policy
-    except ObjectDoesNotExist:
-        return None
-
-
 @login_required
 @require_GET
 def escalation_list(request: HttpRequest) -> HttpResponse:
@@ -149,7 +141,7 @@ def escalation_list(request: HttpRequest) -> HttpResponse:
               .order_by("name"))
     rows = []
     for queue in queues:
-        policy = _policy_of(queue)
+        policy = queue_policy(queue)
         rows.append({
             "queue": queue, "policy": policy,
             "timers": levels_summary(policy.levels.all()) if policy else "",

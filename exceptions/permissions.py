@@ -66,6 +66,13 @@ def queue_has_perm(*, user: User, queue: Queue, perm: Perm) -> bool:
     return queue.pk in _queue_ids(user, perm)
 
 
+def can_edit(user: User, perm: str) -> bool:
+    """Who edits a triage setting guarded by a model permission (routing rules, escalation policies,
+    business calendars): staff, superusers and holders of `perm`, on the screens and in the API."""
+    return bool(user.is_authenticated and (
+        user.is_staff or user.is_superuser or user.has_perm(perm)))  # type: ignore[union-attr]
+
+
 def queue_workers(*, queue: Queue) -> QuerySet[Any]:
     """Active users who may work `queue` (the people an exception there can be assigned to):
     members, leads and holders of the guardian `work_queue` permission, themselves or by group."""

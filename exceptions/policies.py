@@ -17,11 +17,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from exceptions.calendar import calendar_default
+from exceptions.calendar import business_add, calendar_default
 from exceptions.escalation import Deadline, conditions_met, exception_deadlines, hours_label, unmapped_backlog
 from exceptions.models import (
     BusinessCalendar,
@@ -36,7 +36,7 @@ from exceptions.models import (
     SettingKind,
     SyncException,
 )
-from exceptions.permissions import queue_has_perm, queues_for
+from exceptions.permissions import can_edit, queue_has_perm, queues_for
 from exceptions.services import queue_member_add, queue_member_remove
 
 POLICY_PERM = "exceptions.change_escalationpolicy"
@@ -50,8 +50,7 @@ ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 def can_edit_settings(user: Any, perm: str) -> bool:
     """Who sees and edits escalation policies (`POLICY_PERM`) or business calendars
     (`CALENDAR_PERM`), on the screens and in the API alike."""
-    return bool(getattr(user, "is_authenticated", False) and (
-        user.is_staff or user.is_superuser or user.has_perm(perm)))
+    return can_edit(user, perm)
 
 
 def policy_queues_for(user: Any) -> Any:
@@ -60,6 +59,14 @@ def policy_queues_for(user: Any) -> Any:
     if can_edit_settings(user, POLICY_PERM):
         return Queue.objects.all()
     return queues_for(user=user, perm="administer")
+
+
+def queue_policy(queue: Queue) -> EscalationPolicy | None:
+    """The queue's saved escalation policy, if it has one (uses a select_related one when loaded)."""
+    try:
+        return queue.escalation_policy
+    except ObjectDoesNotExist:
+        return None
 
 
 def queue_role(queue: Queue, user: AbstractBaseUser) -> str | None:
@@ -104,16 +111,22 @@ def queue_membership_set(*, queue: Queue, user: AbstractBaseUser, role: str | No
 
 
 # -- summaries ------------------------------------------------------------------------------------------
-def level_action_label(level: EscalationLevel) -> str:
-    """Short: "notify lead", "manager Ana Ruiz", "reassign to ana", "raise priority"."""
-    if level.action == EscalationAction.NOTIFY_LEAD:
+def action_label(action: str, *, manager: str = "", reassign_to: str = "") -> str:
+    """Short, for summaries and history: "notify lead", "manager Ana Ruiz", "reassign to ana",
+    "raise priority". Takes names, so a saved level and an audit snapshot read the same."""
+    if action == EscalationAction.NOTIFY_LEAD:
         return "notify lead"
-    if level.action == EscalationAction.NOTIFY_MANAGER:
-        who = (level.manager.get_full_name() or level.manager.get_username()) if level.manager else level.manager_email
-        return f"manager {who}" if who else "manager (not set)"
-    if level.action == EscalationAction.REASSIGN:
-        return f"reassign to {level.reassign_to}" if level.reassign_to else "reassign"
+    if action == EscalationAction.NOTIFY_MANAGER:
+        return f"manager {manager}" if manager else "manager (not set)"
+    if action == EscalationAction.REASSIGN:
+        return f"reassign to {reassign_to}" if reassign_to else "reassign (not set)"
     return "raise priority"
+
+
+def level_action_label(level: EscalationLevel) -> str:
+    manager = (level.manager.get_full_name() or level.manager.get_username()) if level.manager else level.manager_email
+    return action_label(level.action, manager=manager or "",
+                        reassign_to=level.reassign_to.get_username() if level.reassign_to else "")
 
 
 def levels_summary(levels: Iterable[EscalationLevel]) -> str:
@@ -293,12 +306,13 @@ def escalation_policy_preview(*, queue: Queue, policy: EscalationPolicy, levels:
         backlog = unmapped_backlog() if EscalationCondition.BACKLOG in policy.conditions else 0
         for exception in exceptions:
             fired = exception.pk in fired_at_once
+            # The SLA counts business hours on the draft calendar, as the badges do (selectors.sla_cutoffs).
+            sla_due = business_add(calendar, exception.first_seen, sla)
             rows.append(PolicyPreviewRow(
                 exception=exception,
                 deadlines=exception_deadlines(exception, now=now, levels=levels, calendar=calendar),
                 conditions_met=[] if fired else conditions_met(exception, policy.conditions, backlog=backlog),
-                condition_fired=fired, sla_due=exception.first_seen + sla,
-                sla_breached=exception.first_seen + sla <= now,
+                condition_fired=fired, sla_due=sla_due, sla_breached=sla_due <= now,
             ))
     return PolicyPreview(problems=problems, calendar=calendar, open_count=len(exceptions), rows=rows)
 

@@ -13,9 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -25,14 +24,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from exceptions.api import DeadlineSerializer
+from exceptions.api import AllowedOr404, DeadlineSerializer, username_field
 from exceptions.models import (
     BusinessCalendar,
     EscalationAction,
     EscalationCondition,
     EscalationLevel,
     EscalationPolicy,
-    ExceptionStatus,
     Queue,
     SettingChange,
     SettingKind,
@@ -50,7 +48,9 @@ from exceptions.policies import (
     policy_queues_for,
     queue_escalation_save,
     queue_membership_set,
+    queue_policy,
 )
+from exceptions.selectors import queue_people
 
 PREVIEW_SIZE = 20  # as on the screen
 PREVIEW_MAX = 100
@@ -60,41 +60,11 @@ KIND_PERMS = {SettingKind.ESCALATION_POLICY: POLICY_PERM, SettingKind.QUEUE: POL
 CONDITION_ACTION_CHOICES = EscalationPolicy._meta.get_field("condition_action").choices or []
 
 
-class PolicyEditors(permissions.BasePermission):
-    """Settings editors, or the leads of at least one queue (they edit their own queues' policy)."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        if not policy_queues_for(request.user).exists():
-            raise NotFound
-        return True
-
-
-class SettingEditors(permissions.BasePermission):
-    """The screens' rule for any of the view's `setting_perms`: not an editor → 404, so the API
-    does not confirm the settings exist."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        if not any(can_edit_settings(request.user, perm) for perm in view.setting_perms):
-            raise NotFound
-        return True
-
-
 def _invalid(error: DjangoValidationError) -> ValidationError:
     """A service's ValidationError as a 400 with the same messages, keyed by field."""
     if hasattr(error, "error_dict"):
         return ValidationError(error.message_dict)
     return ValidationError({api_settings.NON_FIELD_ERRORS_KEY: error.messages})
-
-
-def _users() -> QuerySet[Any]:
-    return get_user_model().objects.filter(is_active=True)
-
-
-def _user_field(help_text: str) -> serializers.SlugRelatedField:
-    return serializers.SlugRelatedField(
-        slug_field="username", queryset=_users(), required=False, allow_null=True, help_text=help_text,
-        error_messages={"does_not_exist": "There is no active user “{value}”.", "invalid": "Give a username."},
-    )
 
 
 # -- escalation policies ----------------------------------------------------------------------------
@@ -104,10 +74,10 @@ class EscalationLevelSerializer(serializers.Serializer):
     after_hours = serializers.DecimalField(max_digits=6, decimal_places=2,
                                            help_text="business hours unresolved; each level waits longer than the last")
     action = serializers.ChoiceField(choices=EscalationAction.choices)
-    manager = _user_field("notify_manager: the manager's username (or give manager_email)")
+    manager = username_field("notify_manager: the manager's username (or give manager_email)")
     manager_email = serializers.EmailField(required=False, allow_blank=True,
                                            help_text="notify_manager: an address, when the manager is no user")
-    reassign_to = _user_field("reassign: the username of someone who can work the queue")
+    reassign_to = username_field("reassign: the username of someone who can work the queue")
 
 
 class EscalationPolicySerializer(serializers.Serializer):
@@ -138,15 +108,8 @@ class EscalationPolicySerializer(serializers.Serializer):
     )
 
 
-def _saved_policy(queue: Queue) -> EscalationPolicy | None:
-    try:
-        return queue.escalation_policy
-    except ObjectDoesNotExist:
-        return None
-
-
 def _policy_data(queue: Queue) -> dict[str, Any]:
-    saved = _saved_policy(queue)
+    saved = queue_policy(queue)
     shown = saved or EscalationPolicy(queue=queue)  # what a first save starts from
     return {"queue": queue.slug, "queue_id": queue.pk, "id": saved.pk if saved else None, "active": shown.active,
             "notify_only": shown.notify_only, "conditions": list(shown.conditions or []),
@@ -157,7 +120,7 @@ def _policy_data(queue: Queue) -> dict[str, Any]:
 def _draft(queue: Queue, data: dict[str, Any]) -> tuple[EscalationPolicy, list[EscalationLevel],
                                                         BusinessCalendar | None, int]:
     """The posted policy, levels, calendar and SLA over the saved ones (unsaved objects)."""
-    saved = _saved_policy(queue)
+    saved = queue_policy(queue)
     base = saved or EscalationPolicy(queue=queue)
     policy = EscalationPolicy(queue=queue, **{name: data.get(name, getattr(base, name))
                                               for name in ("active", "notify_only", "conditions", "condition_action")})
@@ -230,17 +193,22 @@ class EscalationPolicyViewSet(viewsets.GenericViewSet):
     with the calendar its timers count on and its SLA. A queue never saved shows the defaults."""
 
     serializer_class = EscalationPolicySerializer
-    permission_classes = [permissions.IsAuthenticated, PolicyEditors]
+    permission_classes = [permissions.IsAuthenticated, AllowedOr404]
     queryset = Queue.objects.none()
+    lookup_field = "slug"
+    lookup_url_kwarg = "queue"
+    lookup_value_regex = r"[-a-zA-Z0-9_]+"
+
+    @staticmethod
+    def allowed(user: Any) -> bool:
+        # Settings editors, or the leads of at least one queue (they edit their own queues' policy).
+        return policy_queues_for(user).exists()
 
     def get_queryset(self) -> QuerySet[Queue]:
         # Settings editors: every queue; a lead: the queues they administer (others are 404).
         return (policy_queues_for(self.request.user).select_related("calendar", "escalation_policy")
                 .prefetch_related("escalation_policy__levels__manager", "escalation_policy__levels__reassign_to")
                 .order_by("name"))
-    lookup_field = "slug"
-    lookup_url_kwarg = "queue"
-    lookup_value_regex = r"[-a-zA-Z0-9_]+"
 
     def _answer(self, queue: Queue) -> Response:
         fresh = self.get_queryset().get(pk=queue.pk)
@@ -313,8 +281,12 @@ class BusinessCalendarViewSet(viewsets.GenericViewSet):
     """Working time the escalation timers count: a time zone, working weekdays, daily hours, holidays."""
 
     serializer_class = BusinessCalendarSerializer
-    permission_classes = [permissions.IsAuthenticated, SettingEditors]
-    setting_perms = (CALENDAR_PERM,)
+    permission_classes = [permissions.IsAuthenticated, AllowedOr404]
+
+    @staticmethod
+    def allowed(user: Any) -> bool:
+        return can_edit_settings(user, CALENDAR_PERM)
+
     queryset = BusinessCalendar.objects.prefetch_related("queues").order_by("name")
     lookup_value_regex = r"[0-9]+"
 
@@ -373,8 +345,12 @@ class SettingChangeViewSet(viewsets.GenericViewSet):
     who, what, before/after. Each editor sees the history of the screens they may use."""
 
     serializer_class = SettingChangeSerializer
-    permission_classes = [permissions.IsAuthenticated, SettingEditors]
-    setting_perms = tuple(dict.fromkeys(KIND_PERMS.values()))
+    permission_classes = [permissions.IsAuthenticated, AllowedOr404]
+
+    @staticmethod
+    def allowed(user: Any) -> bool:
+        return any(can_edit_settings(user, perm) for perm in set(KIND_PERMS.values()))
+
     queryset = SettingChange.objects.select_related("actor").order_by("-created_at", "-pk")
 
     def get_queryset(self) -> QuerySet[SettingChange]:
@@ -416,13 +392,8 @@ class QueueMembersView(GenericAPIView):
         return queue
 
     def _members(self, queue: Queue) -> list[dict[str, Any]]:
-        leads = set(queue.leads.values_list("pk", flat=True))
-        people = (get_user_model().objects.filter(Q(exception_queues=queue) | Q(led_exception_queues=queue)).distinct()
-                  .annotate(open_assigned=Count("assigned_exceptions", filter=Q(
-                      assigned_exceptions__queue=queue, assigned_exceptions__status=ExceptionStatus.OPEN)))
-                  .order_by("username"))
-        return [{"username": p.username, "name": p.get_full_name() or p.username,
-                 "role": "lead" if p.pk in leads else "member", "open_assigned": p.open_assigned} for p in people]
+        return [{"username": p.username, "name": p.get_full_name() or p.username, "role": p.role,
+                 "open_assigned": p.open_assigned} for p in queue_people(queue=queue)]
 
     @extend_schema(responses=QueueMemberSerializer(many=True))
     def get(self, request: Request, slug: str) -> Response:

@@ -13,15 +13,15 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from exceptions.models import ExceptionStatus, Queue, SettingChange, SettingKind
+from exceptions.models import Queue, SettingChange, SettingKind
 from exceptions.permissions import queues_for
 from exceptions.policies import queue_membership_set
+from exceptions.selectors import queue_people
 from exceptions.views import _render, _sidebar
 
 ROLE_LABELS = {"lead": "lead", "member": "member", None: "removed"}
@@ -67,13 +67,7 @@ def queue_members(request: HttpRequest, slug: str) -> HttpResponse:
                     f"; {unassigned} open exception{'s' if unassigned != 1 else ''} went back to the queue."
                     if unassigned else ".")))
         return redirect(reverse("exceptions:members", args=[queue.slug]))
-    open_mine = Count("assigned_exceptions", filter=Q(assigned_exceptions__queue=queue,
-                                                      assigned_exceptions__status=ExceptionStatus.OPEN))
-    people = list(users.filter(Q(exception_queues=queue) | Q(led_exception_queues=queue)).distinct()
-                  .annotate(open_assigned=open_mine).order_by("username"))
-    leads = set(queue.leads.values_list("pk", flat=True))
-    for person in people:
-        person.role = "lead" if person.pk in leads else "member"  # type: ignore[attr-defined]
+    people = queue_people(queue=queue)
     others = (users.filter(is_active=True).exclude(pk__in=[p.pk for p in people]).order_by("username")
               .values_list("username", flat=True)[:500])
     changes = SettingChange.objects.filter(kind=SettingKind.MEMBERS, object_id=queue.pk).select_related("actor")[:50]

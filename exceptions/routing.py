@@ -26,6 +26,7 @@ from exceptions.models import (
     RoutingRuleChange,
     SyncException,
 )
+from exceptions.permissions import can_edit
 
 # The sales organization's own country: a ship-to elsewhere is an international shipment.
 SALES_ORG_COUNTRIES: dict[str, str] = {"1010": "DE", "1710": "US", "2910": "GB", "3010": "CA"}
@@ -35,8 +36,7 @@ T = TypeVar("T")
 
 def can_edit_routing_rules(user: Any) -> bool:
     """Who sees and edits routing rules, on the screens and in the API alike."""
-    return bool(getattr(user, "is_authenticated", False) and (
-        user.is_staff or user.is_superuser or user.has_perm("exceptions.change_routingrule")))
+    return can_edit(user, "exceptions.change_routingrule")
 
 
 def _decimal(value: Any) -> Decimal | None:

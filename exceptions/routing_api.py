@@ -12,17 +12,16 @@ import re
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent, build_choice_description_list
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from exceptions.api import AllowedOr404, username_field
 from exceptions.models import ExceptionType, Queue, RoutingRule, RoutingRuleChange
 from exceptions.routing import (
     PreviewRow,
@@ -38,15 +37,6 @@ from exceptions.routing import (
 
 PREVIEW_SIZE = 50  # as on the screen
 PREVIEW_MAX = 200
-
-
-class RoutingRuleEditors(permissions.BasePermission):
-    """The screens' rule: not an editor → 404, so the API does not confirm the rules exist."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        if not can_edit_routing_rules(request.user):
-            raise NotFound
-        return True
 
 
 class TypeCodesField(serializers.MultipleChoiceField):
@@ -89,10 +79,6 @@ class TextListField(serializers.ListField):
         return [value for value in super().to_internal_value(data) if value]
 
 
-def _users() -> QuerySet[Any]:
-    return get_user_model().objects.filter(is_active=True)
-
-
 class RoutingRuleSerializer(serializers.ModelSerializer):
     type_codes = TypeCodesField(required=False, help_text="exception types; empty: any")
     countries = TextListField(required=False, help_text="ship-to ISO countries; empty: any")
@@ -103,11 +89,7 @@ class RoutingRuleSerializer(serializers.ModelSerializer):
         slug_field="slug", queryset=Queue.objects.all(), help_text="queue slug, e.g. credit",
         error_messages={"does_not_exist": "There is no queue “{value}”.", "invalid": "Give a queue slug."},
     )
-    assignee = serializers.SlugRelatedField(
-        slug_field="username", queryset=_users(), required=False, allow_null=True,
-        help_text="username of an active user; null: nobody",
-        error_messages={"does_not_exist": "There is no active user “{value}”.", "invalid": "Give a username."},
-    )
+    assignee = username_field("username of an active user; null: nobody")
     updated_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
                                               help_text="username of the last editor")
 
@@ -255,9 +237,13 @@ class RoutingRuleViewSet(viewsets.GenericViewSet):
     exception goes; no match → the catalogue queue."""
 
     serializer_class = RoutingRuleSerializer
-    permission_classes = [permissions.IsAuthenticated, RoutingRuleEditors]
+    permission_classes = [permissions.IsAuthenticated, AllowedOr404]
     queryset = RoutingRule.objects.select_related("queue", "assignee", "updated_by").order_by("position", "pk")
     lookup_value_regex = r"[0-9]+"
+
+    @staticmethod
+    def allowed(user: Any) -> bool:
+        return can_edit_routing_rules(user)
 
     def _result(self, rule: RoutingRule, *, changed: bool, rerouted: int) -> dict[str, Any]:
         rule = self.get_queryset().get(pk=rule.pk)  # positions and updated_by as saved

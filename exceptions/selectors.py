@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, F, Min, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
@@ -289,6 +290,19 @@ def sla_state(exception: SyncException, *, now: datetime | None = None, cutoffs:
     if exception.first_seen <= cutoffs.at_risk:
         return "at_risk"
     return ""
+
+
+def queue_people(*, queue: Queue) -> list[Any]:
+    """A queue's members and leads, each with `role` ("lead" / "member") and `open_assigned`
+    (their open exceptions in this queue), by username: the members screen and API."""
+    open_assigned = Count("assigned_exceptions", filter=Q(assigned_exceptions__queue=queue,
+                                                          assigned_exceptions__status=ExceptionStatus.OPEN))
+    people = list(get_user_model().objects.filter(Q(exception_queues=queue) | Q(led_exception_queues=queue))
+                  .distinct().annotate(open_assigned=open_assigned).order_by("username"))
+    leads = set(queue.leads.values_list("pk", flat=True))
+    for person in people:
+        person.role = "lead" if person.pk in leads else "member"
+    return people
 
 
 def root_causes(*, user: User, queue: Queue | None = None, limit: int = 8) -> list[dict[str, Any]]:

@@ -351,7 +351,7 @@ def queue_bulk(request: HttpRequest, slug: str) -> HttpResponse:
     action = request.POST.get("action", "")
     try:
         job = bulk_job_start(user=request.user, queue=queue, ids=ids, action=action,
-                             data={"assignee": request.POST.get("assignee", "")} if action == "assign" else {})
+                             assignee=request.POST.get("assignee", ""))
     except BulkError as error:
         if request.htmx:  # type: ignore[attr-defined]
             return render(request, "exceptions/bulk_job.html#bulk-status", {"error": str(error)})

@@ -291,3 +291,23 @@ def test_it_refuses_to_reassign_to_someone_outside_the_queue_whoever_calls(cast:
         escalation_policy_save(policy=policy, levels=[level], actor=cast.admin)
     assert "Level 1 reassigns to outsider, who cannot work the Master data queue." in error.value.messages
     assert len(_levels(master_data)) == 2 and not SettingChange.objects.exists()
+
+
+def test_it_previews_the_sla_due_time_in_business_hours_of_the_draft_calendar(master_data: Queue) -> None:
+    from datetime import UTC, datetime
+
+    from exceptions.policies import escalation_policy_preview
+
+    friday_4pm = datetime(2026, 12, 4, 16, tzinfo=UTC)
+    opened = SyncExceptionFactory(type_code="customer_not_found")
+    SyncException.objects.filter(pk=opened.pk).update(first_seen=friday_4pm)
+    office = BusinessCalendar.objects.create(name="Office hours")  # Mon–Fri 09–17 UTC
+    policy = EscalationPolicy.objects.get(queue=master_data)
+    levels = list(policy.levels.all())
+
+    preview = escalation_policy_preview(queue=master_data, policy=policy, levels=levels, calendar=office, sla_hours=4,
+                                        limit=5, now=datetime(2026, 12, 7, 11, tzinfo=UTC))
+
+    [row] = preview.rows
+    # One hour on Friday, three on Monday from 09:00: due Monday 12:00, not Friday 20:00.
+    assert row.sla_due == datetime(2026, 12, 7, 12, tzinfo=UTC) and row.sla_breached is False
