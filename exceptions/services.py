@@ -25,6 +25,7 @@ from exceptions.models import (
 )
 from exceptions.permissions import queue_perms_forget
 from integration_hub.models import Handoff, HandoffStatus
+from integration_hub.services import handoff_rerun
 
 
 class ExceptionNotOpen(ValueError):
@@ -160,23 +161,14 @@ def _close(
 
 
 def _unblock_if_clear(*, handoff_id: int, actor: AbstractBaseUser | None) -> None:
-    # Imported here: integration_hub.services imports tasks, which must not import this app.
-    from integration_hub.services import _enqueue_processing, handoff_transition
-
     # Lock the handoff first so two people closing its last two exceptions agree on "last".
     handoff = Handoff.objects.select_for_update().get(pk=handoff_id)
     if handoff.status != HandoffStatus.BLOCKED:
         return
     if handoff.exceptions.filter(status=ExceptionStatus.OPEN).exists():
         return
-    handoff_transition(
-        handoff=handoff,
-        to_status=HandoffStatus.VALIDATING,
-        actor=actor,
-        actor_label="" if actor else "system",
-        reason="last open exception closed; validating again",
-    )
-    _enqueue_processing(handoff.pk)
+    handoff_rerun(handoff=handoff, actor=actor, actor_label="" if actor else "system",
+                  reason="last open exception closed; validating again")
 
 
 @transaction.atomic

@@ -1,4 +1,9 @@
-"""Error classes for every external call. One root; callers retry only `TransientError`."""
+"""The hub's one error root. Callers catch `HubError`; they retry only `TransientError`.
+
+Below the root: `TransientError` and `PermanentError` for what an external system answered,
+and `DomainError` for a request the hub's own rules refuse (a person must change it; it is never
+retried). Each domain app keeps its errors in its own `errors.py`, subclassing these.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from typing import Any
 
 
 class HubError(Exception):
-    """Root of every error the hub raises about an external system."""
+    """Root of every error the hub raises: about an external system or about its own rules."""
 
     system: str = ""
 
@@ -92,3 +97,25 @@ class ValidationFailed(PermanentError):
 
 class PreconditionRequired(PermanentError):
     """428: the write needs If-Match; the caller sent none."""
+
+
+# -- the hub's own rules -----------------------------------------------------------------------
+class DomainError(HubError, ValueError):
+    """A request the hub's rules refuse (an illegal transition, a closed exception, a four-eyes
+    breach): say so to the person; retrying the same request changes nothing.
+
+    Also a `ValueError`, so form and serializer code that catches bad values keeps working.
+    """
+
+
+class IllegalTransition(DomainError):
+    """A handoff was asked to move along an edge the lifecycle does not have."""
+
+    def __init__(self, from_status: str, to_status: str, *, allowed: str = "") -> None:
+        super().__init__(f"a handoff cannot go from {from_status!r} to {to_status!r}; allowed: {allowed or 'none (terminal)'}")
+        self.from_status = from_status
+        self.to_status = to_status
+
+
+class InvalidSalesforceId(DomainError):
+    """A value that is not a 15- or 18-character Salesforce id, or whose 18-character checksum is wrong."""

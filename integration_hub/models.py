@@ -12,6 +12,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from integration_hub.errors import IllegalTransition
+
 
 class HandoffStatus(models.TextChoices):
     RECEIVED = "received", "Received"
@@ -50,14 +52,10 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 WORKABLE_STATUSES: tuple[str, ...] = (S.RECEIVED, S.VALIDATING, S.READY, S.CREATING, S.CREATED)
 
 
-class IllegalTransition(ValueError):
-    """A handoff was asked to move along an edge the lifecycle does not have."""
-
-    def __init__(self, from_status: str, to_status: str) -> None:
-        allowed = ", ".join(sorted(ALLOWED_TRANSITIONS.get(from_status, ()))) or "none (terminal)"
-        super().__init__(f"a handoff cannot go from {from_status!r} to {to_status!r}; allowed: {allowed}")
-        self.from_status = from_status
-        self.to_status = to_status
+def transition_error(from_status: str, to_status: str) -> IllegalTransition:
+    """The error for an edge the lifecycle lacks, naming the edges it has."""
+    return IllegalTransition(from_status, to_status,
+                             allowed=", ".join(sorted(ALLOWED_TRANSITIONS.get(from_status, ()))))
 
 
 class HandoffSource(models.TextChoices):

@@ -41,7 +41,7 @@ from integration_hub.errors import (
 )
 from integration_hub.models import Handoff, HandoffStatus, SyncAttempt, TransformationLog
 from integration_hub.selfheal import healing_for
-from integration_hub.services import handoff_transition, sync_attempt_add_healing, sync_attempt_record
+from integration_hub.services import handoff_enqueue, handoff_transition, sync_attempt_add_healing, sync_attempt_record
 from integration_hub.validation import (
     Validation,
     error_text,
@@ -144,10 +144,8 @@ def handoff_process(*, handoff_id: int) -> None:
 
 
 def _schedule(handoff: Handoff, delay: float) -> None:
-    from integration_hub.tasks import process_handoff
-
     if delay <= MAX_COUNTDOWN_SECONDS:
-        transaction.on_commit(lambda: process_handoff.apply_async((handoff.pk,), countdown=max(0.0, delay)))
+        handoff_enqueue(handoff_id=handoff.pk, countdown=max(0.0, delay))
     # Longer waits: the sweeper picks the row up once next_attempt_at has passed.
 
 

@@ -19,27 +19,44 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integration_hub.connectors.base import CallRecord, redact, redact_text
+from integration_hub.dispatch import PROCESS_HANDOFF, enqueue_on_commit
 from integration_hub.models import (
     ALLOWED_TRANSITIONS,
     Handoff,
     HandoffEvent,
     HandoffSource,
     HandoffStatus,
-    IllegalTransition,
     OutboundNotification,
     SyncAttempt,
     TransformationLog,
     salesforce_id_18,
+    transition_error,
 )
 
 logger = logging.getLogger(__name__)
 
 
-def _enqueue_processing(handoff_id: int) -> None:
-    # Imported here: tasks import the pipeline lazily and the pipeline imports these services.
-    from integration_hub.tasks import process_handoff
+def handoff_enqueue(*, handoff_id: int, countdown: float | None = None) -> None:
+    """Wake a worker for this handoff once the current transaction commits."""
+    enqueue_on_commit(PROCESS_HANDOFF, handoff_id, countdown=countdown)
 
-    process_handoff.delay_on_commit(handoff_id)
+
+@transaction.atomic
+def handoff_rerun(
+    *,
+    handoff: Handoff,
+    to_status: str = HandoffStatus.VALIDATING,
+    actor: AbstractBaseUser | None = None,
+    actor_label: str = "",
+    reason: str,
+) -> Handoff:
+    """Send a deal through the pipeline again: from validation (an exception was resolved, sales
+    changed the deal) or from `ready` (an approver approved it). The move is an event like any
+    other; the worker is woken after commit. A handoff already there is only woken."""
+    if handoff.status != to_status:
+        handoff_transition(handoff=handoff, to_status=to_status, actor=actor, actor_label=actor_label, reason=reason)
+    handoff_enqueue(handoff_id=handoff.pk)
+    return handoff
 
 
 @transaction.atomic
@@ -103,7 +120,7 @@ def handoff_receive(
             reason=f"closed-won deal received via {source}"
             + (f" (notification {notification_id})" if notification_id else ""),
         )
-        _enqueue_processing(handoff.pk)
+        handoff_enqueue(handoff_id=handoff.pk)
     return handoff, created
 
 
@@ -124,11 +141,11 @@ def handoff_transition(
     row is locked and re-read so a stale in-memory status cannot sneak past the check.
     """
     if to_status not in HandoffStatus.values:
-        raise IllegalTransition(handoff.status, to_status)
+        raise transition_error(handoff.status, to_status)
     locked = Handoff.objects.select_for_update().get(pk=handoff.pk)
     from_status = locked.status
     if to_status not in ALLOWED_TRANSITIONS[from_status]:
-        raise IllegalTransition(from_status, to_status)
+        raise transition_error(from_status, to_status)
     locked.status = to_status
     for name, value in fields.items():
         setattr(locked, name, value)

@@ -1,15 +1,18 @@
-"""Thin Celery tasks: ids in, claim the row, call one service, give the claim back."""
+"""Thin Celery tasks: ids in, claim the row, call one service, give the claim back.
+
+Tasks sit on the top floor: they import the pipeline and the triggers; nothing below imports
+them (services enqueue by name through `integration_hub.dispatch`).
+"""
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import socket
-from types import ModuleType
 
 from celery import shared_task
 
+from integration_hub import pipeline, triggers
 from integration_hub.errors import TransientError
 from integration_hub.models import WORKABLE_STATUSES
 from integration_hub.services import handoff_claim, handoff_release
@@ -25,22 +28,8 @@ def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _load_pipeline() -> ModuleType | None:
-    try:
-        return importlib.import_module("integration_hub.pipeline")
-    except ModuleNotFoundError as exc:
-        # Only the pipeline module itself may be missing; a missing import inside it is a bug.
-        if exc.name != "integration_hub.pipeline":
-            raise
-        return None
-
-
 @shared_task(bind=True, max_retries=5)
 def process_handoff(self, handoff_id: int) -> None:  # type: ignore[no-untyped-def]
-    pipeline = _load_pipeline()
-    if pipeline is None:
-        logger.warning("handoff %s not processed: integration_hub.pipeline is not installed yet", handoff_id)
-        return
     worker = _worker_name()
     handoff = handoff_claim(handoff_id=handoff_id, from_statuses=WORKABLE_STATUSES, worker=worker)
     if handoff is None:
@@ -58,14 +47,10 @@ def process_handoff(self, handoff_id: int) -> None:  # type: ignore[no-untyped-d
 @shared_task
 def poll_salesforce() -> int:
     """Beat: closed-won deals changed since the SystemModstamp watermark become handoffs."""
-    from integration_hub.triggers import poll_salesforce as poll
-
-    return poll()
+    return triggers.poll_salesforce()
 
 
 @shared_task
 def sweep_handoffs() -> int:
     """Beat: re-enqueue handoffs a lost message or a dead worker left behind."""
-    from integration_hub.triggers import sweep
-
-    return sweep()
+    return triggers.sweep()

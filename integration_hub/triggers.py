@@ -14,6 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from integration_hub.dispatch import PROCESS_HANDOFF, send_now
 from integration_hub.errors import HubError
 from integration_hub.models import HandoffSource, PollWatermark
 from integration_hub.selectors import handoffs_due
@@ -59,11 +60,9 @@ def poll_salesforce() -> int:
 
 def sweep() -> int:
     """Re-enqueue workable handoffs nobody is working on; returns how many were enqueued."""
-    from integration_hub.tasks import process_handoff
-
     ids = list(handoffs_due().order_by("updated_at").values_list("pk", flat=True)[:500])
     for handoff_id in ids:
-        process_handoff.delay(handoff_id)
+        send_now(PROCESS_HANDOFF, handoff_id)
     if ids:
         logger.info("sweeper re-enqueued %d handoff(s)", len(ids))
     return len(ids)
