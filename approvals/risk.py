@@ -9,16 +9,16 @@ so every band boundary is testable without a sandbox.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from integration_hub.canonical import CanonicalDeal, jsonable
+from integration_hub.crm.base import CrmPort
+from integration_hub.erp.base import ErpPort, OpenItem
 from integration_hub.errors import HubError
 from integration_hub.models import RiskLevel
-from integration_hub.validation import sales_area_terms
 
 logger = logging.getLogger(__name__)
 L = RiskLevel
@@ -160,18 +160,15 @@ def risk_score(*, deal: CanonicalDeal, rule: str, inputs: RiskInputs, overrides:
 
 
 # -- reads (outside any transaction) ---------------------------------------------------------------
-def _days_past_due(item: dict[str, Any], today: date) -> int:
-    due = item.get("NetDueDate")
-    due_date = due.date() if hasattr(due, "date") else today
-    return (today - due_date).days
+def _days_past_due(item: OpenItem, today: date) -> int:
+    return (today - (item.due_date or today)).days
 
 
-def risk_inputs_read(deal: CanonicalDeal, *, sap: Any, salesforce_call: Callable[[Callable[[Any], Any]], Any],
-                     today: date, known: Any = None) -> RiskInputs:
+def risk_inputs_read(deal: CanonicalDeal, *, erp: ErpPort, crm: CrmPort, today: date, known: Any = None) -> RiskInputs:
     """Every read is best effort: a failed one is noted and scored conservatively, never fatal.
 
-    `known` (the validation result) carries what validation already read from SAP — partner,
-    credit account, open items — and the canonical deal carries the owner; those are not read again.
+    `known` (the validation result) carries what validation already read from the ERP — customer,
+    credit standing, open items — and the canonical deal carries the owner; those are not read again.
     """
 
     inputs = RiskInputs()
@@ -180,30 +177,26 @@ def risk_inputs_read(deal: CanonicalDeal, *, sap: Any, salesforce_call: Callable
     known_account = getattr(known, "credit_account", None)
     known_partner = getattr(known, "partner", None)
     try:
-        items = known_items if known_items is not None else [
-            i for i in sap.get_open_items(bp) if not i.get("ClearingAccountingDocument")]
-        inputs.open_items = [
-            (Decimal(str(i.get("AmountInTransactionCurrency") or i.get("AmountInCompanyCodeCurrency") or 0)),
-             _days_past_due(i, today)) for i in items
-        ]
-        account = known_account if known_account is not None else sap.get_credit_account(bp)
+        items = known_items if known_items is not None else erp.open_items(bp)
+        inputs.open_items = [(item.amount, _days_past_due(item, today)) for item in items]
+        account = known_account if known_account is not None else erp.credit_get(bp)
         if account:
-            inputs.credit_limit = Decimal(str(account.get("credit_limit") or 0))
-            inputs.credit_currency = str(account.get("currency") or "")
+            inputs.credit_limit = account.limit
+            inputs.credit_currency = account.currency
     except HubError as error:
         inputs.open_items = None
         inputs.read_errors.append(f"AR aging: {error}")
     try:
-        partner = known_partner if known_partner is not None else sap.get_business_partner(bp)
-        inputs.customer_terms = sales_area_terms(partner, deal) or None
+        partner = known_partner if known_partner is not None else erp.customer_get(bp)
+        org = deal.organization
+        inputs.customer_terms = partner.terms_in(org.sales_organization, org.distribution_channel) or None
     except HubError as error:
         inputs.read_errors.append(f"customer terms: {error}")
     try:
         inputs.past_orders = [
-            {"sales_order": o.get("SalesOrder"), "date": o.get("CreationDate") or o.get("SalesOrderDate"),
-             "net_amount": o.get("TotalNetAmount"), "currency": o.get("TransactionCurrency"),
-             "reference": o.get("PurchaseOrderByCustomer"), "delivery_block": o.get("DeliveryBlockReason")}
-            for o in sap.customer_sales_orders(bp, top=10)
+            {"sales_order": o.number, "date": o.created_on, "net_amount": o.net_amount, "currency": o.currency,
+             "reference": o.deal_key, "delivery_block": o.delivery_block}
+            for o in erp.customer_orders(bp, top=10)
         ]
     except HubError as error:
         inputs.read_errors.append(f"past orders: {error}")
@@ -211,19 +204,10 @@ def risk_inputs_read(deal: CanonicalDeal, *, sap: Any, salesforce_call: Callable
         inputs.owner_email, inputs.owner_name = deal.owner_email, deal.owner_name
     else:
         try:
-            rows = salesforce_call(lambda sf: sf.query_all(
-                f"SELECT OwnerId, Owner.Email, Owner.Name FROM Opportunity WHERE Id = '{_sf_id(deal.opportunity_id)}'"))
-            owner = (rows[0].get("Owner") or {}) if rows else {}
-            inputs.owner_email = str(owner.get("Email") or "")
-            inputs.owner_name = str(owner.get("Name") or "")
+            owner = crm.deal_owner(deal.opportunity_id)
+            inputs.owner_email, inputs.owner_name = owner.email, owner.name
         except HubError as error:
             inputs.read_errors.append(f"deal owner: {error}")
     if inputs.read_errors:
         logger.warning("risk inputs for %s incomplete: %s", deal.opportunity_id, inputs.read_errors)
     return inputs
-
-
-def _sf_id(value: str) -> str:
-    if not value.isalnum():
-        raise ValueError(f"not a Salesforce id: {value!r}")
-    return value

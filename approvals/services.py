@@ -17,6 +17,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from approvals.business_hours import business_add
+from approvals.errors import ApprovalError, FourEyesViolation
 from approvals.models import (
     OPEN_STATUSES,
     Approval,
@@ -27,10 +28,13 @@ from approvals.models import (
 )
 from approvals.risk import CUSTOMER_PATH, RiskInputs, risk_score
 from approvals.selectors import approvals_visible, risk_settings_get
+from exceptions.escalation import notify
 from exceptions.models import SyncException
 from integration_hub.canonical import jsonable
+from integration_hub.errors import HubError
 from integration_hub.models import Handoff, HandoffStatus, RiskLevel
-from integration_hub.services import handoff_transition
+from integration_hub.orders import erp_order_block_set, erp_order_cancel, handoff_status_write_back
+from integration_hub.services import handoff_rerun, handoff_transition
 
 logger = logging.getLogger(__name__)
 A = ApprovalStatus
@@ -39,12 +43,6 @@ DEFAULT_GROUP = "Approvers"
 PERMS = ("approvals.view_approval", "approvals.decide_approval")
 
 
-class ApprovalError(ValueError):
-    """A decision the approval's state or the four-eyes rule does not allow."""
-
-
-class FourEyesViolation(ApprovalError):
-    """Nobody decides a deal they own."""
 
 
 # -- scoring ---------------------------------------------------------------------------------------
@@ -133,8 +131,6 @@ def approval_open(*, handoff: Handoff, assessment: RiskAssessment, now: datetime
 
 def _notify_approvers(approval: Approval, user: Any, group: Any, *, text: str, now: datetime) -> int:
     """Queue a notice to the assigned approver(s); the notification sweep sends them as digests."""
-    from exceptions.escalation import notify
-
     people = [user] if user is not None else list(group.user_set.all()) if group is not None else []
     emails = [p.email for p in people if getattr(p, "email", "")]
     return notify(recipients=emails, kind="approval", exception=None, now=now, text=f"{text} — /approvals/{approval.pk}/")
@@ -171,21 +167,16 @@ def _check_actor(approval: Approval, actor: AbstractBaseUser, now: datetime) -> 
 
 
 def _cancel_order(handoff: Handoff, actor: Any, reason: str) -> None:
-    from integration_hub import pipeline
-    from integration_hub.errors import HubError
-
     try:
-        pipeline.sap_order_cancel(Handoff.objects.get(pk=handoff.pk), reason=reason, actor=actor)
+        erp_order_cancel(handoff=Handoff.objects.get(pk=handoff.pk), reason=reason, actor=actor)
     except HubError as error:
         logger.warning("order %s not deleted in SAP (its delivery block stays): %s", handoff.sap_sales_order, error)
         _sf_write_back(handoff, "Cancelled", f"{reason} (SAP order {handoff.sap_sales_order} stays blocked)")
 
 
 def _sf_write_back(handoff: Handoff, status: str, reason: str) -> None:
-    """After commit: the approval outcome to Salesforce, through the pipeline's one write-back."""
-    from integration_hub.pipeline import write_back_hold
-
-    write_back_hold(handoff, reason, status=status)
+    """After commit: the approval outcome to Salesforce, through the engine's one write-back."""
+    handoff_status_write_back(handoff=handoff, reason=reason, status=status)
 
 
 DECISIONS = {
@@ -200,8 +191,6 @@ def approval_decide(*, approval: Approval, actor: AbstractBaseUser, action: str,
     """An approver's decision. High: approve (the order is created), reject (reason written back
     to Salesforce, handoff cancelled) or request changes (back to sales with the note). Medium:
     hold (the delivery block stays) or cancel. Release is `approval_release` (it calls SAP)."""
-    from integration_hub.tasks import process_handoff
-
     now = now or timezone.now()
     if action not in DECISIONS:
         raise ApprovalError(f"unknown decision {action!r}")
@@ -219,8 +208,7 @@ def approval_decide(*, approval: Approval, actor: AbstractBaseUser, action: str,
     done = {"decided_by": actor, "decided_at": now, "decision_note": note}
     if action == "approve":
         _record(approval, to_status=A.APPROVED, reason=note or "approved", actor=actor, now=now, **done)
-        handoff_transition(handoff=handoff, to_status=S.READY, actor=actor, reason=f"high risk approved by {who}")
-        process_handoff.delay_on_commit(handoff.pk)
+        handoff_rerun(handoff=handoff, to_status=S.READY, actor=actor, reason=f"high risk approved by {who}")
     elif action == "reject":
         _record(approval, to_status=A.REJECTED, reason=note, actor=actor, now=now, **done)
         handoff_transition(handoff=handoff, to_status=S.CANCELLED, actor=actor, reason=f"rejected by {who}: {note}")
@@ -251,16 +239,13 @@ def approval_decide(*, approval: Approval, actor: AbstractBaseUser, action: str,
 @transaction.atomic
 def approval_rerun(*, approval: Approval, actor: AbstractBaseUser, now: datetime | None = None) -> Approval:
     """Sales changed the deal after a change request: validate and score it again."""
-    from integration_hub.tasks import process_handoff
-
     now = now or timezone.now()
     approval = Approval.objects.select_for_update().select_related("handoff").get(pk=approval.pk)
     _check_actor(approval, actor, now)
     if approval.status != A.CHANGES_REQUESTED:
         raise ApprovalError("only a deal sent back for changes can be re-run")
-    handoff_transition(handoff=approval.handoff, to_status=S.VALIDATING, actor=actor,
-                       reason="re-run after the changes the approver asked for")
-    process_handoff.delay_on_commit(approval.handoff_id)
+    handoff_rerun(handoff=approval.handoff, to_status=S.VALIDATING, actor=actor,
+                  reason="re-run after the changes the approver asked for")
     return approval
 
 
@@ -282,9 +267,6 @@ def approval_release(*, approval: Approval, actor: AbstractBaseUser | None = Non
     Not atomic on purpose: the PATCH (If-Match; a stale ETag is re-read once by
     `sap_order_update`) happens between two short transactions, and a compare-and-swap on the
     status keeps two releasers from both sending it."""
-    from integration_hub import pipeline
-    from integration_hub.errors import HubError
-
     now = now or timezone.now()
     if actor is not None:
         with transaction.atomic():
@@ -294,7 +276,7 @@ def approval_release(*, approval: Approval, actor: AbstractBaseUser | None = Non
         raise ApprovalError("the block is not waiting to be released (already released, cancelled or in progress)")
     approval = Approval.objects.select_related("handoff").get(pk=approval.pk)
     try:
-        pipeline.sap_order_update(approval.handoff, {"DeliveryBlockReason": ""})
+        erp_order_block_set(handoff=approval.handoff, delivery_block="")
     except HubError as error:
         with transaction.atomic():
             _record(approval, to_status=before, actor=actor, actor_label="" if actor else "window", now=now,

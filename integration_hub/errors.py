@@ -35,6 +35,10 @@ class HubError(Exception):
         self.details = details or []
         self.body = body
 
+    def full_text(self) -> str:
+        """Message, code and every detail the system sent, in one line (for evidence and matching)."""
+        return " ".join([self.message, self.code or "", *[str(d) for d in self.details]])
+
     def __str__(self) -> str:
         parts = [self.message]
         if self.status:

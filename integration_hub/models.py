@@ -78,6 +78,9 @@ class Handoff(models.Model):
     status = models.CharField(max_length=20, choices=HandoffStatus.choices, default=HandoffStatus.RECEIVED)
     source = models.CharField(max_length=10, choices=HandoffSource.choices, help_text="first trigger")
     canonical = models.JSONField(default=dict, blank=True, help_text="canonical payload (DESIGN.md)")
+    erp_target = models.CharField(
+        max_length=20, default="s4hana", help_text="which ERP adapter the order goes to (integration_hub.ports)"
+    )
     sap_sales_order = models.CharField(max_length=20, blank=True, db_index=True)
     # NULL means "not scored yet", which no risk level may stand for.
     risk_level = models.CharField(  # noqa: DJ001

@@ -11,7 +11,15 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from integration_hub.models import WORKABLE_STATUSES, Handoff, salesforce_id_18
+from exceptions.models import ExceptionStatus, SyncException
+from integration_hub.models import (
+    WORKABLE_STATUSES,
+    Handoff,
+    HandoffEvent,
+    HandoffStatus,
+    TransformationLog,
+    salesforce_id_18,
+)
 
 
 def user_is_integration_user(*, user: AbstractBaseUser | AnonymousUser) -> bool:
@@ -25,8 +33,6 @@ def handoff_list(
     *, user: AbstractBaseUser | AnonymousUser, opportunity_id: str | None = None, status: str | None = None
 ) -> QuerySet[Handoff]:
     """Handoffs visible to `user`, with `open_exception_count` and open exceptions prefetched."""
-    from exceptions.models import ExceptionStatus, SyncException
-
     if not user_is_integration_user(user=user):
         return Handoff.objects.none()
     qs = Handoff.objects.annotate(
@@ -67,9 +73,6 @@ def handoffs_due(*, now: datetime | None = None, stale_after_seconds: float | No
 
 def health_metrics(*, since: datetime | None = None) -> dict[str, Any]:
     """The DESIGN.md health metrics over handoffs received since `since` (default: 7 days)."""
-    from exceptions.models import ExceptionStatus, SyncException
-    from integration_hub.models import HandoffEvent, HandoffStatus, TransformationLog
-
     since = since or timezone.now() - timedelta(days=7)
     handoffs = Handoff.objects.filter(created_at__gte=since)
     by_status = dict(handoffs.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))

@@ -8,14 +8,14 @@ killed worker left behind. Both are idempotent: the handoff row, not the message
 from __future__ import annotations
 
 import logging
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
+from integration_hub import ports
 from integration_hub.dispatch import PROCESS_HANDOFF, send_now
-from integration_hub.errors import HubError
+from integration_hub.errors import HubError, InvalidSalesforceId
 from integration_hub.models import HandoffSource, PollWatermark
 from integration_hub.selectors import handoffs_due
 from integration_hub.services import handoff_receive
@@ -29,30 +29,26 @@ _POLL_FIRST_LOOKBACK = timedelta(days=1)
 
 def poll_salesforce() -> int:
     """Find closed-won deals changed since the watermark; returns how many new handoffs it made."""
-    from integration_hub.pipeline import salesforce
-
     org_id = settings.SALESFORCE_ORG_ID
     watermark, _ = PollWatermark.objects.get_or_create(org_id=org_id)
     since = (watermark.last_system_modstamp or timezone.now() - _POLL_FIRST_LOOKBACK) - _POLL_OVERLAP
-    stages = ", ".join("'" + s.replace("'", "\\'") + "'" for s in settings.HUB_CLOSED_WON_STAGES)
-    soql = (
-        f"SELECT Id, SystemModstamp FROM Opportunity WHERE StageName IN ({stages}) "
-        f"AND SystemModstamp >= {since.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')} ORDER BY SystemModstamp ASC LIMIT 2000"
-    )
     try:
-        records = salesforce().query_all(soql)
+        changed = ports.crm().closed_won_changed(since=since, stages=settings.HUB_CLOSED_WON_STAGES)
     except HubError as error:
         logger.warning("poll: Salesforce query failed, will try again next tick: %s", error)
         return 0
     created = 0
     newest = watermark.last_system_modstamp
-    for record in records:
-        _, is_new = handoff_receive(org_id=org_id, opportunity_id=record["Id"], source=HandoffSource.POLL,
-                                    actor_label="poll")
+    for deal in changed:
+        try:
+            _, is_new = handoff_receive(org_id=org_id, opportunity_id=deal.deal_id, source=HandoffSource.POLL,
+                                        actor_label="poll")
+        except InvalidSalesforceId as error:
+            logger.warning("poll: skipped a deal with an invalid id: %s", error)
+            continue
         created += int(is_new)
-        stamp = parse_datetime(str(record.get("SystemModstamp", "")).replace("+0000", "+00:00"))
-        if stamp and (newest is None or stamp > newest):
-            newest = stamp
+        if deal.changed_at and (newest is None or deal.changed_at > newest):
+            newest = deal.changed_at
     if newest and newest != watermark.last_system_modstamp:
         PollWatermark.objects.filter(pk=watermark.pk).update(last_system_modstamp=newest)
     return created

@@ -1,5 +1,6 @@
-"""Validate before pushing: resolve the canonical deal against the crosswalks and SAP, and run
-every check of the exception catalogue. Nothing here writes to SAP.
+"""Validate before pushing: resolve the canonical deal against the crosswalks and the ERP (through
+its port, never a client), and run every check of the exception catalogue. Nothing here writes
+to the ERP.
 
 `validate_deal()` returns the resolved deal, the derivations for the transformation log and the
 defects found — all of them, not just the first, so each team sees its part at once.
@@ -19,12 +20,11 @@ every later deal benefits too.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from django.conf import settings
 from django.db.models.functions import Lower
@@ -39,36 +39,10 @@ from crosswalks.matching import (
 from crosswalks.models import CurrencyMapping, PaymentTermsMapping, TaxRule, UnitOfMeasureMapping
 from crosswalks.selectors import customer_mapping_active, product_mapping_active
 from integration_hub.canonical import CanonicalDeal, Derivation, MaterialLine, jsonable
-from integration_hub.errors import HubError, NotFound, ValidationFailed
+from integration_hub.erp.base import CreditStanding, DraftCheck, ErpAddress, ErpCustomer, ErpPort, OpenItem
+from integration_hub.errors import NotFound, ValidationFailed
 
 CENT = Decimal("0.01")
-_MATERIAL_IN_ERROR = re.compile(r"material\s+'?([A-Z0-9][\w-]*)'?", re.IGNORECASE)
-
-
-def error_text(error: HubError) -> str:
-    return " ".join([error.message, error.code or "", *[str(d) for d in error.details]])
-
-
-def rejected_material(error: HubError, deal: CanonicalDeal) -> str | None:
-    """The deal's material SAP names in a rejection, if any."""
-    materials = {m.material for line in deal.lines for m in line.materials}
-    for match in _MATERIAL_IN_ERROR.finditer(error_text(error)):
-        if match.group(1) in materials:
-            return match.group(1)
-    return None
-
-
-class SapReads(Protocol):
-    def search_business_partners(self, name: str | None = None, tax_number: str | None = None,
-                                 top: int = 20) -> list[dict[str, Any]]: ...
-
-    def get_business_partner(self, bp: str) -> dict[str, Any]: ...
-
-    def simulate_sales_order(self, payload: dict[str, Any]) -> dict[str, Any]: ...
-
-    def get_credit_account(self, bp: str) -> dict[str, Any] | None: ...
-
-    def get_open_items(self, customer: str) -> list[dict[str, Any]]: ...
 
 
 @dataclass
@@ -85,13 +59,13 @@ class Validation:
     deal: CanonicalDeal
     derivations: list[Derivation] = field(default_factory=list)
     defects: list[Defect] = field(default_factory=list)
-    simulation: dict[str, Any] | None = None
+    priced: DraftCheck | None = None
     # A customer found by tax id / DUNS / fuzzy match: worth learning into the crosswalk.
     learned_customer: tuple[str, float, str] | None = None  # (business partner, confidence, rule)
-    # SAP reads made on the way, kept so later steps (risk scoring) need not read them again.
-    partner: dict[str, Any] | None = None
-    credit_account: dict[str, Any] | None = None
-    open_items: list[dict[str, Any]] | None = None
+    # ERP reads made on the way, kept so later steps (risk scoring) need not read them again.
+    partner: ErpCustomer | None = None
+    credit_account: CreditStanding | None = None
+    open_items: list[OpenItem] | None = None
 
     def note(self, path: str, source: Any, result: Any, rule: str, confidence: float = 1.0) -> None:
         self.derivations.append(Derivation(path, "" if source is None else str(source),
@@ -108,34 +82,16 @@ def _dec(value: Any) -> Decimal:
     return Decimal(str(value))
 
 
-def _results(value: Any) -> list[dict[str, Any]]:
-    """OData navigation payloads come as a list or as {"results": [...]}."""
-    if value is None:
-        return []
-    if isinstance(value, dict):
-        return list(value.get("results") or [])
-    return list(value)
-
-
 # -- customer --------------------------------------------------------------------------------------
-def _bp_name(bp: dict[str, Any]) -> str:
-    return str(bp.get("BusinessPartnerFullName") or bp.get("OrganizationBPName1") or bp.get("BusinessPartnerName") or "")
+def _erp_address(address: ErpAddress) -> Address:
+    return Address(street=address.street, city=address.city, region=address.region,
+                   postal_code=address.postal_code, country=address.country)
 
 
-def _bp_addresses(bp: dict[str, Any]) -> list[dict[str, Any]]:
-    return _results(bp.get("to_BusinessPartnerAddress"))
-
-
-def _sap_address(address: dict[str, Any]) -> Address:
-    street = " ".join(p for p in (str(address.get("HouseNumber") or ""), str(address.get("StreetName") or "")) if p)
-    return Address(street=street, city=str(address.get("CityName") or ""), region=str(address.get("Region") or ""),
-                   postal_code=str(address.get("PostalCode") or ""), country=str(address.get("Country") or ""))
-
-
-def _best_address(crm: Address, bp: dict[str, Any]) -> tuple[float, dict[str, Any] | None]:
-    best: tuple[float, dict[str, Any] | None] = (0.0, None)
-    for address in _bp_addresses(bp):
-        score = address_similarity(crm, _sap_address(address))
+def _best_address(crm: Address, customer: ErpCustomer) -> tuple[float, ErpAddress | None]:
+    best: tuple[float, ErpAddress | None] = (0.0, None)
+    for address in customer.addresses:
+        score = address_similarity(crm, _erp_address(address))
         if score > best[0]:
             best = (score, address)
     return best
@@ -146,15 +102,15 @@ def _crm_address(deal: CanonicalDeal) -> Address:
     return Address(street=s.street, city=s.city, region=s.region, postal_code=s.postal_code, country=s.country)
 
 
-def _resolve_customer(v: Validation, sap: SapReads) -> dict[str, Any] | None:
-    """Crosswalk, then tax id / DUNS, then fuzzy name + address. Returns the SAP partner or None."""
+def _resolve_customer(v: Validation, erp: ErpPort) -> ErpCustomer | None:
+    """Crosswalk, then tax id / DUNS, then fuzzy name + address. Returns the ERP customer or None."""
     deal = v.deal
     org = deal.organization
     threshold = settings.HUB_CUSTOMER_MATCH_THRESHOLD
     mapping = customer_mapping_active(deal.org_id, org.crm_account_id)
     if mapping is not None:
         try:
-            bp = sap.get_business_partner(mapping.sap_business_partner)
+            bp = erp.customer_get(mapping.sap_business_partner)
         except NotFound:
             v.defect("customer_not_found", f"account:{org.crm_account_id}",
                      f"Crosswalk points {org.name} to an unknown SAP partner",
@@ -174,11 +130,11 @@ def _resolve_customer(v: Validation, sap: SapReads) -> dict[str, Any] | None:
     for number, label in ((org.tax_id, "tax id"), (org.duns, "DUNS")):
         if not number:
             continue
-        hits = sap.search_business_partners(tax_number=number)
+        hits = erp.customers_by_tax_number(number)
         if len(hits) == 1:
-            bp_number = str(hits[0]["BusinessPartner"])
-            bp = sap.get_business_partner(bp_number)
-            confidence = 0.99 if name_similarity(org.name, _bp_name(bp)) >= 0.6 else 0.9
+            bp_number = hits[0].number
+            bp = erp.customer_get(bp_number)
+            confidence = 0.99 if name_similarity(org.name, bp.name) >= 0.6 else 0.9
             v.note("entity.organization.sap_business_partner", f"{label} {number}", bp_number,
                    f"matched by {label}", confidence)
             org.sap_business_partner, org.match_confidence = bp_number, confidence
@@ -187,19 +143,19 @@ def _resolve_customer(v: Validation, sap: SapReads) -> dict[str, Any] | None:
 
     # Name first (one search), then addresses for the few best names only: each costs a read.
     named = sorted(
-        ((name_similarity(org.name, _bp_name(hit)), str(hit["BusinessPartner"]), hit)
-         for hit in sap.search_business_partners(name=org.name, top=20)),
+        ((name_similarity(org.name, hit.name), hit.number, hit)
+         for hit in erp.customers_by_name(org.name, top=20)),
         key=lambda row: -row[0],
     )
     crm_address = _crm_address(deal)
-    details: dict[str, dict[str, Any]] = {}
+    details: dict[str, ErpCustomer] = {}
     scored = []
     for name_score, number, hit in named[:5]:
         address_score = None
         if name_score >= 0.5 and len(details) < 3 and not crm_address.is_empty:
-            details[number] = sap.get_business_partner(number)
-            address_score = _best_address(crm_address, details[number])[0] if _bp_addresses(details[number]) else None
-        scored.append((customer_confidence(name_score, address_score), number, _bp_name(hit), name_score, address_score))
+            details[number] = erp.customer_get(number)
+            address_score = _best_address(crm_address, details[number])[0] if details[number].addresses else None
+        scored.append((customer_confidence(name_score, address_score), number, hit.name, name_score, address_score))
     scored.sort(key=lambda row: -row[0])
     evidence_candidates = [
         {"business_partner": n, "name": nm, "confidence": c, "name_score": ns, "address_score": a}
@@ -217,7 +173,7 @@ def _resolve_customer(v: Validation, sap: SapReads) -> dict[str, Any] | None:
             )
             return None
         confidence, number = scored[0][0], scored[0][1]
-        bp = details.get(number) or sap.get_business_partner(number)
+        bp = details.get(number) or erp.customer_get(number)
         v.note("entity.organization.sap_business_partner", org.name, number, "fuzzy name + address match", confidence)
         org.sap_business_partner, org.match_confidence = number, confidence
         v.learned_customer = (number, confidence, "fuzzy name + address match")
@@ -235,47 +191,28 @@ def _resolve_customer(v: Validation, sap: SapReads) -> dict[str, Any] | None:
     return None
 
 
-def customer_sales_areas(partner: dict[str, Any]) -> list[dict[str, Any]]:
-    """The A_CustomerSalesArea rows of an expanded business partner (to_Customer is 1:1)."""
-    customer = partner.get("to_Customer")
-    customers = _results(customer) if isinstance(customer, list) or (isinstance(customer, dict) and "results" in customer) else [customer or {}]
-    return [area for c in customers for area in _results(c.get("to_CustomerSalesArea"))]
-
-
-def sales_area_terms(partner: dict[str, Any], deal: CanonicalDeal) -> str:
-    """The customer's payment-terms key in the deal's sales area ("" when SAP has none)."""
-    org = deal.organization
-    for area in customer_sales_areas(partner):
-        if (area.get("SalesOrganization"), area.get("DistributionChannel")) == (org.sales_organization,
-                                                                                org.distribution_channel):
-            return str(area.get("CustomerPaymentTerms") or "")
-    return ""
-
-
-def _sales_area(v: Validation, bp: dict[str, Any]) -> None:
+def _sales_area(v: Validation, customer: ErpCustomer, erp: ErpPort) -> None:
     org = v.deal.organization
-    areas = customer_sales_areas(bp)
-    preferred = (settings.SAP_SALES_ORGANIZATION, settings.SAP_DISTRIBUTION_CHANNEL, settings.SAP_DIVISION)
-    chosen = next(
-        (a for a in areas if (a.get("SalesOrganization"), a.get("DistributionChannel"), a.get("Division")) == preferred),
-        areas[0] if areas else None,
-    )
+    chosen = customer.preferred_sales_area
     if chosen is None:
-        org.sales_organization, org.distribution_channel, org.division = preferred
+        d = erp.default_sales_area
+        org.sales_organization, org.distribution_channel, org.division = (d.sales_organization, d.distribution_channel,
+                                                                           d.division)
         org.currency = v.deal.currency
-        v.note("transaction.sales_area", org.sap_business_partner, "/".join(preferred),
+        v.note("transaction.sales_area", org.sap_business_partner,
+               f"{d.sales_organization}/{d.distribution_channel}/{d.division}",
                "partner has no sales area: hub default", 0.7)
         return
-    org.sales_organization = str(chosen.get("SalesOrganization"))
-    org.distribution_channel = str(chosen.get("DistributionChannel"))
-    org.division = str(chosen.get("Division"))
-    org.currency = str(chosen.get("Currency") or v.deal.currency)
+    org.sales_organization = chosen.sales_organization
+    org.distribution_channel = chosen.distribution_channel
+    org.division = chosen.division
+    org.currency = chosen.currency or v.deal.currency
     v.note("transaction.sales_area", org.sap_business_partner,
            f"{org.sales_organization}/{org.distribution_channel}/{org.division} {org.currency}",
            "customer sales area in SAP", 1.0)
 
 
-def _check_address(v: Validation, bp: dict[str, Any] | None, overrides: dict[str, Any]) -> None:
+def _check_address(v: Validation, bp: ErpCustomer | None, overrides: dict[str, Any]) -> None:
     deal = v.deal
     picked = overrides.get("ship_to")
     if picked:
@@ -299,14 +236,14 @@ def _check_address(v: Validation, bp: dict[str, Any] | None, overrides: dict[str
     score, address = _best_address(_crm_address(deal), bp)
     ship.confidence = score
     ship.sap_ship_to = ship.sap_ship_to or deal.organization.sap_business_partner
-    matched = _sap_address(address) if address else None
+    matched = address
     v.note("entity.location.ship_to", f"{ship.street}, {ship.postal_code} {ship.city}",
            f"{matched.street}, {matched.postal_code} {matched.city} {matched.country}" if matched else "",
            "address match against SAP partner addresses", score)
     if score < settings.HUB_ADDRESS_THRESHOLD:
         nearest = sorted(
-            ({"address": jsonable(_sap_address(a).__dict__), "address_id": a.get("AddressID"),
-              "confidence": address_similarity(_crm_address(deal), _sap_address(a))} for a in _bp_addresses(bp)),
+            ({"address": jsonable(_erp_address(a).__dict__), "address_id": a.address_id,
+              "confidence": address_similarity(_crm_address(deal), _erp_address(a))} for a in bp.addresses),
             key=lambda a: -a["confidence"],
         )[:3]
         v.defect("address_invalid", f"ship_to:{deal.organization.crm_account_id}", "Ship-to address does not match SAP",
@@ -418,84 +355,36 @@ _COUNTRY_CODES = {"usa": "US", "united states": "US", "united states of america"
                   "deutschland": "DE", "united kingdom": "GB", "uk": "GB", "great britain": "GB"}
 
 
-def sales_order_items(deal: CanonicalDeal) -> list[dict[str, Any]]:
-    """The to_Item array of the deep insert (also used for the simulation)."""
-    items = []
-    number = 10
-    for line in deal.lines:
-        for material in line.materials:
-            item: dict[str, Any] = {
-                "SalesOrderItem": str(number),
-                "Material": material.material,
-                "RequestedQuantity": str(material.quantity),
-            }
-            if material.unit:
-                item["RequestedQuantityUnit"] = material.unit
-            if line.price_condition_percent is not None:
-                item["to_PricingElement"] = [
-                    {"ConditionType": "DCM2", "ConditionRateValue": str(line.price_condition_percent)}
-                ]
-            elif line.discount_percent:
-                item["to_PricingElement"] = [
-                    {"ConditionType": "DCM2", "ConditionRateValue": str(-line.discount_percent)}
-                ]
-            items.append(item)
-            number += 10
-    return items
-
-
-def sales_order_header(deal: CanonicalDeal) -> dict[str, Any]:
-    org = deal.organization
-    header: dict[str, Any] = {
-        "SalesOrderType": "OR",
-        "SalesOrganization": org.sales_organization,
-        "DistributionChannel": org.distribution_channel,
-        "OrganizationDivision": org.division,
-        "SoldToParty": org.sap_business_partner,
-        "PurchaseOrderByCustomer": deal.opportunity_id,
-    }
-    if deal.payment_terms:
-        header["CustomerPaymentTerms"] = deal.payment_terms
-    return header
-
-
-def _item_net_by_line(deal: CanonicalDeal, simulation: dict[str, Any]) -> dict[str, Decimal]:
-    nets = {str(item.get("item", "")).lstrip("0"): _dec(item.get("net_amount")) for item in simulation["items"]}
+def _item_net_by_line(priced: DraftCheck) -> dict[str, Decimal]:
     per_line: dict[str, Decimal] = {}
-    number = 10
-    for line in deal.lines:
-        total = Decimal("0")
-        for _ in line.materials:
-            total += nets.get(str(number), Decimal("0"))
-            number += 10
-        per_line[line.crm_line_id] = total
+    for item in priced.items:
+        per_line[item.line_id] = per_line.get(item.line_id, Decimal("0")) + item.net_amount
     return per_line
 
 
-def _check_pricing(v: Validation, sap: SapReads, overrides: dict[str, Any]) -> Decimal | None:
-    """Simulate the order in SAP and compare each line's net value; returns SAP's total (None: not priced)."""
+def _check_pricing(v: Validation, erp: ErpPort, overrides: dict[str, Any]) -> Decimal | None:
+    """Price the draft order in the ERP and compare each line's net value; returns the ERP's total
+    (None: not priced). The customer's credit comes back in the same answer unless a person released it."""
     deal = v.deal
-    # Terms stay out of the simulation: a rejected terms key is healed at create time, not here.
-    header = {k: v for k, v in sales_order_header(deal).items() if k != "CustomerPaymentTerms"}
-    payload = {**header, "to_Item": sales_order_items(deal)}
+    released = (overrides.get("credit") or {}).get("action") == "release"
     try:
-        simulation = sap.simulate_sales_order(payload)
+        priced = erp.draft_check(deal, credit=not released)
     except ValidationFailed as error:
-        material = rejected_material(error, deal)
-        if material is None:
+        rejection = erp.rejection(error, deal)
+        if rejection is None or rejection.field != "material":
             raise
+        material = rejection.value
         line = next(line for line in deal.lines if any(m.material == material for m in line.materials))
         v.defect("product_not_mapped", f"product:{line.product_code}",
                  f"SAP does not accept material {material} for {line.description}",
                  f"The crosswalk maps '{line.description}' ({line.product_code}) to {material}, which SAP rejected: "
                  f"{error.message}. Correct the crosswalk row.",
                  product_code=line.product_code, product_name=line.description, material=material,
-                 sap_error=error_text(error))
+                 sap_error=error.full_text())
         return None
-    v.simulation = simulation
-    per_line = _item_net_by_line(deal, simulation)
-    total = simulation.get("total_net_amount")
-    sap_total = _dec(total) if total is not None else sum(per_line.values(), Decimal("0"))
+    v.priced = priced
+    per_line = _item_net_by_line(priced)
+    sap_total = priced.total_net if priced.total_net is not None else sum(per_line.values(), Decimal("0"))
     limit = Decimal(str(settings.HUB_PRICE_VARIANCE_PERCENT))
     decisions = overrides.get("pricing") or {}
     for line in deal.lines:
@@ -530,47 +419,44 @@ def _check_pricing(v: Validation, sap: SapReads, overrides: dict[str, Any]) -> D
                 crm_discount_percent=line.discount_percent, crm_net=crm_net, sap_net=sap_net,
                 variance_percent=variance, currency=deal.organization.currency,
                 deal_value=deal.amount, sap_conditions=[
-                    {"item": i.get("item"), "material": i.get("material"), "net_amount": i.get("net_amount"),
-                     "conditions": [{k: c.get(k) for k in ("ConditionType", "ConditionRateValue", "ConditionAmount")}
-                                    for c in _results(i.get("pricing_elements"))]}
-                    for i in simulation["items"]
+                    {"item": i.item, "material": i.material, "net_amount": i.net_amount,
+                     "conditions": [c.to_json() for c in i.conditions]}
+                    for i in priced.items
                 ],
             )
     return sap_total
 
 
-def _aging(items: Iterable[dict[str, Any]], today: date) -> dict[str, Decimal]:
+def _aging(items: Iterable[OpenItem], today: date) -> dict[str, Decimal]:
     buckets = {"not_due": Decimal("0"), "1_30": Decimal("0"), "31_60": Decimal("0"), "61_90": Decimal("0"),
                "over_90": Decimal("0")}
     for item in items:
-        amount = _dec(item.get("AmountInTransactionCurrency") or item.get("AmountInCompanyCodeCurrency"))
-        due = item.get("NetDueDate")
-        due_date = due.date() if hasattr(due, "date") else today
-        days = (today - due_date).days
+        amount = item.amount
+        days = (today - (item.due_date or today)).days
         key = "not_due" if days <= 0 else "1_30" if days <= 30 else "31_60" if days <= 60 else "61_90" if days <= 90 else "over_90"
         buckets[key] += amount
     return buckets
 
 
-def _check_credit(v: Validation, sap: SapReads, order_value: Decimal, overrides: dict[str, Any]) -> None:
+def _check_credit(v: Validation, order_value: Decimal, overrides: dict[str, Any]) -> None:
     deal = v.deal
     bp = deal.organization.sap_business_partner
     released = overrides.get("credit") or {}
     if released.get("action") == "release":
         v.note("transaction.credit", bp, "released", f"credit hold released by {released.get('by') or 'credit'}", 1.0)
         return
-    account = sap.get_credit_account(bp)
+    account = v.priced.credit if v.priced is not None else None
     if not account:
         v.note("transaction.credit", bp, "no credit account", "no credit limit in SAP: not checked", 1.0)
         return
     v.credit_account = account
-    limit = _dec(account.get("credit_limit"))
-    items = [i for i in sap.get_open_items(bp) if not i.get("ClearingAccountingDocument")]
+    limit = account.limit
+    items = account.open_items
     v.open_items = items
     aging = _aging(items, timezone.localdate())
     open_ar = sum(aging.values(), Decimal("0"))
     exposure = open_ar + order_value
-    blocked = bool(account.get("blocked"))
+    blocked = account.blocked
     v.note("transaction.credit", f"open AR {open_ar} + order {order_value}", f"limit {limit}",
            "credit exposure vs SAP credit limit", 1.0)
     if blocked or exposure > limit:
@@ -579,22 +465,22 @@ def _check_credit(v: Validation, sap: SapReads, order_value: Decimal, overrides:
             # One customer's exposure is one cause: its deals group together in triage.
             "credit_check_failed", f"credit:{bp}", f"Credit check failed for {deal.organization.name}",
             f"{reason.capitalize()}. Release or reject the order.",
-            business_partner=bp, credit_limit=limit, currency=account.get("currency"),
+            business_partner=bp, credit_limit=limit, currency=account.currency,
             open_ar=open_ar, order_value=order_value, exposure=exposure, aging=aging, blocked=blocked,
             overdue_over_60=aging["61_90"] + aging["over_90"],
         )
 
 
-def validate_deal(deal: CanonicalDeal, sap: SapReads, overrides: dict[str, Any] | None = None) -> Validation:
-    """Resolve and check the deal. SAP is only read; every failing check becomes a defect."""
+def validate_deal(deal: CanonicalDeal, erp: ErpPort, overrides: dict[str, Any] | None = None) -> Validation:
+    """Resolve and check the deal. The ERP is only read; every failing check becomes a defect."""
     overrides = overrides or {}
     v = Validation(deal)
     _check_terms(v, overrides)
     _check_products(v)
-    bp = _resolve_customer(v, sap)
+    bp = _resolve_customer(v, erp)
     v.partner = bp
     if bp is not None:
-        _sales_area(v, bp)
+        _sales_area(v, bp, erp)
     _map_currency(v)
     _check_address(v, bp, overrides)
     _check_tax(v)
@@ -604,7 +490,7 @@ def validate_deal(deal: CanonicalDeal, sap: SapReads, overrides: dict[str, Any] 
            f"CloseDate + {settings.HUB_DEFAULT_LEAD_TIME_DAYS} days lead time (not before today)", 1.0)
     products_ok = all(line.materials for line in deal.lines) and bool(deal.lines)
     if bp is not None and products_ok:
-        sap_total = _check_pricing(v, sap, overrides)
+        sap_total = _check_pricing(v, erp, overrides)
         if sap_total is not None:
-            _check_credit(v, sap, sap_total, overrides)
+            _check_credit(v, sap_total, overrides)
     return v

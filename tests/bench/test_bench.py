@@ -29,7 +29,7 @@ import requests
 from django.conf import settings as django_settings
 from django.db import connection
 
-from integration_hub import pipeline
+from integration_hub import pipeline, ports
 from integration_hub.connectors.salesforce import SalesforceClient
 from integration_hub.demo import demo_crosswalks_ensure
 from integration_hub.models import Handoff, HandoffEvent, HandoffStatus, SyncAttempt
@@ -139,10 +139,10 @@ def stack(transactional_db: None, settings: Any, tmp_path: Path) -> Iterator[Sta
     ]
     for port in (web, sf, sap):
         _wait_port(port)
-    pipeline._clients.clear()
+    ports.ports_reset()
     yield running
     running.stop()
-    pipeline._clients.clear()
+    ports.ports_reset()
 
 
 def _created_at(handoff: Handoff) -> float | None:

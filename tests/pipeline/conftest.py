@@ -25,7 +25,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django.utils import timezone
 
-from integration_hub import pipeline
+from integration_hub import ports
 from integration_hub.connectors.salesforce import SalesforceClient
 from integration_hub.connectors.sap import SapClient
 from integration_hub.demo import demo_crosswalks_ensure
@@ -100,11 +100,11 @@ def world(sf_sandbox, sap_sandbox, settings) -> Iterator[World]:
     seed_salesforce()
     seed_sap()
     demo_crosswalks_ensure()
-    pipeline._clients.clear()
+    ports.ports_reset()
     salesforce = SalesforceClient.from_settings()
     sap = SapClient.from_settings()
     yield World(sf_sandbox.url, sap_sandbox.url, salesforce, sap, DealFlow(salesforce, seed=11))
-    pipeline._clients.clear()
+    ports.ports_reset()
     salesforce.close()
     sap.close()
 

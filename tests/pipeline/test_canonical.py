@@ -4,7 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from integration_hub.canonical import CanonicalDeal, deal_from_salesforce, extract_soql
+from integration_hub.canonical import CanonicalDeal
+from integration_hub.crm.salesforce import deal_from_salesforce, extract_soql
 
 RECORD = {
     "attributes": {"type": "Opportunity"},

@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from integration_hub.canonical import deal_from_salesforce, extract_soql
 from integration_hub.connectors.salesforce import SalesforceClient
+from integration_hub.crm.salesforce import deal_from_salesforce, extract_soql
 from integration_hub.sandbox.dealflow import DEFECTS, DealFlow
 from integration_hub.sandbox.salesforce.seed import seed as seed_salesforce
 

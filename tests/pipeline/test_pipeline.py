@@ -16,9 +16,9 @@ from crosswalks.models import (
 from crosswalks.services import product_mapping_create
 from exceptions.models import CATALOGUE, ExceptionStatus, SyncException
 from exceptions.services import exception_resolve
-from integration_hub import pipeline
 from integration_hub.canonical import CanonicalDeal
 from integration_hub.models import HandoffEvent, HandoffStatus, SyncAttempt, TransformationLog
+from integration_hub.orders import erp_order_block_set
 from integration_hub.sandbox import catalog
 from integration_hub.sandbox.dealflow import DEFECTS
 from integration_hub.services import handoff_override_set
@@ -184,7 +184,7 @@ def test_it_re_reads_a_stale_etag_before_changing_an_order(sync_world):
     handoff = sync_world.drive(sync_world.receive(opportunity_id))
     sync_world.fault("sap", operation="API_SALES_ORDER_SRV/A_SalesOrder:PATCH", kind="stale_etag", times=1)
 
-    pipeline.sap_order_update(handoff, {"DeliveryBlockReason": "01"})
+    erp_order_block_set(handoff=handoff, delivery_block="01")
 
     assert sync_world.sap.get_sales_order(handoff.sap_sales_order)["DeliveryBlockReason"] == "01"
     patches = list(SyncAttempt.objects.filter(handoff=handoff, operation__startswith="update:A_SalesOrder").order_by("pk"))

@@ -1,0 +1,208 @@
+"""The ERP port: what the engine needs from an ERP, in the hub's own terms.
+
+The engine (validation, risk, the pipeline, the crosswalk checks) knows an ERP only through
+`ErpPort`; an adapter (`erp/s4hana.py`, later `erp/netsuite.py`) owns every wire detail —
+entity names, payload shapes, sales areas, condition types, blocks — and answers with the small
+dataclasses below. Errors are the hub's own (`integration_hub.errors`): `NotFound`,
+`ValidationFailed` (the ERP refused the data: a person or a changed request), `TransientError`
+and its kinds (retry), `AmbiguousOutcome` (look the order up by its deal key before sending again),
+`StaleETag` (read again before writing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Protocol, runtime_checkable
+
+from integration_hub.canonical import CanonicalDeal
+from integration_hub.errors import HubError
+
+
+@dataclass(frozen=True)
+class ErpAddress:
+    street: str = ""
+    city: str = ""
+    region: str = ""
+    postal_code: str = ""
+    country: str = ""
+    address_id: str = ""
+
+
+@dataclass(frozen=True)
+class SalesArea:
+    """Where a customer may be sold to, with its agreed terms and currency there."""
+
+    sales_organization: str
+    distribution_channel: str
+    division: str
+    currency: str = ""
+    payment_terms: str = ""
+
+
+@dataclass(frozen=True)
+class CustomerCandidate:
+    """A hit of a customer search: enough to score it by name."""
+
+    number: str
+    name: str
+    matched_by: str = ""  # "tax_number" | "name"
+
+
+@dataclass
+class ErpCustomer:
+    """A customer master record as the engine needs it."""
+
+    number: str
+    name: str
+    addresses: list[ErpAddress] = field(default_factory=list)
+    sales_areas: list[SalesArea] = field(default_factory=list)
+    blocked: bool = False
+    preferred_sales_area: SalesArea | None = None  # the adapter's default area for this customer, if any
+
+    def terms_in(self, sales_organization: str, distribution_channel: str) -> str:
+        """The payment-terms key agreed in this sales area ("" when the ERP has none)."""
+        for area in self.sales_areas:
+            if (area.sales_organization, area.distribution_channel) == (sales_organization, distribution_channel):
+                return area.payment_terms
+        return ""
+
+
+@dataclass(frozen=True)
+class PriceCondition:
+    code: str  # e.g. the ERP's condition type
+    rate: Any = None
+    amount: Any = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.code, "rate": self.rate, "amount": self.amount}
+
+
+@dataclass
+class PricedItem:
+    """One priced item of a draft order: numbered 10, 20, … in deal-line and material order."""
+
+    item: str
+    line_id: str  # the deal line (CRM line id) this item prices
+    material: str
+    quantity: Decimal | None
+    net_amount: Decimal
+    conditions: list[PriceCondition] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class OpenItem:
+    """An uncleared receivable of the customer."""
+
+    amount: Decimal
+    due_date: date | None
+    document: str = ""
+
+
+@dataclass
+class CreditStanding:
+    limit: Decimal
+    currency: str = ""
+    blocked: bool = False
+    block_reason: str = ""
+    open_items: list[OpenItem] = field(default_factory=list)
+
+
+@dataclass
+class DraftCheck:
+    """What the ERP says about a draft order before it exists: its prices and the customer's credit."""
+
+    items: list[PricedItem]
+    total_net: Decimal | None
+    currency: str = ""
+    credit: CreditStanding | None = None  # None: not asked, or the ERP manages no credit for the customer
+    credit_read: bool = False  # whether credit was asked for
+
+
+@dataclass
+class ErpOrder:
+    """A sales order in the ERP, as far as the engine cares."""
+
+    number: str
+    deal_key: str = ""
+    customer: str = ""
+    net_amount: Decimal | None = None
+    currency: str = ""
+    created_on: date | None = None
+    delivery_block: str = ""  # the ERP's block reason code; "" when nothing blocks delivery
+    payment_terms: str = ""
+    etag: str | None = None
+    items: list[dict[str, Any]] = field(default_factory=list)  # material, quantity, unit, net_amount
+    ship_to: str = ""
+    status: str = ""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Which of the deal's fields an ERP refusal names, read from the ERP's error."""
+
+    field: str  # "material" | "payment_terms"
+    value: str = ""
+
+
+@runtime_checkable
+class ErpPort(Protocol):
+    """Everything the engine asks of an ERP. Adapters raise the hub's errors, never their own."""
+
+    target: str
+
+    # -- master data -----------------------------------------------------------------------------
+    def customers_by_tax_number(self, number: str) -> list[CustomerCandidate]: ...
+
+    def customers_by_name(self, name: str, *, top: int = 20) -> list[CustomerCandidate]: ...
+
+    def customer_get(self, number: str) -> ErpCustomer:
+        """Raises NotFound when the ERP has no such customer."""
+        ...
+
+    def material_exists(self, material: str) -> bool: ...
+
+    # -- a draft order -----------------------------------------------------------------------------
+    def draft_check(self, deal: CanonicalDeal, *, credit: bool = True) -> DraftCheck:
+        """Price the deal as the order it would become and (unless `credit` is False) read the
+        customer's credit. Raises ValidationFailed when the ERP refuses the draft (see `rejection`)."""
+        ...
+
+    def credit_get(self, customer: str) -> CreditStanding | None:
+        """The customer's credit limit and open receivables; None when the ERP manages no credit for it."""
+        ...
+
+    def open_items(self, customer: str) -> list[OpenItem]:
+        """The customer's uncleared receivables, oldest due first."""
+        ...
+
+    def rejection(self, error: HubError, deal: CanonicalDeal) -> Rejection | None:
+        """Which field of the deal an ERP refusal names, if the adapter can tell."""
+        ...
+
+    # -- orders ------------------------------------------------------------------------------------
+    default_sales_area: SalesArea
+
+    def order_create(self, deal: CanonicalDeal, *, delivery_block: str = "") -> ErpOrder:
+        """All or nothing (header and every item in one call), carrying the deal's key;
+        `delivery_block` is the ERP's block reason code that holds shipping ("" for none)."""
+        ...
+
+    def orders_find(self, deal_key: str) -> list[ErpOrder]:
+        """Orders carrying this deal's key: the idempotency look-up before any create."""
+        ...
+
+    def order_get(self, number: str) -> ErpOrder: ...
+
+    def customer_orders(self, customer: str, *, top: int = 10) -> list[ErpOrder]: ...
+
+    def order_change(self, number: str, *, etag: str | None, delivery_block: str) -> str | None:
+        """Change an order under optimistic locking (If-Match); StaleETag when it changed since."""
+        ...
+
+    def order_cancel(self, number: str, *, etag: str | None) -> None:
+        """Cancel an order that has not shipped, under optimistic locking."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,274 @@
+"""The SAP S/4HANA adapter of the ERP port, over the OData v2 client in `connectors/sap.py`.
+
+Every S/4HANA detail the engine needs lives here: the business-partner entities and their
+expansions, customer sales areas and the default one, the sales-order deep insert
+(`PurchaseOrderByCustomer` carries the deal's key, `to_Item`/`to_Partner`, DCM2 price conditions,
+`DeliveryBlockReason`), the simulation that prices a draft, the credit-management account and the
+receivables cube, and how to read which field an SAP error names.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+
+from integration_hub.canonical import CanonicalDeal
+from integration_hub.connectors.sap import SapClient
+from integration_hub.erp.base import (
+    CreditStanding,
+    CustomerCandidate,
+    DraftCheck,
+    ErpAddress,
+    ErpCustomer,
+    ErpOrder,
+    OpenItem,
+    PriceCondition,
+    PricedItem,
+    Rejection,
+    SalesArea,
+)
+from integration_hub.errors import HubError
+
+_MATERIAL_IN_ERROR = re.compile(r"material\s+'?([A-Z0-9][\w-]*)'?", re.IGNORECASE)
+_TERMS_IN_ERROR = ("terms of payment", "payment terms", "paymentterms")
+
+
+def _results(value: Any) -> list[dict[str, Any]]:
+    """OData navigation payloads come as a list or as {"results": [...]}."""
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        return list(value.get("results") or [])
+    return list(value)
+
+
+def _dec(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    return Decimal(str(value))
+
+
+def _day(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return None
+
+
+def partner_name(bp: dict[str, Any]) -> str:
+    return str(bp.get("BusinessPartnerFullName") or bp.get("OrganizationBPName1") or bp.get("BusinessPartnerName") or "")
+
+
+def partner_address(address: dict[str, Any]) -> ErpAddress:
+    street = " ".join(p for p in (str(address.get("HouseNumber") or ""), str(address.get("StreetName") or "")) if p)
+    return ErpAddress(street=street, city=str(address.get("CityName") or ""), region=str(address.get("Region") or ""),
+                      postal_code=str(address.get("PostalCode") or ""), country=str(address.get("Country") or ""),
+                      address_id=str(address.get("AddressID") or ""))
+
+
+def partner_sales_areas(partner: dict[str, Any]) -> list[SalesArea]:
+    """The A_CustomerSalesArea rows of an expanded business partner (to_Customer is 1:1)."""
+    customer = partner.get("to_Customer")
+    nested = isinstance(customer, list) or (isinstance(customer, dict) and "results" in customer)
+    customers = _results(customer) if nested else [customer or {}]
+    return [
+        SalesArea(sales_organization=str(a.get("SalesOrganization") or ""),
+                  distribution_channel=str(a.get("DistributionChannel") or ""), division=str(a.get("Division") or ""),
+                  currency=str(a.get("Currency") or ""), payment_terms=str(a.get("CustomerPaymentTerms") or ""))
+        for c in customers for a in _results(c.get("to_CustomerSalesArea"))
+    ]
+
+
+def sales_order_items(deal: CanonicalDeal) -> list[dict[str, Any]]:
+    """The to_Item array of the deep insert (and of the simulation): 10, 20, … per material."""
+    items = []
+    number = 10
+    for line in deal.lines:
+        for material in line.materials:
+            item: dict[str, Any] = {
+                "SalesOrderItem": str(number),
+                "Material": material.material,
+                "RequestedQuantity": str(material.quantity),
+            }
+            if material.unit:
+                item["RequestedQuantityUnit"] = material.unit
+            if line.price_condition_percent is not None:
+                item["to_PricingElement"] = [
+                    {"ConditionType": "DCM2", "ConditionRateValue": str(line.price_condition_percent)}
+                ]
+            elif line.discount_percent:
+                item["to_PricingElement"] = [
+                    {"ConditionType": "DCM2", "ConditionRateValue": str(-line.discount_percent)}
+                ]
+            items.append(item)
+            number += 10
+    return items
+
+
+def sales_order_header(deal: CanonicalDeal) -> dict[str, Any]:
+    org = deal.organization
+    header: dict[str, Any] = {
+        "SalesOrderType": "OR",
+        "SalesOrganization": org.sales_organization,
+        "DistributionChannel": org.distribution_channel,
+        "OrganizationDivision": org.division,
+        "SoldToParty": org.sap_business_partner,
+        "PurchaseOrderByCustomer": deal.opportunity_id,
+    }
+    if deal.payment_terms:
+        header["CustomerPaymentTerms"] = deal.payment_terms
+    return header
+
+
+def sales_order_payload(deal: CanonicalDeal, *, delivery_block: str = "") -> dict[str, Any]:
+    """The one deep insert: header, partners and every item, all or nothing."""
+    payload = sales_order_header(deal)
+    if deal.requested_delivery_date:
+        payload["RequestedDeliveryDate"] = datetime.combine(deal.requested_delivery_date, time(), tzinfo=UTC)
+    partners = [{"PartnerFunction": "SH", "Customer": deal.ship_to.sap_ship_to or deal.organization.sap_business_partner}]
+    if deal.primary_contact.sap_contact_person:
+        partners.append({"PartnerFunction": "CP", "ContactPerson": deal.primary_contact.sap_contact_person})
+    payload["to_Partner"] = partners
+    payload["to_Item"] = sales_order_items(deal)
+    if delivery_block:
+        payload["DeliveryBlockReason"] = delivery_block
+    return payload
+
+
+def order_from_wire(order: dict[str, Any]) -> ErpOrder:
+    ship_to = next((str(p.get("Customer") or "") for p in _results(order.get("to_Partner"))
+                    if p.get("PartnerFunction") in ("SH", "WE")), "")
+    return ErpOrder(
+        number=str(order.get("SalesOrder") or ""),
+        deal_key=str(order.get("PurchaseOrderByCustomer") or ""),
+        customer=str(order.get("SoldToParty") or ""),
+        net_amount=_dec(order.get("TotalNetAmount")),
+        currency=str(order.get("TransactionCurrency") or ""),
+        created_on=_day(order.get("CreationDate") or order.get("SalesOrderDate")),
+        delivery_block=str(order.get("DeliveryBlockReason") or ""),
+        payment_terms=str(order.get("CustomerPaymentTerms") or ""),
+        etag=order.get("etag"),
+        items=[{"material": str(i.get("Material") or ""), "quantity": _dec(i.get("RequestedQuantity")),
+                "unit": str(i.get("RequestedQuantityUnit") or ""), "net_amount": _dec(i.get("NetAmount"))}
+               for i in _results(order.get("to_Item"))],
+        ship_to=ship_to,
+        status=str(order.get("OverallSDProcessStatus") or ""),
+    )
+
+
+class S4HanaErp:
+    """`ErpPort` over one S/4HANA tenant."""
+
+    target = "s4hana"
+
+    def __init__(self, client: SapClient) -> None:
+        self.client = client
+        self.default_sales_area = SalesArea(settings.SAP_SALES_ORGANIZATION, settings.SAP_DISTRIBUTION_CHANNEL,
+                                            settings.SAP_DIVISION)
+
+    # -- master data -------------------------------------------------------------------------------
+    def customers_by_tax_number(self, number: str) -> list[CustomerCandidate]:
+        return [CustomerCandidate(str(hit["BusinessPartner"]), partner_name(hit), str(hit.get("matched_by") or ""))
+                for hit in self.client.search_business_partners(tax_number=number)]
+
+    def customers_by_name(self, name: str, *, top: int = 20) -> list[CustomerCandidate]:
+        return [CustomerCandidate(str(hit["BusinessPartner"]), partner_name(hit), str(hit.get("matched_by") or ""))
+                for hit in self.client.search_business_partners(name=name, top=top)]
+
+    def customer_get(self, number: str) -> ErpCustomer:
+        bp = self.client.get_business_partner(number)
+        areas = partner_sales_areas(bp)
+        d = self.default_sales_area
+        preferred = next(
+            (a for a in areas if (a.sales_organization, a.distribution_channel, a.division)
+             == (d.sales_organization, d.distribution_channel, d.division)),
+            areas[0] if areas else None,
+        )
+        return ErpCustomer(
+            number=str(bp.get("BusinessPartner") or number), name=partner_name(bp),
+            addresses=[partner_address(a) for a in _results(bp.get("to_BusinessPartnerAddress"))],
+            sales_areas=areas, blocked=bool(bp.get("BusinessPartnerIsBlocked")), preferred_sales_area=preferred,
+        )
+
+    def material_exists(self, material: str) -> bool:
+        return self.client.get_product(material) is not None
+
+    # -- a draft order -----------------------------------------------------------------------------
+    def draft_check(self, deal: CanonicalDeal, *, credit: bool = True) -> DraftCheck:
+        # Terms stay out of the simulation: a rejected terms key is healed at create time, not here.
+        header = {k: v for k, v in sales_order_header(deal).items() if k != "CustomerPaymentTerms"}
+        simulation = self.client.simulate_sales_order({**header, "to_Item": sales_order_items(deal)})
+        by_number = {str(item.get("item", "")).lstrip("0"): item for item in simulation["items"]}
+        priced = []
+        number = 10
+        for line in deal.lines:
+            for material in line.materials:
+                item = by_number.get(str(number)) or {}
+                priced.append(PricedItem(
+                    item=str(number), line_id=line.crm_line_id, material=material.material,
+                    quantity=_dec(item.get("quantity")), net_amount=_dec(item.get("net_amount")) or Decimal("0"),
+                    conditions=[PriceCondition(str(c.get("ConditionType") or ""), c.get("ConditionRateValue"),
+                                               c.get("ConditionAmount"))
+                                for c in _results(item.get("pricing_elements"))],
+                ))
+                number += 10
+        check = DraftCheck(items=priced, total_net=_dec(simulation.get("total_net_amount")),
+                           currency=str(simulation.get("currency") or ""))
+        if credit:
+            check.credit = self.credit_get(deal.organization.sap_business_partner)
+            check.credit_read = True
+        return check
+
+    def credit_get(self, customer: str) -> CreditStanding | None:
+        account = self.client.get_credit_account(customer)
+        if not account:
+            return None
+        return CreditStanding(limit=_dec(account.get("credit_limit")) or Decimal("0"),
+                              currency=str(account.get("currency") or ""), blocked=bool(account.get("blocked")),
+                              block_reason=str(account.get("block_reason") or ""),
+                              open_items=self.open_items(customer))
+
+    def open_items(self, customer: str) -> list[OpenItem]:
+        return [
+            OpenItem(amount=_dec(i.get("AmountInTransactionCurrency") or i.get("AmountInCompanyCodeCurrency"))
+                     or Decimal("0"), due_date=_day(i.get("NetDueDate")),
+                     document=str(i.get("AccountingDocument") or ""))
+            for i in self.client.get_open_items(customer) if not i.get("ClearingAccountingDocument")
+        ]
+
+    def rejection(self, error: HubError, deal: CanonicalDeal) -> Rejection | None:
+        text = error.full_text()
+        materials = {m.material for line in deal.lines for m in line.materials}
+        for match in _MATERIAL_IN_ERROR.finditer(text):
+            if match.group(1) in materials:
+                return Rejection("material", match.group(1))
+        if any(term in text.lower() for term in _TERMS_IN_ERROR):
+            return Rejection("payment_terms", deal.payment_terms)
+        return None
+
+    # -- orders ------------------------------------------------------------------------------------
+    def order_create(self, deal: CanonicalDeal, *, delivery_block: str = "") -> ErpOrder:
+        return order_from_wire(self.client.create_sales_order(sales_order_payload(deal, delivery_block=delivery_block)))
+
+    def orders_find(self, deal_key: str) -> list[ErpOrder]:
+        return [order_from_wire(o) for o in self.client.find_sales_orders(deal_key)]
+
+    def order_get(self, number: str) -> ErpOrder:
+        return order_from_wire(self.client.get_sales_order(number, expand=False))
+
+    def customer_orders(self, customer: str, *, top: int = 10) -> list[ErpOrder]:
+        return [order_from_wire(o) for o in self.client.customer_sales_orders(customer, top=top)]
+
+    def order_change(self, number: str, *, etag: str | None, delivery_block: str) -> str | None:
+        return self.client.update_sales_order(number, {"DeliveryBlockReason": delivery_block}, etag)
+
+    def order_cancel(self, number: str, *, etag: str | None) -> None:
+        self.client.delete_sales_order(number, etag)
+
+    def close(self) -> None:
+        self.client.close()
