@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+
+from approvals.services import DEFAULT_GROUP
+from crosswalks.models import (
+    PaymentTermsMapping,
+    ProductMapping,
+    ProductMappingComponent,
+    TaxRule,
+    UnitOfMeasureMapping,
+)
+from exceptions.models import Queue
+from exceptions.services import queue_member_add
+from integration_hub.sandbox import catalog
+from integration_hub.sandbox.salesforce.seed import seed as seed_salesforce
+from integration_hub.sandbox.sap.seed import seed as seed_sap
 
 DEMO_PASSWORD = "hub-demo"  # demo only; printed by `make demo`
 
@@ -35,22 +48,14 @@ DEMO_USERS: tuple[DemoUser, ...] = (
 )
 
 def _assign_queues(user: object, slugs: tuple[str, ...]) -> None:
-    try:
-        queue_model = importlib.import_module("exceptions.models").Queue
-    except (ImportError, AttributeError):
-        return
-    from exceptions.services import queue_member_add
-
     # Each demo team is one person, so they lead their queue too (members, escalation, SLA).
-    for queue in queue_model.objects.filter(slug__in=slugs):
+    for queue in Queue.objects.filter(slug__in=slugs):
         queue_member_add(queue=queue, user=user, lead=True)  # type: ignore[arg-type]
 
 
 @transaction.atomic
 def demo_users_ensure() -> int:
     """Create (or refresh) the demo cast; returns how many users exist afterwards."""
-    from approvals.services import DEFAULT_GROUP
-
     user_model = get_user_model()
     # Crosswalks are business data: product ops and master data maintain them, not developers.
     editors, _ = Group.objects.get_or_create(name="Crosswalk editors")
@@ -82,8 +87,7 @@ def demo_users_ensure() -> int:
 def demo_seed(*, reset: bool = False) -> dict[str, int]:
     """Seed both sandboxes and the hub's own demo data. Idempotent."""
     counts: dict[str, int] = {}
-    for kind in ("salesforce", "sap"):
-        seed = importlib.import_module(f"integration_hub.sandbox.{kind}.seed").seed
+    for kind, seed in (("salesforce", seed_salesforce), ("sap", seed_sap)):
         for name, count in seed(reset=reset).items():
             counts[f"{kind}.{name}"] = count
     counts["hub.users"] = demo_users_ensure()
@@ -97,15 +101,6 @@ def demo_crosswalks_ensure() -> dict[str, int]:
     Customer mappings are left out on purpose: the hub learns them by matching (tax id, DUNS,
     fuzzy name + address), which is what the demo shows. A few catalogue products stay unmapped.
     """
-    from crosswalks.models import (
-        PaymentTermsMapping,
-        ProductMapping,
-        ProductMappingComponent,
-        TaxRule,
-        UnitOfMeasureMapping,
-    )
-    from integration_hub.sandbox import catalog
-
     with transaction.atomic():
         for product in catalog.products():
             if not product.components:

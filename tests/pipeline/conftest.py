@@ -29,12 +29,14 @@ from integration_hub import ports
 from integration_hub.connectors.salesforce import SalesforceClient
 from integration_hub.connectors.sap import SapClient
 from integration_hub.demo import demo_crosswalks_ensure
-from integration_hub.models import Handoff, HandoffStatus
+from integration_hub.erp.s4hana import S4HanaErp
+from integration_hub.models import Handoff, HandoffStatus, SyncAttempt
 from integration_hub.sandbox.dealflow import DealFlow
 from integration_hub.sandbox.salesforce.seed import seed as seed_salesforce
 from integration_hub.sandbox.sap.seed import seed as seed_sap
 from integration_hub.services import handoff_receive
 from integration_hub.tasks import process_handoff
+from tests.fakes import FakeErp
 
 ORG_ID = "00D000000000001EAA"
 SETTLED = {HandoffStatus.BLOCKED, HandoffStatus.WRITTEN_BACK, HandoffStatus.FAILED, HandoffStatus.CANCELLED,
@@ -46,8 +48,10 @@ class World:
     sf_url: str
     sap_url: str
     salesforce: SalesforceClient
-    sap: SapClient
+    sap: SapClient | None  # the raw SAP client; None in the fake-ERP world
     flow: DealFlow
+    erp: Any = None  # the ERP port the pipeline uses: S4HanaErp over the sandbox, or FakeErp
+    kind: str = "sandbox"
     enqueued: list[int] = field(default_factory=list)
 
     def fault(self, system: str, **spec: Any) -> None:
@@ -82,8 +86,20 @@ class World:
         handoff.refresh_from_db()
         return handoff
 
-    def orders_for(self, opportunity_id: str) -> list[dict[str, Any]]:
-        return self.sap.find_sales_orders(opportunity_id)
+    def orders_for(self, opportunity_id: str) -> list[Any]:
+        """The ERP's orders carrying this deal's key (`ErpOrder`s, read through the port)."""
+        return list(self.erp.orders_find(opportunity_id))
+
+    def creates(self, handoff: Handoff) -> int:
+        """How many order inserts the pipeline sent for this handoff."""
+        if self.kind == "fake":
+            return sum(1 for call in self.erp.calls if call == "order_create")
+        return SyncAttempt.objects.filter(handoff=handoff, operation__startswith="create:A_SalesOrder").count()
+
+    def customer_searches(self, handoff: Handoff) -> int:
+        if self.kind == "fake":
+            return sum(1 for call in self.erp.calls if call.startswith("customers_by"))
+        return SyncAttempt.objects.filter(handoff=handoff, operation__startswith="query:A_BusinessPartner").count()
 
     def opportunity(self, opportunity_id: str) -> dict[str, Any]:
         return self.salesforce.get("Opportunity", opportunity_id)
@@ -103,10 +119,46 @@ def world(sf_sandbox, sap_sandbox, settings) -> Iterator[World]:
     ports.ports_reset()
     salesforce = SalesforceClient.from_settings()
     sap = SapClient.from_settings()
-    yield World(sf_sandbox.url, sap_sandbox.url, salesforce, sap, DealFlow(salesforce, seed=11))
+    yield World(sf_sandbox.url, sap_sandbox.url, salesforce, sap, DealFlow(salesforce, seed=11),
+                erp=S4HanaErp(SapClient.from_settings()))
     ports.ports_reset()
     salesforce.close()
     sap.close()
+
+
+@pytest.fixture
+def fake_world(sf_sandbox, settings) -> Iterator[World]:
+    """Salesforce sandbox over HTTP, the ERP a `FakeErp` in memory: no SAP server runs at all, and
+    SAP_BASE_URL points at a closed port, so any way into SAP other than the port fails loudly."""
+    settings.SALESFORCE_INSTANCE_URL = sf_sandbox.url
+    settings.SALESFORCE_ORG_ID = ORG_ID
+    settings.SAP_BASE_URL = "http://127.0.0.1:9/sap/opu/odata/sap/"
+    settings.HUB_BACKOFF_BASE_SECONDS = 0.05
+    settings.HUB_BACKOFF_CAP_SECONDS = 0.2
+    seed_salesforce()
+    demo_crosswalks_ensure()
+    ports.ports_reset()
+    salesforce = SalesforceClient.from_settings()
+    fake = FakeErp()
+    with ports.ports_use(erp=fake):
+        yield World(sf_sandbox.url, "", salesforce, None, DealFlow(salesforce, seed=11), erp=fake, kind="fake")
+    ports.ports_reset()
+    salesforce.close()
+
+
+@pytest.fixture(params=["sap-sandbox", "fake-erp"])
+def any_world(request, transactional_db, sf_sandbox) -> World:
+    """The pipeline's decisions, once against the SAP sandbox over HTTP and once against the fake port."""
+    return request.getfixturevalue("world" if request.param == "sap-sandbox" else "fake_world")
+
+
+@pytest.fixture
+def any_sync_world(any_world: World) -> Iterator[World]:
+    """`any_world` with the broker replaced by a recorder: the test drives the pipeline itself."""
+    with mock.patch.object(process_handoff, "delay", side_effect=lambda i: any_world.enqueued.append(i)), \
+            mock.patch.object(process_handoff, "apply_async",
+                              side_effect=lambda args, **kw: any_world.enqueued.append(args[0])):
+        yield any_world
 
 
 @pytest.fixture

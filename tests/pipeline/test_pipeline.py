@@ -43,22 +43,22 @@ def _healing(handoff) -> list[str]:
     return [step for attempt in SyncAttempt.objects.filter(handoff=handoff) for step in attempt.healing]
 
 
-def test_it_turns_a_clean_deal_into_exactly_one_matching_sap_order_and_writes_the_number_back(sync_world):
+def test_it_turns_a_clean_deal_into_exactly_one_matching_sap_order_and_writes_the_number_back(any_sync_world):
+    sync_world = any_sync_world
     opportunity_id, planned = sync_world.flow.one("clean")
     handoff = sync_world.drive(sync_world.receive(opportunity_id))
 
     assert handoff.status == S.WRITTEN_BACK, handoff.last_error
     orders = sync_world.orders_for(opportunity_id)
     assert len(orders) == 1
-    order = sync_world.sap.get_sales_order(orders[0]["SalesOrder"])
-    assert order["SalesOrder"] == handoff.sap_sales_order
-    assert order["PurchaseOrderByCustomer"] == opportunity_id
-    assert order["SoldToParty"] == planned.company.business_partner
-    assert order["CustomerPaymentTerms"] == planned.company.payment_terms
-    items = [(i["Material"], Decimal(str(i["RequestedQuantity"]))) for i in order["to_Item"]]
-    assert items == _expected_items(planned)
-    assert {"PartnerFunction": "SH", "Customer": planned.company.business_partner}.items() <= next(
-        p for p in order["to_Partner"] if p["PartnerFunction"] == "SH").items()
+    order = orders[0]
+    assert order.number == handoff.sap_sales_order
+    assert order.deal_key == opportunity_id
+    assert order.customer == planned.company.business_partner
+    assert order.payment_terms == planned.company.payment_terms
+    assert [(i["material"], i["quantity"]) for i in order.items] == _expected_items(planned)
+    assert order.ship_to == planned.company.business_partner
+    assert sync_world.creates(handoff) == 1
 
     opportunity = sync_world.opportunity(opportunity_id)
     assert opportunity["SAP_Sales_Order__c"] == handoff.sap_sales_order
@@ -73,7 +73,8 @@ def test_it_turns_a_clean_deal_into_exactly_one_matching_sap_order_and_writes_th
     assert not SyncException.objects.filter(handoff=handoff).exists()
 
 
-def test_it_creates_every_clean_deal_of_a_busy_afternoon(sync_world):
+def test_it_creates_every_clean_deal_of_a_busy_afternoon(any_sync_world):
+    sync_world = any_sync_world
     """Name variants, tax-id matches and fuzzy matches alike end as orders."""
     for _ in range(8):
         opportunity_id, planned = sync_world.flow.one("clean")
@@ -83,7 +84,8 @@ def test_it_creates_every_clean_deal_of_a_busy_afternoon(sync_world):
 
 
 @pytest.mark.parametrize("kind", DEFECTS)
-def test_it_holds_a_defective_deal_as_its_typed_exception_and_sends_nothing_to_sap(sync_world, kind):
+def test_it_holds_a_defective_deal_as_its_typed_exception_and_sends_nothing_to_sap(any_sync_world, kind):
+    sync_world = any_sync_world
     opportunity_id, _ = sync_world.flow.one(kind)
     handoff = sync_world.drive(sync_world.receive(opportunity_id))
 
@@ -92,14 +94,15 @@ def test_it_holds_a_defective_deal_as_its_typed_exception_and_sends_nothing_to_s
     assert exception.queue.slug == CATALOGUE[kind].queue_slug
     assert exception.evidence
     assert sync_world.orders_for(opportunity_id) == []
-    assert not SyncAttempt.objects.filter(handoff=handoff, operation__startswith="create:A_SalesOrder").exists()
+    assert sync_world.creates(handoff) == 0
     opportunity = sync_world.opportunity(opportunity_id)
     assert opportunity["ERP_Sync_Status__c"] == "Blocked"
     assert exception.title[:40] in opportunity["ERP_Hold_Reason__c"]
     assert not opportunity["SAP_Sales_Order__c"]
 
 
-def test_it_shows_pricing_evidence_from_both_sides(sync_world):
+def test_it_shows_pricing_evidence_from_both_sides(any_sync_world):
+    sync_world = any_sync_world
     opportunity_id, _ = sync_world.flow.one("pricing_mismatch")
     handoff = sync_world.drive(sync_world.receive(opportunity_id))
     evidence = SyncException.objects.get(handoff=handoff, type_code="pricing_mismatch").evidence
@@ -108,7 +111,8 @@ def test_it_shows_pricing_evidence_from_both_sides(sync_world):
     assert evidence["sap_conditions"]
 
 
-def test_it_shows_ar_aging_on_a_credit_hold(sync_world):
+def test_it_shows_ar_aging_on_a_credit_hold(any_sync_world):
+    sync_world = any_sync_world
     opportunity_id, planned = sync_world.flow.one("credit_check_failed")
     handoff = sync_world.drive(sync_world.receive(opportunity_id))
     evidence = SyncException.objects.get(handoff=handoff, type_code="credit_check_failed").evidence
@@ -222,7 +226,8 @@ def test_it_routes_a_material_sap_rejects_to_product_ops_before_pushing(sync_wor
     assert sync_world.orders_for(opportunity_id) == []
 
 
-def test_it_re_runs_from_validation_when_the_last_exception_is_resolved(sync_world):
+def test_it_re_runs_from_validation_when_the_last_exception_is_resolved(any_sync_world):
+    sync_world = any_sync_world
     opportunity_id, planned = sync_world.flow.one("product_not_mapped")
     handoff = sync_world.drive(sync_world.receive(opportunity_id))
     exception = SyncException.objects.get(handoff=handoff, type_code="product_not_mapped")
@@ -249,7 +254,8 @@ def test_it_finds_closed_won_deals_by_polling_when_no_message_came(sync_world):
     assert handoff.pk in sync_world.enqueued
 
 
-def test_it_does_not_sync_a_deal_that_left_closed_won(sync_world):
+def test_it_does_not_sync_a_deal_that_left_closed_won(any_sync_world):
+    sync_world = any_sync_world
     opportunity_id, _ = sync_world.flow.one("clean")
     handoff = sync_world.receive(opportunity_id)
     sync_world.salesforce.update("Opportunity", opportunity_id, {"StageName": "Negotiation/Review"})
@@ -277,7 +283,8 @@ def _resolve_all(handoff, type_code):
         exception_resolve(exception=exception, actor=None, note="resolved in test")
 
 
-def test_it_creates_the_order_at_the_crm_price_once_pricing_approves_it(sync_world):
+def test_it_creates_the_order_at_the_crm_price_once_pricing_approves_it(any_sync_world):
+    sync_world = any_sync_world
     opportunity_id, _ = sync_world.flow.one("pricing_mismatch")
     handoff = sync_world.drive(sync_world.receive(opportunity_id))
     exception = SyncException.objects.get(handoff=handoff, type_code="pricing_mismatch")
@@ -288,14 +295,15 @@ def test_it_creates_the_order_at_the_crm_price_once_pricing_approves_it(sync_wor
     handoff = sync_world.drive(handoff)
 
     assert handoff.status == S.WRITTEN_BACK, (handoff.last_error, _open_types(handoff))
-    order = sync_world.sap.get_sales_order(handoff.sap_sales_order)
+    order = sync_world.orders_for(opportunity_id)[0]
     line = next(line for line in CanonicalDeal.from_json(handoff.canonical).lines if line.product_code == code)
     materials = {m.material for m in line.materials}
-    net = sum(Decimal(str(i["NetAmount"])) for i in order["to_Item"] if i["Material"] in materials)
+    net = sum(Decimal(str(i["net_amount"])) for i in order.items if i["material"] in materials)
     assert abs(net - crm_net) <= Decimal("0.05") * len(materials)
 
 
-def test_it_creates_the_order_once_credit_releases_the_hold(sync_world):
+def test_it_creates_the_order_once_credit_releases_the_hold(any_sync_world):
+    sync_world = any_sync_world
     opportunity_id, _ = sync_world.flow.one("credit_check_failed")
     handoff = sync_world.drive(sync_world.receive(opportunity_id))
     handoff_override_set(handoff=handoff, key="credit", value={"action": "release", "by": "credit"})
@@ -313,7 +321,8 @@ def test_it_creates_the_order_once_credit_releases_the_hold(sync_world):
     assert len(sync_world.orders_for(opportunity_id)) == 1
 
 
-def test_it_ships_to_the_address_logistics_picked(sync_world):
+def test_it_ships_to_the_address_logistics_picked(any_sync_world):
+    sync_world = any_sync_world
     opportunity_id, _ = sync_world.flow.one("address_invalid")
     handoff = sync_world.drive(sync_world.receive(opportunity_id))
     nearest = SyncException.objects.get(handoff=handoff, type_code="address_invalid").evidence["nearest"][0]
@@ -324,17 +333,19 @@ def test_it_ships_to_the_address_logistics_picked(sync_world):
     assert CanonicalDeal.from_json(handoff.canonical).ship_to.postal_code == nearest["address"]["postal_code"]
 
 
-def test_it_uses_the_payment_terms_sales_ops_filled_in(sync_world):
+def test_it_uses_the_payment_terms_sales_ops_filled_in(any_sync_world):
+    sync_world = any_sync_world
     opportunity_id, planned = sync_world.flow.one("missing_required_field")
     handoff = sync_world.drive(sync_world.receive(opportunity_id))
     handoff_override_set(handoff=handoff, key="payment_terms", value="NT30")
     _resolve_all(handoff, "missing_required_field")
     handoff = sync_world.drive(handoff)
     assert handoff.status == S.WRITTEN_BACK, (handoff.last_error, _open_types(handoff))
-    assert sync_world.orders_for(opportunity_id)[0]["CustomerPaymentTerms"] == "NT30"
+    assert sync_world.orders_for(opportunity_id)[0].payment_terms == "NT30"
 
 
-def test_it_learns_a_matched_customer_so_the_next_deal_skips_the_search(sync_world):
+def test_it_learns_a_matched_customer_so_the_next_deal_skips_the_search(any_sync_world):
+    sync_world = any_sync_world
     planned = sync_world.flow.planner.plan("clean")
     first = sync_world.flow.open_deal(planned)
     sync_world.flow.close_won(first)
@@ -342,6 +353,7 @@ def test_it_learns_a_matched_customer_so_the_next_deal_skips_the_search(sync_wor
     account = CanonicalDeal.from_json(handoff.canonical).organization.crm_account_id
     mapping = CustomerMapping.objects.get(crm_account_id=account)
     assert mapping.sap_business_partner == planned.company.business_partner
+    searches_before = sync_world.customer_searches(handoff)
 
     second = sync_world.flow.open_deal(planned)
     sync_world.flow.close_won(second)
@@ -349,7 +361,8 @@ def test_it_learns_a_matched_customer_so_the_next_deal_skips_the_search(sync_wor
     assert again.status == S.WRITTEN_BACK
     rule = TransformationLog.objects.get(handoff=again, field_path="entity.organization.sap_business_partner").rule
     assert rule.startswith("customer crosswalk")
-    assert not SyncAttempt.objects.filter(handoff=again, operation__startswith="query:A_BusinessPartner").exists()
+    # No customer search for the second deal: the crosswalk answered.
+    assert sync_world.customer_searches(again) == (searches_before if sync_world.kind == "fake" else 0)
 
 
 def test_it_reports_the_health_metrics_on_the_home_page(sync_world, client, django_user_model):
@@ -365,7 +378,8 @@ def test_it_reports_the_health_metrics_on_the_home_page(sync_world, client, djan
     assert "Product ops" in page
 
 
-def test_it_ships_to_the_partner_the_customer_crosswalk_names(sync_world):
+def test_it_ships_to_the_partner_the_customer_crosswalk_names(any_sync_world):
+    sync_world = any_sync_world
     planned = sync_world.flow.planner.plan("clean")
     other = next(c for c in catalog.companies() if c.in_sap and c.key != planned.company.key
                  and c.sales_area == planned.company.sales_area)
@@ -380,10 +394,9 @@ def test_it_ships_to_the_partner_the_customer_crosswalk_names(sync_world):
     handoff = sync_world.drive(sync_world.receive(opportunity_id))
 
     assert handoff.status == S.WRITTEN_BACK, (handoff.last_error, _open_types(handoff))
-    order = sync_world.sap.get_sales_order(handoff.sap_sales_order)
-    ship_to = next(p for p in order["to_Partner"] if p["PartnerFunction"] == "SH")
-    assert ship_to["Customer"] == other.business_partner
-    assert order["SoldToParty"] == planned.company.business_partner
+    order = sync_world.orders_for(opportunity_id)[0]
+    assert order.ship_to == other.business_partner
+    assert order.customer == planned.company.business_partner
 
 
 def test_it_maps_the_crm_currency_through_the_currency_crosswalk(sync_world, settings):

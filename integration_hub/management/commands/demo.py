@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from crosswalks.tasks import refresh_sap_caches
 from integration_hub.demo import DEMO_PASSWORD, DEMO_USERS
 
 
@@ -61,8 +62,6 @@ class Command(BaseCommand):
         self.stdout.write("")
 
         # Fill the suggestion caches from the SAP sandbox once it answers (beat refreshes them later).
-        from crosswalks.tasks import refresh_sap_caches
-
         time.sleep(3)
         refresh_sap_caches.apply_async(countdown=2)
 

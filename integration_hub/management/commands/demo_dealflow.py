@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from integration_hub.connectors.salesforce import SalesforceClient
 from integration_hub.errors import HubError
 from integration_hub.sandbox.dealflow import DEFECTS, DealFlow
 
@@ -20,8 +21,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, interval: float, count: int, kind: str | None, seed: int | None,
                **options: Any) -> None:
-        from integration_hub.connectors.salesforce import SalesforceClient
-
         flow = DealFlow(SalesforceClient.from_settings(), seed=seed)
         made = 0
         while not count or made < count:

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from integration_hub.sandbox.salesforce import runtime as salesforce_runtime
+from integration_hub.sandbox.sap import runtime as sap_runtime
 from integration_hub.sandbox.server import URLCONFS, make_server
+
+# A sandbox may run background work of its own (Salesforce sends Outbound Messages).
+RUNTIMES = {"salesforce": salesforce_runtime, "sap": sap_runtime}
 
 
 class Command(BaseCommand):
@@ -21,9 +25,7 @@ class Command(BaseCommand):
         if port is None:
             port = settings.SANDBOX_SALESFORCE_PORT if kind == "salesforce" else settings.SANDBOX_SAP_PORT
         server = make_server(kind, host, port)
-        # A sandbox may run background work of its own (Salesforce sends Outbound Messages).
-        runtime = importlib.import_module(f"integration_hub.sandbox.{kind}.runtime")
-        stop_background = runtime.start_background()
+        stop_background = RUNTIMES[kind].start_background()
         self.stdout.write(f"{kind} sandbox listening on http://{host}:{port}")
         try:
             server.serve_forever()

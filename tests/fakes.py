@@ -1,0 +1,213 @@
+"""A fake ERP port: the whole S/4 world of the shared catalogue in memory, no HTTP.
+
+The pipeline's tests run against it as well as against the SAP sandbox, so the port is shown to
+be the only way the engine reaches an ERP. It prices the way the sandbox does (PPR0 × FX, the
+customer's K007, the deal's item discount), keeps credit and receivables from the catalogue, and
+can be told to fail: `fail_next(op, error)` raises once, `drop_next_create()` commits an order
+and then answers with an unknown outcome.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import replace
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils import timezone
+
+from crosswalks.matching import name_similarity
+from integration_hub.canonical import CanonicalDeal
+from integration_hub.erp.base import (
+    CreditStanding,
+    CustomerCandidate,
+    DraftCheck,
+    ErpAddress,
+    ErpCustomer,
+    ErpOrder,
+    OpenItem,
+    PriceCondition,
+    PricedItem,
+    Rejection,
+    SalesArea,
+)
+from integration_hub.errors import AmbiguousOutcome, HubError, NotFound, StaleETag, ValidationFailed
+from integration_hub.sandbox import catalog
+
+CENT = Decimal("0.01")
+
+
+def _compact(number: str) -> str:
+    return re.sub(r"[\s.-]", "", number or "")
+
+
+class FakeErp:
+    """`ErpPort` in memory, seeded from `integration_hub.sandbox.catalog`."""
+
+    target = "s4hana"
+
+    def __init__(self) -> None:
+        self.default_sales_area = SalesArea("1710", "10", "00")
+        self.calls: list[str] = []
+        self.orders: dict[str, ErpOrder] = {}
+        self._numbers = itertools.count(5000001)
+        self._failures: dict[str, list[HubError]] = {}
+        self._drop_next_create = False
+        self.companies = {c.business_partner: c for c in catalog.companies() if c.in_sap}
+        self.materials = {m.material: m for m in catalog.materials()}
+        self.discounts = dict(catalog.customer_discounts())
+
+    # -- test controls -------------------------------------------------------------------------
+    def fail_next(self, operation: str, error: HubError, *, times: int = 1) -> None:
+        self._failures.setdefault(operation, []).extend([error] * times)
+
+    def drop_next_create(self) -> None:
+        self._drop_next_create = True
+
+    def _enter(self, operation: str) -> None:
+        self.calls.append(operation)
+        pending = self._failures.get(operation)
+        if pending:
+            raise pending.pop(0)
+
+    # -- master data -----------------------------------------------------------------------------
+    def customers_by_tax_number(self, number: str) -> list[CustomerCandidate]:
+        self._enter("customers_by_tax_number")
+        wanted = _compact(number)
+        return [CustomerCandidate(c.business_partner, c.legal_name, "tax_number") for c in self.companies.values()
+                if wanted and wanted in (_compact(c.tax_id), _compact(c.duns))]
+
+    def customers_by_name(self, name: str, *, top: int = 20) -> list[CustomerCandidate]:
+        self._enter("customers_by_name")
+        scored = sorted(((name_similarity(name, c.legal_name), c) for c in self.companies.values()),
+                        key=lambda row: -row[0])
+        return [CustomerCandidate(c.business_partner, c.legal_name, "name") for score, c in scored[:top] if score >= 0.4]
+
+    def customer_get(self, number: str) -> ErpCustomer:
+        self._enter("customer_get")
+        company = self.companies.get(number)
+        if company is None:
+            raise NotFound(f"no business partner {number}", system="sap", status=404)
+        area = company.sales_area
+        sales_area = SalesArea(area.sales_organization, area.distribution_channel, area.division, area.currency,
+                               company.payment_terms)
+        address = ErpAddress(street=f"{company.house_number} {company.street}".strip(), city=company.city,
+                             region=company.region, postal_code=company.postal_code, country=company.country,
+                             address_id="1")
+        return ErpCustomer(number=number, name=company.legal_name, addresses=[address], sales_areas=[sales_area],
+                           preferred_sales_area=sales_area)
+
+    def material_exists(self, material: str) -> bool:
+        self._enter("material_exists")
+        return material in self.materials
+
+    # -- a draft order -----------------------------------------------------------------------------
+    def _price(self, deal: CanonicalDeal) -> list[PricedItem]:
+        org = deal.organization
+        company = self.companies[org.sap_business_partner]
+        fx = catalog.FX_FROM_USD[company.sales_area.currency]
+        k007 = self.discounts.get(company.business_partner, Decimal("0"))
+        items, number = [], 10
+        for line in deal.lines:
+            for material in line.materials:
+                known = self.materials.get(material.material)
+                if known is None:
+                    raise ValidationFailed(f"Material {material.material} does not exist", system="sap", status=400)
+                unit = (known.price * fx).quantize(CENT)
+                gross = unit * material.quantity
+                customer = gross * k007 / 100
+                rate = line.price_condition_percent if line.price_condition_percent is not None else -line.discount_percent
+                net = ((gross + customer) * (1 + rate / 100)).quantize(CENT, ROUND_HALF_UP)
+                items.append(PricedItem(item=str(number), line_id=line.crm_line_id, material=material.material,
+                                        quantity=material.quantity, net_amount=net,
+                                        conditions=[PriceCondition("PPR0", unit, gross), PriceCondition("K007", k007, customer),
+                                                    PriceCondition("DCM2", rate, net - gross - customer)]))
+                number += 10
+        return items
+
+    def draft_check(self, deal: CanonicalDeal, *, credit: bool = True) -> DraftCheck:
+        self._enter("draft_check")
+        items = self._price(deal)
+        check = DraftCheck(items=items, total_net=sum((i.net_amount for i in items), Decimal("0")),
+                           currency=self.companies[deal.organization.sap_business_partner].sales_area.currency)
+        if credit:
+            check.credit = self.credit_get(deal.organization.sap_business_partner)
+            check.credit_read = True
+        return check
+
+    def credit_get(self, customer: str) -> CreditStanding | None:
+        self._enter("credit_get")
+        company = self.companies.get(customer)
+        if company is None or not company.credit_limit:
+            return None
+        return CreditStanding(limit=company.credit_limit, currency=company.sales_area.currency,
+                              open_items=self.open_items(customer))
+
+    def open_items(self, customer: str) -> list[OpenItem]:
+        company = self.companies.get(customer)
+        today = timezone.localdate()
+        return [OpenItem(amount=amount, due_date=today - timedelta(days=days))
+                for amount, days in (company.open_items if company else ())]
+
+    def rejection(self, error: HubError, deal: CanonicalDeal) -> Rejection | None:
+        text = error.full_text()
+        for line in deal.lines:
+            for material in line.materials:
+                if material.material in text:
+                    return Rejection("material", material.material)
+        if "payment terms" in text.lower():
+            return Rejection("payment_terms", deal.payment_terms)
+        return None
+
+    # -- orders ------------------------------------------------------------------------------------
+    def order_create(self, deal: CanonicalDeal, *, delivery_block: str = "") -> ErpOrder:
+        self._enter("order_create")
+        items = self._price(deal)
+        number = str(next(self._numbers))
+        order = ErpOrder(
+            number=number, deal_key=deal.opportunity_id, customer=deal.organization.sap_business_partner,
+            net_amount=sum((i.net_amount for i in items), Decimal("0")), currency=deal.organization.currency,
+            created_on=timezone.localdate(), delivery_block=delivery_block, payment_terms=deal.payment_terms,
+            etag="1", ship_to=deal.ship_to.sap_ship_to or deal.organization.sap_business_partner,
+            items=[{"material": i.material, "quantity": i.quantity, "unit": "", "net_amount": i.net_amount}
+                   for i in items],
+        )
+        self.orders[number] = order
+        if self._drop_next_create:
+            self._drop_next_create = False
+            raise AmbiguousOutcome("connection reset after the request was sent", system="sap")
+        return replace(order)
+
+    def orders_find(self, deal_key: str) -> list[ErpOrder]:
+        self._enter("orders_find")
+        return [replace(o) for o in self.orders.values() if o.deal_key == deal_key]
+
+    def order_get(self, number: str) -> ErpOrder:
+        self._enter("order_get")
+        if number not in self.orders:
+            raise NotFound(f"no sales order {number}", system="sap", status=404)
+        return replace(self.orders[number])
+
+    def customer_orders(self, customer: str, *, top: int = 10) -> list[ErpOrder]:
+        self._enter("customer_orders")
+        return [replace(o) for o in self.orders.values() if o.customer == customer][-top:]
+
+    def order_change(self, number: str, *, etag: str | None, delivery_block: str) -> str | None:
+        self._enter("order_change")
+        order = self.orders[number]
+        if etag != order.etag:
+            raise StaleETag("the order changed since it was read", system="sap", status=412)
+        order.delivery_block = delivery_block
+        order.etag = str(int(order.etag or "0") + 1)
+        return order.etag
+
+    def order_cancel(self, number: str, *, etag: str | None) -> None:
+        self._enter("order_cancel")
+        order = self.orders[number]
+        if etag != order.etag:
+            raise StaleETag("the order changed since it was read", system="sap", status=412)
+        del self.orders[number]
+
+    def close(self) -> None:
+        pass
