@@ -15,8 +15,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from integration_hub.dispatch import PROCESS_HANDOFF, send_now
-from integration_hub.errors import HubError
-from integration_hub.models import HandoffSource, PollWatermark
+from integration_hub.errors import HubError, InvalidSalesforceId
+from integration_hub.models import HandoffSource, PollWatermark, salesforce_id_18
 from integration_hub.selectors import handoffs_due
 from integration_hub.services import handoff_receive
 
@@ -47,9 +47,15 @@ def poll_salesforce() -> int:
     created = 0
     newest = watermark.last_system_modstamp
     for record in records:
-        _, is_new = handoff_receive(org_id=org_id, opportunity_id=record["Id"], source=HandoffSource.POLL,
-                                    actor_label="poll")
-        created += int(is_new)
+        try:
+            opportunity_id = salesforce_id_18(str(record.get("Id") or ""))
+        except InvalidSalesforceId as error:
+            # Skipped for good (the watermark still moves past it): the same id stays broken.
+            logger.warning("poll: skipped an Opportunity whose Id is not a Salesforce id: %s", error)
+        else:
+            _, is_new = handoff_receive(org_id=org_id, opportunity_id=opportunity_id, source=HandoffSource.POLL,
+                                        actor_label="poll")
+            created += int(is_new)
         stamp = parse_datetime(str(record.get("SystemModstamp", "")).replace("+0000", "+00:00"))
         if stamp and (newest is None or stamp > newest):
             newest = stamp
