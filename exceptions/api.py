@@ -39,7 +39,7 @@ from exceptions.services import (
     exception_unwait,
     exception_wait,
 )
-from integration_hub.api import enum_field
+from integration_hub.api import enum_field, salesforce_id_param
 
 
 class AllowedOr404(permissions.BasePermission):
@@ -178,7 +178,7 @@ class SyncExceptionViewSet(viewsets.ReadOnlyModelViewSet):
         params = self.request.query_params if self.action == "list" else {}
         return exception_list(
             user=self.request.user,
-            opportunity_id=params.get("opportunity_id"),
+            opportunity_id=salesforce_id_param(params, "opportunity_id"),
             status=params.get("status"),
             queue_slug=params.get("queue"),
             type_code=params.get("type_code"),

@@ -67,17 +67,17 @@ def exception_list(
     include_snoozed: bool = True,
     now: datetime | None = None,
 ) -> QuerySet[SyncException]:
-    """Exceptions a user may see (their queues' only, unless staff), filtered."""
+    """Exceptions a user may see (their queues' only, unless staff), filtered.
+
+    `opportunity_id` may be either form; raises `InvalidSalesforceId` when it is not an id.
+    """
     qs = SyncException.objects.select_related("queue", "handoff", "assignee")
     if not user.is_authenticated:
         return qs.none()
     if not (user.is_staff or user.is_superuser):  # type: ignore[union-attr]
         qs = qs.filter(queue__in=queues_for(user=user, perm="view"))
     if opportunity_id:
-        try:
-            qs = qs.filter(handoff__opportunity_id=salesforce_id_18(opportunity_id))
-        except ValueError:
-            return qs.none()
+        qs = qs.filter(handoff__opportunity_id=salesforce_id_18(opportunity_id))
     if status:
         qs = qs.filter(status=status)
     if queue is not None:

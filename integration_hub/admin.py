@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
+from integration_hub.errors import InvalidSalesforceId
 from integration_hub.models import (
     Handoff,
     HandoffEvent,
@@ -12,6 +16,7 @@ from integration_hub.models import (
     PollWatermark,
     SyncAttempt,
     TransformationLog,
+    salesforce_id_18,
 )
 
 
@@ -58,6 +63,28 @@ class TransformationLogInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class SalesforceIdSearchMixin:
+    """A search for a whole Salesforce id, in either form, finds the rows holding exactly that id.
+
+    The default `icontains` search also lists every row whose id differs only in letter case,
+    and in Salesforce that is another record. Any other search term searches as usual.
+    """
+
+    salesforce_id_fields: tuple[str, ...] = ()
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        try:
+            salesforce_id = salesforce_id_18(search_term)
+        except InvalidSalesforceId:
+            return super().get_search_results(request, queryset, search_term)  # type: ignore[misc]
+        match = Q()
+        for field in self.salesforce_id_fields:
+            match |= Q(**{field: salesforce_id})
+        return queryset.filter(match), False
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -67,7 +94,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Handoff)
-class HandoffAdmin(admin.ModelAdmin):
+class HandoffAdmin(SalesforceIdSearchMixin, admin.ModelAdmin):
     list_display = [
         "opportunity_id",
         "status",
@@ -80,6 +107,7 @@ class HandoffAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "source", "risk_level"]
     search_fields = ["opportunity_id", "sap_sales_order", "org_id"]
+    salesforce_id_fields = ("opportunity_id", "org_id")
     date_hierarchy = "created_at"
     # Status changes must go through handoff_transition so they leave an event.
     readonly_fields = [
@@ -140,9 +168,10 @@ class HandoffEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(OutboundNotification)
-class OutboundNotificationAdmin(ReadOnlyAdmin):
+class OutboundNotificationAdmin(SalesforceIdSearchMixin, ReadOnlyAdmin):
     list_display = ["notification_id", "opportunity_id", "org_id", "received_at"]
     search_fields = ["notification_id", "opportunity_id"]
+    salesforce_id_fields = ("notification_id", "opportunity_id")
 
 
 @admin.register(PollWatermark)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet, TextChoices
@@ -10,7 +11,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 
-from integration_hub.models import Handoff, HandoffEvent, HandoffSource, HandoffStatus, SyncAttempt
+from integration_hub.errors import InvalidSalesforceId
+from integration_hub.models import (
+    Handoff,
+    HandoffEvent,
+    HandoffSource,
+    HandoffStatus,
+    SyncAttempt,
+    salesforce_id_18,
+)
 from integration_hub.selectors import handoff_list
 
 
@@ -39,6 +48,21 @@ class EnumChoiceFieldExtension(OpenApiSerializerFieldExtension):
 
 def enum_field(choices_class: type[TextChoices], **kwargs: Any) -> EnumChoiceField:
     return EnumChoiceField(choices_class, read_only=True, **kwargs)
+
+
+def salesforce_id_param(params: Mapping[str, Any], name: str) -> str | None:
+    """Query parameter `name` as a canonical 18-character Salesforce id, None when not sent.
+
+    Either form is accepted. Anything else answers 400 keyed by the parameter: a list filtered
+    by a broken id would come back empty, and the caller would read "no such deal".
+    """
+    value = params.get(name)
+    if not value:
+        return None
+    try:
+        return salesforce_id_18(value)
+    except InvalidSalesforceId as exc:
+        raise serializers.ValidationError({name: [exc.message]}) from exc
 
 
 class OpenExceptionSerializer(serializers.Serializer):
@@ -142,7 +166,7 @@ class HandoffViewSet(viewsets.ReadOnlyModelViewSet):
         params = self.request.query_params
         qs = handoff_list(
             user=self.request.user,
-            opportunity_id=params.get("opportunity_id") if self.action == "list" else None,
+            opportunity_id=salesforce_id_param(params, "opportunity_id") if self.action == "list" else None,
             status=params.get("status") if self.action == "list" else None,
         )
         if self.action == "retrieve":

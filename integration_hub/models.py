@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from integration_hub.errors import IllegalTransition
+from integration_hub.errors import IllegalTransition, InvalidSalesforceId
 
 
 class HandoffStatus(models.TextChoices):
@@ -218,19 +218,44 @@ class PollWatermark(models.Model):
 _SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
 
-def salesforce_id_18(value: str) -> str:
-    """The 18-character, case-insensitive-safe form of a Salesforce id (15 or 18 chars in).
-
-    Salesforce hands out both forms; storing one form keeps (org, opportunity) unique no matter
-    which trigger saw the deal first.
-    """
-    value = (value or "").strip()
-    if len(value) == 18:
-        return value
-    if len(value) != 15 or not value.isalnum():
-        raise ValueError(f"{value!r} is not a 15- or 18-character Salesforce id")
+def _checksum(id15: str) -> str:
+    """The 3 characters Salesforce appends to a 15-character id: which of its letters are upper case."""
     suffix = ""
     for start in (0, 5, 10):
-        bits = sum(1 << i for i, char in enumerate(value[start : start + 5]) if char.isupper())
+        bits = sum(1 << i for i, char in enumerate(id15[start : start + 5]) if "A" <= char <= "Z")
         suffix += _SUFFIX_ALPHABET[bits]
-    return value + suffix
+    return suffix
+
+
+def salesforce_id_18(value: str) -> str:
+    """The canonical 18-character form of a Salesforce id given in either form.
+
+    Salesforce hands out both forms; storing one form keeps (org, opportunity) unique no matter
+    which trigger saw the deal first. An 18-character id must carry the checksum of its first
+    15 characters (its suffix compared case-insensitively, returned upper case): one that does
+    not is a typo or a forgery, and taking it as-is would make a second handoff for the deal.
+    Raises `InvalidSalesforceId` for anything but a valid id.
+    """
+    value = (value or "").strip()
+    if len(value) not in (15, 18) or not (value.isascii() and value.isalnum()):
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        raise InvalidSalesforceId(
+            f"{shown!r} is not a valid Salesforce id: it should be 15 or 18 letters and digits"
+        )
+    id15, suffix = value[:15], value[15:]
+    expected = _checksum(id15)
+    if suffix and suffix.upper() != expected:
+        raise InvalidSalesforceId(
+            f"{value!r} is not a valid Salesforce id: its last 3 characters should be {expected!r} "
+            "for the case of the first 15"
+        )
+    return id15 + expected
+
+
+def salesforce_ids_equal(a: str, b: str) -> bool:
+    """Whether `a` and `b` are the same Salesforce id, each in either form.
+
+    Raises `InvalidSalesforceId` when either is not an id: a broken id equals nothing, and
+    answering False would hide where it came from.
+    """
+    return salesforce_id_18(a) == salesforce_id_18(b)

@@ -40,11 +40,16 @@ from integration_hub.errors import (
     TransientError,
     ValidationFailed,
 )
-from integration_hub.models import Handoff, HandoffStatus, TransformationLog
+from integration_hub.models import Handoff, HandoffStatus
 from integration_hub.orders import handoff_status_write_back
 from integration_hub.recording import heal, working_on
 from integration_hub.selfheal import healing_for
-from integration_hub.services import handoff_enqueue, handoff_transition
+from integration_hub.services import (
+    handoff_enqueue,
+    handoff_transition,
+    transformation_log_add,
+    transformation_logs_add,
+)
 from integration_hub.validation import Validation, validate_deal
 
 logger = logging.getLogger(__name__)
@@ -146,14 +151,6 @@ def _validate(handoff: Handoff) -> bool:
     return not result.defects
 
 
-def _log_derivations(handoff: Handoff, result: Validation) -> None:
-    TransformationLog.objects.bulk_create(
-        TransformationLog(handoff=handoff, field_path=d.field[:200], source_value=d.source, result_value=d.result,
-                          rule=d.rule[:200], confidence=round(max(0.0, min(1.0, d.confidence)), 3))
-        for d in result.derivations
-    )
-
-
 def _learn_customer(handoff: Handoff, result: Validation) -> None:
     """A match the ERP confirmed becomes a crosswalk row: the next deal for this account skips the search."""
     if result.learned_customer is None:
@@ -180,7 +177,7 @@ def _finish_validation(handoff: Handoff, result: Validation, erp: ErpPort) -> No
     with transaction.atomic():
         # The canonical deal first: exception routing and enrichment read it when they open.
         Handoff.objects.filter(pk=handoff.pk).update(canonical=result.deal.to_json())
-        _log_derivations(handoff, result)
+        transformation_logs_add(handoff=handoff, derivations=result.derivations)
         _learn_customer(handoff, result)
         for defect in result.defects:
             exception_open(handoff=handoff, type_code=defect.type_code, fingerprint=defect.identity,
@@ -260,9 +257,9 @@ def _create_healing(handoff: Handoff, deal: CanonicalDeal, erp: ErpPort) -> ErpO
             raise
         heal(f"SAP rejected payment terms {deal.payment_terms!r}: re-read the customer's sales area, "
              f"sending its terms {terms!r} instead")
-        TransformationLog.objects.create(
+        transformation_log_add(
             handoff=handoff, field_path="transaction.payment.terms", source_value=deal.payment_terms,
-            result_value=terms, rule="SAP rejected the crosswalk key: customer sales-area default", confidence=0.9)
+            result_value=terms, rule="SAP rejected the crosswalk key: customer sales-area default", confidence="0.9")
         deal.payment_terms = terms
         Handoff.objects.filter(pk=handoff.pk).update(canonical=deal.to_json())
         return erp.order_create(deal, delivery_block=block)

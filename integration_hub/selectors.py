@@ -32,7 +32,10 @@ def user_is_integration_user(*, user: AbstractBaseUser | AnonymousUser) -> bool:
 def handoff_list(
     *, user: AbstractBaseUser | AnonymousUser, opportunity_id: str | None = None, status: str | None = None
 ) -> QuerySet[Handoff]:
-    """Handoffs visible to `user`, with `open_exception_count` and open exceptions prefetched."""
+    """Handoffs visible to `user`, with `open_exception_count` and open exceptions prefetched.
+
+    `opportunity_id` may be either form; raises `InvalidSalesforceId` when it is not an id.
+    """
     if not user_is_integration_user(user=user):
         return Handoff.objects.none()
     qs = Handoff.objects.annotate(
@@ -45,10 +48,7 @@ def handoff_list(
         )
     )
     if opportunity_id:
-        try:
-            qs = qs.filter(opportunity_id=salesforce_id_18(opportunity_id))
-        except ValueError:
-            return Handoff.objects.none()
+        qs = qs.filter(opportunity_id=salesforce_id_18(opportunity_id))
     if status:
         qs = qs.filter(status=status)
     return qs.order_by("-created_at", "-pk")

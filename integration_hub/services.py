@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from integration_hub.canonical import Derivation
 from integration_hub.connectors.base import CallRecord, redact, redact_text
 from integration_hub.dispatch import PROCESS_HANDOFF, enqueue_on_commit
 from integration_hub.models import (
@@ -263,6 +265,19 @@ def transformation_log_add(
         rule=rule,
         confidence=value.quantize(Decimal("0.001")),
     )
+
+
+@transaction.atomic
+def transformation_logs_add(*, handoff: Handoff, derivations: Iterable[Derivation]) -> int:
+    """Every derivation of one validation run, in one insert; confidences are clamped to [0, 1]
+    (a rule may compute a little outside it) and rules and paths cut to their columns."""
+    rows = [
+        TransformationLog(handoff=handoff, field_path=d.field[:200], source_value=d.source, result_value=d.result,
+                          rule=d.rule[:200], confidence=round(max(0.0, min(1.0, d.confidence)), 3))
+        for d in derivations
+    ]
+    TransformationLog.objects.bulk_create(rows)
+    return len(rows)
 
 
 OVERRIDE_KEYS = ("payment_terms", "ship_to", "pricing", "credit")

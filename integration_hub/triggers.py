@@ -16,7 +16,7 @@ from django.utils import timezone
 from integration_hub import ports
 from integration_hub.dispatch import PROCESS_HANDOFF, send_now
 from integration_hub.errors import HubError, InvalidSalesforceId
-from integration_hub.models import HandoffSource, PollWatermark
+from integration_hub.models import HandoffSource, PollWatermark, salesforce_id_18
 from integration_hub.selectors import handoffs_due
 from integration_hub.services import handoff_receive
 
@@ -41,12 +41,14 @@ def poll_salesforce() -> int:
     newest = watermark.last_system_modstamp
     for deal in changed:
         try:
-            _, is_new = handoff_receive(org_id=org_id, opportunity_id=deal.deal_id, source=HandoffSource.POLL,
-                                        actor_label="poll")
+            opportunity_id = salesforce_id_18(deal.deal_id)
         except InvalidSalesforceId as error:
-            logger.warning("poll: skipped a deal with an invalid id: %s", error)
-            continue
-        created += int(is_new)
+            # Skipped for good (the watermark still moves past it): the same id stays broken.
+            logger.warning("poll: skipped an Opportunity whose Id is not a Salesforce id: %s", error)
+        else:
+            _, is_new = handoff_receive(org_id=org_id, opportunity_id=opportunity_id, source=HandoffSource.POLL,
+                                        actor_label="poll")
+            created += int(is_new)
         if deal.changed_at and (newest is None or deal.changed_at > newest):
             newest = deal.changed_at
     if newest and newest != watermark.last_system_modstamp:

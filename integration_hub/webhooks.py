@@ -27,7 +27,8 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from integration_hub.models import HandoffSource
+from integration_hub.errors import InvalidSalesforceId
+from integration_hub.models import HandoffSource, salesforce_id_18, salesforce_ids_equal
 from integration_hub.services import handoff_receive
 
 security_log = logging.getLogger("hub.security")
@@ -48,6 +49,18 @@ CONTENT_TYPE = "text/xml; charset=utf-8"
 
 class MalformedMessage(ValueError):
     """The body is not a well-formed Salesforce Outbound Message."""
+
+
+class MalformedId(MalformedMessage):
+    """An id in the message is not a Salesforce id: wrong length, characters or checksum."""
+
+
+def _salesforce_id(value: str, *, where: str) -> str:
+    """`value` in its canonical 18-character form, taken where it enters the hub."""
+    try:
+        return salesforce_id_18(value)
+    except InvalidSalesforceId as exc:
+        raise MalformedId(f"{where}: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -99,6 +112,7 @@ def parse_outbound_message(body: bytes) -> OutboundMessage:
     organization_id = _child_text(notifications, "OrganizationId")
     if not organization_id:
         raise MalformedMessage("notifications has no OrganizationId")
+    organization_id = _salesforce_id(organization_id, where="OrganizationId")
 
     opportunities: list[OpportunityNotification] = []
     ignored = 0
@@ -116,11 +130,9 @@ def parse_outbound_message(body: bytes) -> OutboundMessage:
         if sobject_type != "Opportunity":
             ignored += 1
             continue
-        opportunity_id = _child_text(sobject, "Id")
-        if len(opportunity_id) not in (15, 18) or not opportunity_id.isalnum():
-            raise MalformedMessage(
-                f"Notification {notification_id}: Opportunity Id {opportunity_id!r} is not a Salesforce id"
-            )
+        opportunity_id = _salesforce_id(
+            _child_text(sobject, "Id"), where=f"Notification {notification_id}: Opportunity Id"
+        )
         opportunities.append(
             OpportunityNotification(
                 notification_id=notification_id,
@@ -155,9 +167,13 @@ def _token_ok(presented: str) -> bool:
 
 
 def _org_ok(organization_id: str) -> bool:
-    # 15 and 18-char forms of the same id share their first 15 characters (case-sensitive).
-    expected = settings.SALESFORCE_ORG_ID
-    return bool(expected) and hmac.compare_digest(organization_id[:15].encode(), expected[:15].encode())
+    # Canonical forms, not the first 15 characters: Setup shows the 15-character org id, and an
+    # 18-character one with a forged checksum must not pass for the org.
+    try:
+        return salesforce_ids_equal(organization_id, settings.SALESFORCE_ORG_ID)
+    except InvalidSalesforceId as exc:
+        security_log.error("SALESFORCE_ORG_ID is not a valid Salesforce id, so every message is refused: %s", exc)
+        return False
 
 
 def _client(request: HttpRequest) -> str:
@@ -241,6 +257,11 @@ class SalesforceOutboundMessageView(APIView):
 
         try:
             message = parse_outbound_message(request.body)
+        except MalformedId as exc:
+            # Salesforce never sends a broken id; a message that carries one past the token was
+            # forged or tampered with.
+            security_log.warning("outbound message rejected from %s: %s", _client(request), exc)
+            return soap_fault(f"malformed Outbound Message: {exc}", status=400)
         except MalformedMessage as exc:
             logger.info("outbound message refused from %s: %s", _client(request), exc)
             return soap_fault(f"malformed Outbound Message: {exc}", status=400)

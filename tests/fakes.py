@@ -22,6 +22,7 @@ from integration_hub.canonical import CanonicalDeal
 from integration_hub.erp.base import (
     CreditStanding,
     CustomerCandidate,
+    CustomerSummary,
     DraftCheck,
     ErpAddress,
     ErpCustomer,
@@ -101,6 +102,18 @@ class FakeErp:
     def material_exists(self, material: str) -> bool:
         self._enter("material_exists")
         return material in self.materials
+
+    def materials_list(self) -> dict[str, str]:
+        self._enter("materials_list")
+        return {m.material: m.description for m in self.materials.values()}
+
+    def customers_list(self) -> list[CustomerSummary]:
+        self._enter("customers_list")
+        return [CustomerSummary(c.business_partner, c.legal_name, (c.tax_id,) if c.tax_id else ())
+                for c in self.companies.values()]
+
+    def payment_terms_keys(self) -> set[str]:
+        return set(catalog.PAYMENT_TERMS)
 
     # -- a draft order -----------------------------------------------------------------------------
     def _price(self, deal: CanonicalDeal) -> list[PricedItem]:

@@ -70,6 +70,16 @@ class ErpCustomer:
 
 
 @dataclass(frozen=True)
+class CustomerSummary:
+    """One customer of the whole master, for local match caches."""
+
+    number: str
+    name: str
+    tax_numbers: tuple[str, ...] = ()
+    address: ErpAddress | None = None
+
+
+@dataclass(frozen=True)
 class PriceCondition:
     code: str  # e.g. the ERP's condition type
     rate: Any = None
@@ -162,6 +172,18 @@ class ErpPort(Protocol):
         ...
 
     def material_exists(self, material: str) -> bool: ...
+
+    def materials_list(self) -> dict[str, str]:
+        """Every material with its description in the hub's language."""
+        ...
+
+    def customers_list(self) -> list[CustomerSummary]:
+        """Every organisation customer with its tax numbers and first address."""
+        ...
+
+    def payment_terms_keys(self) -> set[str]:
+        """The payment-terms keys the ERP accepts."""
+        ...
 
     # -- a draft order -----------------------------------------------------------------------------
     def draft_check(self, deal: CanonicalDeal, *, credit: bool = True) -> DraftCheck:

@@ -21,6 +21,7 @@ from integration_hub.connectors.sap import SapClient
 from integration_hub.erp.base import (
     CreditStanding,
     CustomerCandidate,
+    CustomerSummary,
     DraftCheck,
     ErpAddress,
     ErpCustomer,
@@ -197,6 +198,24 @@ class S4HanaErp:
 
     def material_exists(self, material: str) -> bool:
         return self.client.get_product(material) is not None
+
+    def materials_list(self) -> dict[str, str]:
+        return {str(r["Product"]): str(r.get("ProductDescription") or "") for r in self.client.list_product_descriptions()}
+
+    def customers_list(self) -> list[CustomerSummary]:
+        found = []
+        for row in self.client.list_organizations():
+            addresses = _results(row.get("to_BusinessPartnerAddress"))
+            found.append(CustomerSummary(
+                number=str(row["BusinessPartner"]), name=partner_name(row),
+                tax_numbers=tuple(str(t.get("BPTaxNumber") or "") for t in _results(row.get("to_BusinessPartnerTax"))),
+                address=partner_address(addresses[0]) if addresses else None,
+            ))
+        return found
+
+    def payment_terms_keys(self) -> set[str]:
+        # The tenant's T052 keys are configuration, not an API: the hub is told them.
+        return {str(k).upper() for k in settings.HUB_SAP_PAYMENT_TERMS_KEYS}
 
     # -- a draft order -----------------------------------------------------------------------------
     def draft_check(self, deal: CanonicalDeal, *, credit: bool = True) -> DraftCheck:

@@ -66,6 +66,23 @@ def test_it_accepts_a_15_char_opportunity_id(cast: Cast, deal: dict) -> None:
     assert {r["id"] for r in response.json()["results"]} == {deal["pricing"].pk, deal["customer"].pk}
 
 
+def test_it_finds_a_deal_s_exceptions_by_its_opportunity_id_with_a_lower_case_suffix(cast: Cast, deal: dict) -> None:
+    typed = deal["handoff"].opportunity_id[:15] + deal["handoff"].opportunity_id[15:].lower()
+
+    response = client_for(cast.admin).get(URL, {"opportunity_id": typed})
+
+    assert {r["id"] for r in response.json()["results"]} == {deal["pricing"].pk, deal["customer"].pk}
+
+
+@pytest.mark.parametrize("value", ["nope", "0065g00000AbCdEZZZ"], ids=["wrong-length", "forged-checksum"])
+def test_it_answers_400_for_an_opportunity_id_that_is_not_one(cast: Cast, deal: dict, value: str) -> None:
+    response = client_for(cast.admin).get(URL, {"opportunity_id": value})
+
+    assert response.status_code == 400
+    [message] = response.json()["opportunity_id"]
+    assert message.startswith(f"{value!r} is not a valid Salesforce id")
+
+
 def test_it_shows_a_queue_member_only_their_queues_exceptions(cast: Cast, deal: dict) -> None:
     pricing_rows = client_for(cast.pricing_analyst).get(URL).json()["results"]
     steward_rows = client_for(cast.master_data_steward).get(URL).json()["results"]

@@ -8,6 +8,7 @@ from django.urls import reverse
 from crosswalks.models import ProductMapping
 from exceptions.models import SyncException
 from integration_hub.connectors.base import CallRecord
+from integration_hub.models import OutboundNotification
 from integration_hub.services import handoff_transition, sync_attempt_record
 from tests.factories import HandoffFactory, ProductMappingComponentFactory, SyncExceptionFactory
 
@@ -97,3 +98,30 @@ def test_it_refuses_a_product_mapping_without_components_in_the_admin(admin_clie
     response = admin_client.post(reverse("admin:crosswalks_productmapping_add"), data)  # type: ignore[attr-defined]
     assert response.status_code == 302
     assert ProductMapping.objects.get(crm_product_code="SKU-NEW").components.get().sap_material == "MAT-1"
+
+
+def test_it_finds_a_handoff_by_either_form_of_its_opportunity_id_in_the_admin_search(admin_client: object) -> None:
+    deal = HandoffFactory(opportunity_id="0065g00000AbCdEAAV")
+    HandoffFactory(opportunity_id="0065g00000abcdeAAA")  # another Opportunity: same letters, other case
+    url = reverse("admin:integration_hub_handoff_changelist")
+
+    found = {
+        form: [h.pk for h in admin_client.get(url, {"q": form}).context["cl"].result_list]  # type: ignore[attr-defined]
+        for form in ["0065g00000AbCdE", "0065g00000AbCdEAAV", "0065g00000AbCdEaav"]
+    }
+
+    assert found == {form: [deal.pk] for form in found}
+
+
+def test_it_finds_a_deal_s_notifications_by_either_form_of_its_opportunity_id(admin_client: object) -> None:
+    deal = HandoffFactory(opportunity_id="0065g00000AbCdEAAV")
+    twin = HandoffFactory(opportunity_id="0065g00000abcdeAAA")
+    for handoff, notification_id in [(deal, "04l5g000001XyZaAAK"), (twin, "04l5g000001XyZbAAK")]:
+        OutboundNotification.objects.create(
+            notification_id=notification_id, org_id=handoff.org_id, opportunity_id=handoff.opportunity_id, handoff=handoff
+        )
+    url = reverse("admin:integration_hub_outboundnotification_changelist")
+
+    page = admin_client.get(url, {"q": "0065g00000AbCdE"})  # type: ignore[attr-defined]
+
+    assert [n.notification_id for n in page.context["cl"].result_list] == ["04l5g000001XyZaAAK"]

@@ -135,5 +135,33 @@ def test_it_accepts_a_session_login(cast: Cast, blocked: object) -> None:
     assert client.get(URL).status_code == 200
 
 
-def test_it_returns_nothing_for_a_malformed_opportunity_id(cast: Cast, blocked: object) -> None:
-    assert client_for(cast.admin).get(URL, {"opportunity_id": "nope"}).json()["results"] == []
+def test_it_finds_a_handoff_by_either_form_of_its_opportunity_id(cast: Cast) -> None:
+    deal = HandoffFactory(opportunity_id="0065g00000AbCdEAAV")
+    HandoffFactory(opportunity_id="0065g00000abcdeAAA")  # another Opportunity: same letters, other case
+    client = client_for(cast.integration_ops)
+
+    found = {
+        form: [row["id"] for row in client.get(URL, {"opportunity_id": form}).json()["results"]]
+        for form in ["0065g00000AbCdE", "0065g00000AbCdEAAV", "0065g00000AbCdEaav"]
+    }
+
+    assert found == {form: [deal.pk] for form in found}
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("nope", "'nope' is not a valid Salesforce id: it should be 15 or 18 letters and digits"),
+        (
+            "0065g00000AbCdEZZZ",
+            "'0065g00000AbCdEZZZ' is not a valid Salesforce id: its last 3 characters should be 'AAV' "
+            "for the case of the first 15",
+        ),
+    ],
+    ids=["wrong-length", "forged-checksum"],
+)
+def test_it_answers_400_for_an_opportunity_id_that_is_not_one(cast: Cast, blocked: object, value: str, says: str) -> None:
+    response = client_for(cast.admin).get(URL, {"opportunity_id": value})
+
+    assert response.status_code == 400
+    assert response.json() == {"opportunity_id": [says]}

@@ -15,7 +15,6 @@ from integration_hub.models import (
     OutboundNotification,
     SyncAttempt,
     TransformationLog,
-    salesforce_id_18,
 )
 from integration_hub.services import (
     handoff_claim,
@@ -29,13 +28,6 @@ from integration_hub.services import (
 from tests.factories import ORG_ID, HandoffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def test_it_converts_15_char_ids_to_their_18_char_form() -> None:
-    assert salesforce_id_18("0065g00000AbCdE") == "0065g00000AbCdEAAV"
-    assert salesforce_id_18("0065g00000AbCdEAAV") == "0065g00000AbCdEAAV"
-    with pytest.raises(ValueError, match="not a 15- or 18-character"):
-        salesforce_id_18("006-bad")
 
 
 def test_it_receives_a_deal_once_whatever_triggers_it(

@@ -1,14 +1,12 @@
-"""The process_handoff task: thin, claims by compare-and-swap, survives a missing pipeline."""
+"""The process_handoff task: thin, claims by compare-and-swap, gives the claim back."""
 
 from __future__ import annotations
 
-import logging
-import sys
-import types
 from collections.abc import Iterator
 
 import pytest
 
+from integration_hub import pipeline
 from integration_hub.errors import ServiceUnavailable
 from integration_hub.models import Handoff
 from integration_hub.tasks import process_handoff
@@ -19,30 +17,14 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def fake_pipeline(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[int, str]]]:
-    """A stand-in for integration_hub.pipeline recording what it saw of the claim."""
+    """The pipeline's entry point replaced by a recorder of what it saw of the claim."""
     seen: list[tuple[int, str]] = []
-    module = types.ModuleType("integration_hub.pipeline")
 
     def handoff_process(*, handoff_id: int) -> None:
         seen.append((handoff_id, Handoff.objects.get(pk=handoff_id).claimed_by))
 
-    module.handoff_process = handoff_process  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "integration_hub.pipeline", module)
+    monkeypatch.setattr(pipeline, "handoff_process", handoff_process)
     yield seen
-
-
-def test_it_logs_and_returns_when_the_pipeline_does_not_exist_yet(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    monkeypatch.setitem(sys.modules, "integration_hub.pipeline", None)  # import raises ModuleNotFoundError
-    handoff = HandoffFactory()
-
-    with caplog.at_level(logging.WARNING, logger="integration_hub.tasks"):
-        process_handoff.run(handoff.pk)
-
-    assert "pipeline is not installed" in caplog.text
-    handoff.refresh_from_db()
-    assert (handoff.status, handoff.claimed_by) == ("received", "")
 
 
 def test_it_claims_the_handoff_calls_the_pipeline_and_releases_the_claim(
@@ -80,13 +62,10 @@ def test_it_skips_a_handoff_waiting_on_a_person(fake_pipeline: list[tuple[int, s
 
 
 def test_it_retries_a_transient_error_and_releases_the_claim(monkeypatch: pytest.MonkeyPatch) -> None:
-    module = types.ModuleType("integration_hub.pipeline")
-
     def handoff_process(*, handoff_id: int) -> None:
         raise ServiceUnavailable("SAP is down", system="sap", status=503, retry_after=3)
 
-    module.handoff_process = handoff_process  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "integration_hub.pipeline", module)
+    monkeypatch.setattr(pipeline, "handoff_process", handoff_process)
     retries: list[float] = []
 
     def fake_retry(*, exc: Exception, countdown: float) -> Exception:

@@ -29,6 +29,22 @@ def fixture(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
 
 
+def closed_won(
+    *, org_id: str = ORG, opportunity_id: str = "0065g00000AbCdEAAV", notification_id: str = "04l5g000001XyZaAAK"
+) -> bytes:
+    """closed_won.xml as Salesforce sends it again for the same deal: a new notification each time."""
+    return (
+        fixture("closed_won.xml")
+        .replace(f"<OrganizationId>{ORG}</OrganizationId>".encode(), f"<OrganizationId>{org_id}</OrganizationId>".encode())
+        .replace(b"<sf:Id>0065g00000AbCdEAAV</sf:Id>", f"<sf:Id>{opportunity_id}</sf:Id>".encode())
+        .replace(b"<Id>04l5g000001XyZaAAK</Id>", f"<Id>{notification_id}</Id>".encode())
+    )
+
+
+def security_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "hub.security"]
+
+
 def post(body: bytes, *, token: str | None = SECRET, header_token: str | None = None) -> object:
     url = reverse("api:salesforce-outbound-message")
     if token is not None:
@@ -158,7 +174,7 @@ def test_it_refuses_another_organization_with_403_and_a_security_log_line(
         ),
         (
             fixture("closed_won.xml").replace(b"<sf:Id>0065g00000AbCdEAAV</sf:Id>", b"<sf:Id>bogus</sf:Id>"),
-            "is not a Salesforce id",
+            "is not a valid Salesforce id",
         ),
     ],
     ids=["broken", "empty", "not-soap", "entity-expansion", "no-notifications", "bad-opportunity-id"],
@@ -197,3 +213,98 @@ def test_it_only_answers_post() -> None:
     url = reverse("api:salesforce-outbound-message") + f"?token={SECRET}"
 
     assert Client().get(url).status_code == 405
+
+
+def test_it_takes_a_deal_sent_with_either_form_of_the_org_id_as_one_handoff() -> None:
+    forms = [ORG, ORG[:15], ORG[:15] + "eaa"]
+
+    responses = [
+        post(closed_won(org_id=org_id, notification_id=f"04l5g000001XyZ{n}AAK"))
+        for n, org_id in zip("abc", forms, strict=True)
+    ]
+
+    assert [r.status_code for r in responses] == [200, 200, 200]
+    handoff = Handoff.objects.get()
+    assert (handoff.org_id, handoff.opportunity_id) == (ORG, "0065g00000AbCdEAAV")
+    assert set(OutboundNotification.objects.values_list("handoff_id", "org_id")) == {(handoff.pk, ORG)}
+    assert OutboundNotification.objects.count() == 3
+
+
+def test_it_takes_a_deal_sent_with_either_form_of_its_opportunity_id_as_one_handoff() -> None:
+    forms = ["0065g00000AbCdEAAV", "0065g00000AbCdE", "0065g00000AbCdEaav"]
+
+    responses = [
+        post(closed_won(opportunity_id=opportunity_id, notification_id=f"04l5g000001XyZ{n}AAK"))
+        for n, opportunity_id in zip("abc", forms, strict=True)
+    ]
+
+    assert [r.status_code for r in responses] == [200, 200, 200]
+    assert list(Handoff.objects.values_list("opportunity_id", flat=True)) == ["0065g00000AbCdEAAV"]
+    assert OutboundNotification.objects.count() == 3
+
+
+def test_it_refuses_an_org_id_with_a_forged_checksum_with_a_soap_fault_and_a_security_log_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.INFO, logger="hub.security"):
+        response = post(closed_won(org_id="00D000000000001ZZZ"))
+
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/xml")
+    assert b"<soapenv:Fault>" in response.content
+    assert (
+        "OrganizationId: '00D000000000001ZZZ' is not a valid Salesforce id: its last 3 characters "
+        "should be 'EAA' for the case of the first 15" in response.content.decode()
+    )
+    assert not Handoff.objects.exists()
+    assert not OutboundNotification.objects.exists()
+    lines = security_lines(caplog)
+    assert len(lines) == 1
+    assert "00D000000000001ZZZ" in lines[0]
+    assert SECRET not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "opportunity_id",
+    ["0065g00000AbCdEZZZ", "0065g00000abcdeAAV", "0065g00000AbCdEAA", "0065g00000AbC-E", "0065g00000AbCdé"],
+    ids=["forged-checksum", "another-case-same-suffix", "17-chars", "punctuation", "non-ascii"],
+)
+def test_it_refuses_an_opportunity_id_that_is_not_one_with_a_soap_fault_and_a_security_log_line(
+    opportunity_id: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="hub.security"):
+        response = post(closed_won(opportunity_id=opportunity_id))
+
+    assert response.status_code == 400
+    assert b"<soapenv:Fault>" in response.content
+    assert "Notification 04l5g000001XyZaAAK: Opportunity Id" in response.content.decode()
+    assert "is not a valid Salesforce id" in response.content.decode()
+    assert not Handoff.objects.exists()
+    assert not OutboundNotification.objects.exists()
+    lines = security_lines(caplog)
+    assert len(lines) == 1
+    assert "is not a valid Salesforce id" in lines[0]
+
+
+def test_it_accepts_the_org_configured_by_its_15_char_id_but_not_a_forged_checksum(settings: object) -> None:
+    settings.SALESFORCE_ORG_ID = ORG[:15]  # type: ignore[attr-defined]
+
+    accepted = post(closed_won())
+    forged = post(closed_won(org_id="00D000000000001ZZZ", notification_id="04l5g000001XyZbAAK"))
+
+    assert (accepted.status_code, forged.status_code) == (200, 400)
+    assert Handoff.objects.get().org_id == ORG
+    assert OutboundNotification.objects.count() == 1
+
+
+def test_it_refuses_every_message_when_the_configured_org_id_is_not_an_id(
+    settings: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.SALESFORCE_ORG_ID = "00D000000000001ZZZ"  # type: ignore[attr-defined]
+
+    with caplog.at_level(logging.INFO, logger="hub.security"):
+        response = post(closed_won())
+
+    assert response.status_code == 403
+    assert not Handoff.objects.exists()
+    assert any("SALESFORCE_ORG_ID is not a valid Salesforce id" in line for line in security_lines(caplog))
