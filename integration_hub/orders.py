@@ -22,7 +22,7 @@ from integration_hub.services import handoff_transition
 logger = logging.getLogger(__name__)
 S = HandoffStatus
 
-# What ERP_Sync_Status__c says for each lifecycle status.
+# The ERP sync status sales sees for each lifecycle status.
 ERP_STATUS = {
     S.CREATED: "Created",
     S.WRITTEN_BACK: "Created",

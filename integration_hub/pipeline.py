@@ -227,7 +227,7 @@ def _create(handoff: Handoff) -> bool:
             found = []
         if found:
             heal(f"outcome unknown ({error}); SAP holds order {found[0].number}: adopted it, nothing resent")
-            return _adopt(handoff, found[0], "order found by PurchaseOrderByCustomer after an unknown outcome")
+            return _adopt(handoff, found[0], "order found by the deal's key after an unknown outcome")
         _defer(handoff, error, stage="create")
         return False
     except TransientError as error:

@@ -10,6 +10,7 @@ for types only and do not count.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -181,3 +182,16 @@ def test_it_would_see_a_circle_and_a_local_import(tmp_path):
     found = list(imports("integration_hub.mod", source, {"exceptions.services": source}))
     assert [(target, line, inside) for target, line, inside in found] == [
         ("exceptions", 5, True), ("exceptions.services", 5, True)]
+
+
+# The engine's modules outside the adapters: none may name a wire detail of SAP or Salesforce.
+ENGINE = ("integration_hub/pipeline.py", "integration_hub/validation.py", "integration_hub/orders.py",
+          "integration_hub/triggers.py", "integration_hub/services.py", "approvals/risk.py", "approvals/services.py")
+WIRE = re.compile(r"\bA_[A-Z]\w+|\w+__c\b|\bto_(Item|Partner|PricingElement)\b|ConditionType|DeliveryBlockReason|"
+                  r"PurchaseOrderByCustomer|SoldToParty|\bSELECT\b|\bOpportunityLineItem")
+
+
+def test_it_keeps_every_wire_name_inside_the_adapters():
+    leaks = [f"{name}:{number}: {line.strip()}" for name in ENGINE
+             for number, line in enumerate((ROOT / name).read_text().splitlines(), 1) if WIRE.search(line)]
+    assert leaks == []
