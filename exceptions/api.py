@@ -21,18 +21,17 @@ from rest_framework.response import Response
 from exceptions.bulk import (
     BULK_ACTIONS,
     BULK_LIMIT,
-    BulkError,
     bulk_ids_for_filter,
     bulk_job_start,
     exception_bulk,
 )
+from exceptions.errors import BulkError, ExceptionNotOpen
 from exceptions.escalation import exception_deadlines
 from exceptions.models import BulkJob, ExceptionStatus, ExceptionType, SyncException
-from exceptions.permissions import queue_has_perm, queues_for
+from exceptions.permissions import can_be_assigned, queue_has_perm, queues_for
 from exceptions.resolution import PATHS, ResolutionError, exception_resolve_path
 from exceptions.selectors import exception_list
 from exceptions.services import (
-    ExceptionNotOpen,
     exception_assign,
     exception_comment,
     exception_tags_set,
@@ -210,7 +209,7 @@ class SyncExceptionViewSet(viewsets.ReadOnlyModelViewSet):
         payload.is_valid(raise_exception=True)
         who = payload.validated_data["assignee"]
         assignee = request.user if who == "me" else get_user_model().objects.filter(username=who).first() if who else None
-        if who and (assignee is None or not queue_has_perm(user=assignee, queue=exception.queue, perm="work")):
+        if who and not can_be_assigned(user=assignee, queue=exception.queue):
             return Response({"assignee": ["not a member of this queue"]}, status=status.HTTP_400_BAD_REQUEST)
         exception_assign(exception=exception, assignee=assignee, actor=request.user)
         return self._fresh(exception)

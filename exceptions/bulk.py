@@ -4,7 +4,8 @@ Each item is its own transaction (one failure leaves the others done) and writes
 row through the same services as a single action; an item already in the wanted state is
 "unchanged", so a repeated bulk action changes nothing twice. The screen runs a selection as a
 BulkJob: a Celery task works it item by item and records each outcome, which is the progress
-bar; the API's synchronous form answers with the counts.
+bar; the API's synchronous form answers with the counts. A started job reaches its worker by
+task name (integration_hub.dispatch), so this module never imports exceptions.tasks.
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ from django.db.models import Q
 from django.http import QueryDict
 from django.utils import timezone
 
+from exceptions.errors import BulkError, ExceptionNotOpen
 from exceptions.forms import FilterForm
 from exceptions.models import BulkJob, BulkJobStatus, ExceptionStatus, Queue, SyncException
-from exceptions.permissions import queue_has_perm, queues_for
+from exceptions.permissions import can_be_assigned, queues_for
 from exceptions.resolution import ResolutionError, exception_resolve_path
 from exceptions.selectors import exception_list
-from exceptions.services import ExceptionNotOpen, exception_assign, exception_snooze
+from exceptions.services import exception_assign, exception_snooze
+from integration_hub.dispatch import BULK_JOB_RUN, enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +43,6 @@ BULK_LIMIT = 5000
 LEASE = timedelta(seconds=60)
 FLUSH_ITEMS = 25
 FLUSH_SECONDS = 0.5
-
-
-class BulkError(ValueError):
-    """The bulk request cannot start: unknown action, empty or oversized selection, bad assignee."""
 
 
 def _assignee(data: dict[str, Any]) -> AbstractBaseUser:
@@ -59,11 +58,9 @@ def bulk_item(*, exception: SyncException, user: Any, action: str, data: dict[st
     """Apply `action` to one exception: "changed", "unchanged" or "failed: <reason>"."""
     data = data or {}
     try:
-        if action == "assign_me":
-            did = exception_assign(exception=exception, assignee=user, actor=user)
-        elif action == "assign":
-            target = assignee or _assignee(data)
-            if not queue_has_perm(user=target, queue=exception.queue, perm="work"):
+        if action in ("assign_me", "assign"):
+            target = user if action == "assign_me" else assignee or _assignee(data)
+            if not can_be_assigned(user=target, queue=exception.queue):
                 return f"failed: {target.get_username()} does not work the {exception.queue.name} queue"
             did = exception_assign(exception=exception, assignee=target, actor=user)
         elif action == "unassign":
@@ -162,9 +159,7 @@ def bulk_job_start(*, user: Any, queue: Queue | None, ids: list[int], action: st
                                          ids=items)
     except IntegrityError:
         return BulkJob.objects.exclude(status=BulkJobStatus.DONE).get(key=key)
-    from exceptions.tasks import bulk_job_run
-
-    bulk_job_run.delay_on_commit(job.pk)
+    enqueue_on_commit(BULK_JOB_RUN, job.pk)
     return job
 
 

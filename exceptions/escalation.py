@@ -1,5 +1,6 @@
-"""Escalation: timer levels in business hours, catalogue conditions that escalate at once,
-the idempotent beat sweep, and batched notifications (email + optional chat webhook).
+"""Escalation: timer levels in business hours, catalogue conditions that escalate at once, and
+the idempotent beat sweep. Its notices go through exceptions.notifications (digests by email and
+chat); a reassigning level goes through exceptions.services.exception_assign like a person's.
 
 The sweep is driven by the database only. Each fired step is an `EscalationStep(exception,
 level)` row under a unique constraint, inserted before the action runs in the same
@@ -9,19 +10,11 @@ IntegrityError and skips it — so nothing escalates twice.
 
 from __future__ import annotations
 
-import json
-import logging
-import urllib.request
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -37,13 +30,13 @@ from exceptions.models import (
     ExceptionEvent,
     ExceptionStatus,
     ExceptionType,
-    Notification,
     Priority,
     SyncException,
 )
+from exceptions.notifications import notifications_flush, notify, user_emails
+from exceptions.permissions import can_be_assigned
 from exceptions.routing import deal_facts
-
-logger = logging.getLogger(__name__)
+from exceptions.services import exception_assign
 
 VARIANCE_LIMIT = Decimal("10")
 BIG_DEAL = Decimal("100000")
@@ -160,70 +153,6 @@ def conditions_met(exception: SyncException, conditions: Iterable[str], *, backl
     return met
 
 
-# -- notifications ------------------------------------------------------------------------------------
-def _emails(users: Iterable[Any]) -> list[str]:
-    return sorted({u.email for u in users if getattr(u, "email", "")})
-
-
-def notify(*, recipients: Iterable[str], kind: str, exception: SyncException | None, text: str,
-           now: datetime | None = None) -> int:
-    """Queue a notice for each recipient; the next sweep sends them as digests."""
-    rows = [Notification(recipient=r, kind=kind, exception=exception, text=text, created_at=now or timezone.now())
-            for r in sorted(set(recipients)) if r]
-    Notification.objects.bulk_create(rows)
-    return len(rows)
-
-
-def notify_assignment(*, exception: SyncException, actor: Any = None, now: datetime | None = None) -> int:
-    assignee = get_user_model().objects.filter(pk=exception.assignee_id).first() if exception.assignee_id else None
-    if assignee is None or (actor is not None and actor.pk == assignee.pk) or not assignee.email:
-        return 0
-    return notify(recipients=[assignee.email], kind="assigned", exception=exception, now=now,
-                  text=f"#{exception.pk} {exception.title} was assigned to you")
-
-
-def post_chat(url: str, payload: dict[str, Any], *, timeout: float) -> None:
-    """POST a Slack-compatible message (`{"text": ...}`)."""
-    if not url.startswith(("https://", "http://")):
-        raise ValueError("the chat webhook must be an http(s) URL")
-    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",  # noqa: S310
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - configured https URL
-        response.read()
-
-
-def notifications_flush(*, now: datetime | None = None) -> int:
-    """Send every unsent notice: one email (and one chat message) per recipient. Returns digests sent.
-
-    Rows are claimed (sent_at set) in their own transaction with SKIP LOCKED, so two sweeps never
-    send the same notice; the sending happens after that commit."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        rows = list(Notification.objects.select_for_update(skip_locked=True).filter(sent_at__isnull=True)
-                    .order_by("recipient", "created_at", "pk"))
-        Notification.objects.filter(pk__in=[r.pk for r in rows]).update(sent_at=now)
-    digests: dict[str, list[Notification]] = defaultdict(list)
-    for row in rows:
-        digests[row.recipient].append(row)
-    base = getattr(settings, "HUB_BASE_URL", "").rstrip("/")
-    for recipient, items in digests.items():
-        lines = [f"- {n.text}" + (f" ({base}/triage/e/{n.exception_id}/)" if base and n.exception_id else "")
-                 for n in items]
-        subject = f"[Integration hub] {len(items)} exception update{'s' if len(items) != 1 else ''}"
-        try:
-            send_mail(subject, "\n".join(lines), settings.DEFAULT_FROM_EMAIL, [recipient])
-        except Exception:  # noqa: BLE001 - a broken mail server must not stop the sweep
-            logger.exception("escalation digest to %s not sent", recipient)
-        url = getattr(settings, "HUB_CHAT_WEBHOOK_URL", "")
-        if url:
-            try:
-                post_chat(url, {"text": f"*{subject}* for {recipient}\n" + "\n".join(lines)},
-                          timeout=getattr(settings, "HUB_CHAT_WEBHOOK_TIMEOUT", 3.0))
-            except Exception:  # noqa: BLE001 - chat is best effort
-                logger.warning("chat digest for %s not posted", recipient, exc_info=True)
-    return len(digests)
-
-
 # -- the sweep ----------------------------------------------------------------------------------------
 def _fire(exception: SyncException, *, level: int, action: str, reason: str, policy: EscalationPolicy,
           level_row: EscalationLevel | None, now: datetime) -> bool:
@@ -235,7 +164,7 @@ def _fire(exception: SyncException, *, level: int, action: str, reason: str, pol
     except IntegrityError:
         return False
     queue = exception.queue
-    leads = _emails(queue.leads.all())
+    leads = user_emails(queue.leads.all())
     text = f"#{exception.pk} {exception.title} ({queue.name}): {reason}"
     recipients: list[str] = list(leads)
     effect = ""
@@ -243,13 +172,14 @@ def _fire(exception: SyncException, *, level: int, action: str, reason: str, pol
         manager_email = (level_row.manager.email if level_row.manager else "") or level_row.manager_email
         recipients = [manager_email] if manager_email else leads
     elif action == EscalationAction.REASSIGN and level_row is not None and level_row.reassign_to:
+        target = level_row.reassign_to
         if policy.notify_only:
-            effect = f" (notify-only: would reassign to {level_row.reassign_to})"
-        elif exception.assignee_id != level_row.reassign_to_id:
-            exception.assignee = level_row.reassign_to
-            exception.save(update_fields=["assignee"])
-            effect = f"; reassigned to {level_row.reassign_to}"
-            notify_assignment(exception=exception, now=now)
+            effect = f" (notify-only: would reassign to {target})"
+        elif not can_be_assigned(user=target, queue=queue):
+            # Checked when the level was saved; since then they may have left the queue.
+            effect = f"; not reassigned: {target} can no longer work the {queue.name} queue"
+        elif exception_assign(exception=exception, assignee=target, actor=None, actor_label="escalation", now=now):
+            effect = f"; reassigned to {target}"
     elif action == EscalationAction.RAISE_PRIORITY:
         higher = min((p for p in Priority.values if p > exception.priority), default=None)
         if policy.notify_only:

@@ -39,7 +39,6 @@ from exceptions.models import (
 from exceptions.permissions import queue_workers
 from exceptions.policies import (
     CALENDAR_PERM,
-    POLICY_PERM,
     SLA_HOURS_MAX,
     WEEKDAY_NAMES,
     action_label,
@@ -52,9 +51,10 @@ from exceptions.policies import (
     policy_queues_for,
     queue_escalation_save,
     queue_policy,
+    setting_changes_for,
     weekdays_label,
 )
-from exceptions.views import _render, _sidebar
+from exceptions.screens import screen_render, screen_sidebar
 
 PREVIEW_SIZE = 20
 PREVIEW_HOURS = (4, 8)
@@ -148,14 +148,11 @@ def escalation_list(request: HttpRequest) -> HttpResponse:
             "conditions": [CONDITION_LABELS.get(c, c) for c in (policy.conditions if policy else [])],
             "calendar": queue.calendar or default,
         })
-    changes = SettingChange.objects.filter(kind__in=[SettingKind.ESCALATION_POLICY, SettingKind.QUEUE])
-    if not can_edit_settings(request.user, POLICY_PERM):  # a lead sees their queues' history only
-        changes = changes.filter(Q(kind=SettingKind.QUEUE, object_id__in=[r["queue"].pk for r in rows])
-                                 | Q(kind=SettingKind.ESCALATION_POLICY,
-                                     object_id__in=[r["policy"].pk for r in rows if r["policy"]]))
-    context = {"rows": rows, "history": _history(changes.select_related("actor")[:20]), "sidebar": _sidebar(request),
+    # A lead reads their queues' history only (the same rule as the API's).
+    changes = setting_changes_for(request.user).filter(kind__in=[SettingKind.ESCALATION_POLICY, SettingKind.QUEUE])
+    context = {"rows": rows, "history": _history(changes.select_related("actor")[:20]), "sidebar": screen_sidebar(request),
                "can_edit_calendars": can_edit_settings(request.user, CALENDAR_PERM)}
-    return _render(request, "exceptions/escalation.html", "escalation-policies", context)
+    return screen_render(request, "exceptions/escalation.html", "escalation-policies", context)
 
 
 class PolicyForm(forms.ModelForm):
@@ -351,11 +348,11 @@ def _policy_page(request: HttpRequest, queue: Queue, saved: EscalationPolicy | N
         # An htmx "+ level" swaps the table only; the preview then asks again (levelsChanged).
         "preview": None if partial == "escalation-levels" and request.htmx  # type: ignore[attr-defined]
         else _policy_preview(queue, _draft(queue, saved, form, formset)),
-        "history": _history(SettingChange.objects.filter(targets).select_related("actor")[:50]),
-        "sidebar": _sidebar(request),
+        "history": _history(setting_changes_for(request.user).filter(targets).select_related("actor")[:50]),
+        "sidebar": screen_sidebar(request),
         "can_edit_calendars": can_edit_settings(request.user, CALENDAR_PERM),
     }
-    return _render(request, POLICY_TEMPLATE, partial or "escalation-preview", context, status=status)
+    return screen_render(request, POLICY_TEMPLATE, partial or "escalation-preview", context, status=status)
 
 
 # -- business calendars --------------------------------------------------------------------------------
@@ -439,11 +436,11 @@ def calendar_list(request: HttpRequest) -> HttpResponse:
         calendars.append({"calendar": calendar, "days": weekdays_label(calendar.weekdays or []),
                           "queues": list(calendar.queues.all()), "next_holiday": min(upcoming, default=None),
                           "holiday_count": len(calendar.holidays or [])})
-    changes = SettingChange.objects.filter(kind=SettingKind.CALENDAR).select_related("actor")[:20]
+    changes = setting_changes_for(request.user).filter(kind=SettingKind.CALENDAR).select_related("actor")[:20]
     context = {"calendars": calendars, "default_name": calendar_default().name, "history": _history(changes),
                "unassigned": Queue.objects.filter(calendar__isnull=True).order_by("name"),
-               "sidebar": _sidebar(request)}
-    return _render(request, "exceptions/calendars.html", "calendar-list", context)
+               "sidebar": screen_sidebar(request)}
+    return screen_render(request, "exceptions/calendars.html", "calendar-list", context)
 
 
 @login_required
@@ -468,8 +465,8 @@ def calendar_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     preview = _calendar_preview(form, calendar or form.instance)
     if form.is_bound and form.errors and "preview" not in request.POST:
         status = 422
-    history = (SettingChange.objects.filter(kind=SettingKind.CALENDAR, object_id=calendar.pk)
+    history = (setting_changes_for(request.user).filter(kind=SettingKind.CALENDAR, object_id=calendar.pk)
                .select_related("actor")[:50]) if calendar else []
     context = {"form": form, "calendar": calendar, "preview": preview, "history": _history(history),
-               "queues": list(calendar.queues.order_by("name")) if calendar else [], "sidebar": _sidebar(request)}
-    return _render(request, CALENDAR_TEMPLATE, "calendar-preview", context, status=status)
+               "queues": list(calendar.queues.order_by("name")) if calendar else [], "sidebar": screen_sidebar(request)}
+    return screen_render(request, CALENDAR_TEMPLATE, "calendar-preview", context, status=status)

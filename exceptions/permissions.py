@@ -73,9 +73,18 @@ def can_edit(user: User, perm: str) -> bool:
         user.is_staff or user.is_superuser or user.has_perm(perm)))  # type: ignore[union-attr]
 
 
+def can_be_assigned(*, user: User | None, queue: Queue) -> bool:
+    """Whether an exception in `queue` may be given to `user`: an active person who may work the
+    queue. One rule for every channel that assigns — the screens, the API, bulk actions and jobs,
+    an escalation level's "reassign to" (when it is saved and again when it fires)."""
+    return bool(user is not None and user.is_authenticated and getattr(user, "is_active", False)
+                and queue_has_perm(user=user, queue=queue, perm="work"))
+
+
 def queue_workers(*, queue: Queue) -> QuerySet[Any]:
-    """Active users who may work `queue` (the people an exception there can be assigned to):
-    members, leads and holders of the guardian `work_queue` permission, themselves or by group."""
+    """Active users who may work `queue`, for the assignee pickers: members, leads and holders of
+    the guardian `work_queue` permission, themselves or by group. Each of them `can_be_assigned`;
+    staff and superusers, who may work every queue, are assignable too but not listed."""
     granted = get_users_with_perms(queue, only_with_perms_in=["work_queue"], with_group_users=True,
                                    with_superusers=False)
     return (get_user_model().objects.filter(is_active=True)

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from exceptions.calendar import business_add, calendar_default
@@ -36,7 +37,7 @@ from exceptions.models import (
     SettingKind,
     SyncException,
 )
-from exceptions.permissions import can_edit, queue_has_perm, queues_for
+from exceptions.permissions import can_be_assigned, can_edit, queues_for
 from exceptions.services import queue_member_add, queue_member_remove
 
 POLICY_PERM = "exceptions.change_escalationpolicy"
@@ -59,6 +60,34 @@ def policy_queues_for(user: Any) -> Any:
     if can_edit_settings(user, POLICY_PERM):
         return Queue.objects.all()
     return queues_for(user=user, perm="administer")
+
+
+def setting_history_readable(user: Any) -> bool:
+    """Whether `user` may read any settings history at all: calendar editors, and whoever edits
+    at least one queue's policy (settings editors, leads). The API's 404 and the screens agree."""
+    return can_edit_settings(user, CALENDAR_PERM) or policy_queues_for(user).exists()
+
+
+def setting_changes_for(user: Any) -> QuerySet[SettingChange]:
+    """The settings history `user` may read, newest first: one rule for the screens and the API
+    (GET /api/v1/setting-changes/). Each person reads the history of what they may edit:
+
+    - business calendars: calendar editors (CALENDAR_PERM);
+    - a queue's escalation policy and its calendar & SLA: whoever edits that queue's policy
+      (settings editors for every queue, a lead for theirs — policy_queues_for);
+    - a queue's members: whoever administers the queue (its leads, staff), who manage them.
+    """
+    visible = Q(pk__in=[])
+    if can_edit_settings(user, CALENDAR_PERM):
+        visible |= Q(kind=SettingKind.CALENDAR)
+    editable = policy_queues_for(user)
+    visible |= Q(kind=SettingKind.QUEUE, object_id__in=editable.values("pk"))
+    visible |= Q(kind=SettingKind.ESCALATION_POLICY,
+                 object_id__in=EscalationPolicy.objects.filter(queue__in=editable).values("pk"))
+    if can_edit_settings(user, POLICY_PERM):  # also a deleted queue's or policy's history
+        visible |= Q(kind__in=[SettingKind.QUEUE, SettingKind.ESCALATION_POLICY])
+    visible |= Q(kind=SettingKind.MEMBERS, object_id__in=queues_for(user=user, perm="administer").values("pk"))
+    return SettingChange.objects.filter(visible)
 
 
 def queue_policy(queue: Queue) -> EscalationPolicy | None:
@@ -244,8 +273,7 @@ def escalation_levels_check(*, queue: Queue, levels: Sequence[EscalationLevel]) 
             if level.reassign_to is None:
                 problems.append(ValidationError("Level %(level)s reassigns: pick who to reassign to.",
                                                 code="reassign_to", params=params))
-            elif not (level.reassign_to.is_active
-                      and queue_has_perm(user=level.reassign_to, queue=queue, perm="work")):
+            elif not can_be_assigned(user=level.reassign_to, queue=queue):
                 problems.append(ValidationError(
                     "Level %(level)s reassigns to %(who)s, who cannot work the %(queue)s queue.", code="reassign_to",
                     params={**params, "who": level.reassign_to, "queue": queue.name}))

@@ -38,7 +38,6 @@ from exceptions.models import (
 from exceptions.permissions import queues_for
 from exceptions.policies import (
     CALENDAR_PERM,
-    POLICY_PERM,
     SLA_HOURS_MAX,
     PolicyPreview,
     business_calendar_save,
@@ -49,14 +48,13 @@ from exceptions.policies import (
     queue_escalation_save,
     queue_membership_set,
     queue_policy,
+    setting_changes_for,
+    setting_history_readable,
 )
 from exceptions.selectors import queue_people
 
 PREVIEW_SIZE = 20  # as on the screen
 PREVIEW_MAX = 100
-# Which screen shows which history: a queue's calendar and SLA are edited with its policy.
-KIND_PERMS = {SettingKind.ESCALATION_POLICY: POLICY_PERM, SettingKind.QUEUE: POLICY_PERM,
-              SettingKind.MEMBERS: POLICY_PERM, SettingKind.CALENDAR: CALENDAR_PERM}
 CONDITION_ACTION_CHOICES = EscalationPolicy._meta.get_field("condition_action").choices or []
 
 
@@ -341,21 +339,21 @@ class SettingChangeSerializer(serializers.ModelSerializer):
 
 @extend_schema_view(list=extend_schema(parameters=[SettingChangeQuerySerializer]))
 class SettingChangeViewSet(viewsets.GenericViewSet):
-    """Edits of escalation policies, queues' calendar and SLA, and business calendars, newest first:
-    who, what, before/after. Each editor sees the history of the screens they may use."""
+    """Edits of escalation policies, queues' calendar and SLA, queues' members and business
+    calendars, newest first: who, what, before/after. Each editor reads the history of what they
+    may edit, as on the screens (exceptions.policies.setting_changes_for): a lead their queues'."""
 
     serializer_class = SettingChangeSerializer
     permission_classes = [permissions.IsAuthenticated, AllowedOr404]
 
     @staticmethod
     def allowed(user: Any) -> bool:
-        return any(can_edit_settings(user, perm) for perm in set(KIND_PERMS.values()))
+        return setting_history_readable(user)
 
-    queryset = SettingChange.objects.select_related("actor").order_by("-created_at", "-pk")
+    queryset = SettingChange.objects.none()
 
     def get_queryset(self) -> QuerySet[SettingChange]:
-        kinds = [kind for kind, perm in KIND_PERMS.items() if can_edit_settings(self.request.user, perm)]
-        return super().get_queryset().filter(kind__in=kinds)
+        return setting_changes_for(self.request.user).select_related("actor").order_by("-created_at", "-pk")
 
     def list(self, request: Request) -> Response:
         query = SettingChangeQuerySerializer(data=request.query_params)

@@ -20,9 +20,9 @@ from django.views.decorators.http import require_http_methods
 
 from exceptions.models import Queue, SettingChange, SettingKind
 from exceptions.permissions import queues_for
-from exceptions.policies import queue_membership_set
+from exceptions.policies import queue_membership_set, setting_changes_for
+from exceptions.screens import screen_render, screen_sidebar
 from exceptions.selectors import queue_people
-from exceptions.views import _render, _sidebar
 
 ROLE_LABELS = {"lead": "lead", "member": "member", None: "removed"}
 
@@ -70,12 +70,13 @@ def queue_members(request: HttpRequest, slug: str) -> HttpResponse:
     people = queue_people(queue=queue)
     others = (users.filter(is_active=True).exclude(pk__in=[p.pk for p in people]).order_by("username")
               .values_list("username", flat=True)[:500])
-    changes = SettingChange.objects.filter(kind=SettingKind.MEMBERS, object_id=queue.pk).select_related("actor")[:50]
+    changes = (setting_changes_for(request.user).filter(kind=SettingKind.MEMBERS, object_id=queue.pk)
+               .select_related("actor")[:50])
     context: dict[str, Any] = {
         "queue": queue,
         "people": people,
         "others": list(others),
         "history": [{"change": c, "text": membership_change_text(c)} for c in changes],
-        "sidebar": _sidebar(request),
+        "sidebar": screen_sidebar(request),
     }
-    return _render(request, "exceptions/queue_members.html", None, context)
+    return screen_render(request, "exceptions/queue_members.html", None, context)

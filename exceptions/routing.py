@@ -3,6 +3,9 @@
 The first active rule (by position) whose conditions all hold wins; no match → the catalogue
 queue. Rules are evaluated when an exception is raised, again once the deal's canonical record
 is saved (exception_enrich), and over open unassigned exceptions whenever the rules change.
+
+Below exceptions.services (which routes what it opens and enriches): this module imports neither
+the services nor escalation, only the floor beneath (models, permissions, queues, notifications).
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from exceptions.models import (
     RoutingRuleChange,
     SyncException,
 )
+from exceptions.notifications import notify_assignment
 from exceptions.permissions import can_edit
+from exceptions.queues import queue_ensure
 
 # The sales organization's own country: a ship-to elsewhere is an international shipment.
 SALES_ORG_COUNTRIES: dict[str, str] = {"1010": "DE", "1710": "US", "2910": "GB", "3010": "CA"}
@@ -148,8 +153,6 @@ def active_rules() -> list[RoutingRule]:
 
 def _catalogue_queue_id(type_code: str, cache: dict[str, int]) -> int:
     if type_code not in cache:
-        from exceptions.services import queue_ensure
-
         cache[type_code] = queue_ensure(slug=CATALOGUE[type_code].queue_slug).pk
     return cache[type_code]
 
@@ -186,8 +189,6 @@ def exception_route(
         reason=f"{reason}: {label} → {queue_name}", data={"before": before, "rule": route.rule.pk if route.rule else None},
     )
     if "assignee_id" in changes:
-        from exceptions.escalation import notify_assignment
-
         notify_assignment(exception=exception)
     return True
 

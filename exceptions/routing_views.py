@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from exceptions.models import ExceptionType, Queue, RoutingRule, RoutingRuleChange
@@ -25,7 +25,7 @@ from exceptions.routing import (
     routing_rules_edit,
     rules_with_draft,
 )
-from exceptions.views import _render, _sidebar
+from exceptions.screens import screen_render, screen_sidebar
 
 PREVIEW_SIZE = 50
 
@@ -87,9 +87,9 @@ def rule_list(request: HttpRequest) -> HttpResponse:
     context = {
         "rules": list(RoutingRule.objects.select_related("queue", "assignee").order_by("position", "pk")),
         "changes": list(RoutingRuleChange.objects.select_related("actor")[:20]),
-        "sidebar": _sidebar(request),
+        "sidebar": screen_sidebar(request),
     }
-    return _render(request, "exceptions/routing.html", "routing-rules", context)
+    return screen_render(request, "exceptions/routing.html", "routing-rules", context)
 
 
 def _preview_rows(form: RoutingRuleForm, rule: RoutingRule | None) -> list[Any]:
@@ -113,8 +113,8 @@ def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             return redirect("exceptions:routing")
     else:
         form = RoutingRuleForm(instance=rule)
-    context = {"form": form, "rule": rule, "sidebar": _sidebar(request), "preview": None}
-    return render(request, "exceptions/routing_form.html", context, status=422 if form.errors else 200)
+    context = {"form": form, "rule": rule, "sidebar": screen_sidebar(request), "preview": None}
+    return screen_render(request, "exceptions/routing_form.html", None, context, status=422 if form.errors else 200)
 
 
 @login_required
@@ -127,11 +127,11 @@ def rule_preview(request: HttpRequest) -> HttpResponse:
     form = RoutingRuleForm(request.POST, instance=rule or RoutingRule())
     rows = _preview_rows(form, rule)
     queues = dict(Queue.objects.values_list("pk", "name"))
-    context = {"form": form, "rule": rule, "sidebar": _sidebar(request), "queues": queues,
+    context = {"form": form, "rule": rule, "sidebar": screen_sidebar(request), "queues": queues,
                "preview": [{"row": r, "old": queues.get(r.old_queue_id), "new": queues.get(r.new_queue_id)}
                            for r in rows],
                "moving": sum(r.moves for r in rows)}
-    return _render(request, "exceptions/routing_form.html", "routing-preview", context)
+    return screen_render(request, "exceptions/routing_form.html", "routing-preview", context)
 
 
 @login_required

@@ -19,6 +19,7 @@ from django.utils.dateparse import parse_datetime
 
 from crosswalks.matching import best_matches
 from crosswalks.models import PaymentTermsMapping, ProductMappingComponent
+from crosswalks.suggestions import suggest_materials
 from exceptions.calendar import business_subtract, calendar_for_queue
 from exceptions.models import ExceptionStatus, Queue, SyncException
 from exceptions.permissions import queues_for
@@ -326,8 +327,6 @@ def product_suggestions(*, exception: SyncException, limit: int = 5) -> list[dic
     From the local copy of SAP's material descriptions when it is filled (the crosswalk
     workbench's ranking, description + code); otherwise from materials the crosswalk already uses.
     """
-    from crosswalks.suggestions import suggest_materials
-
     evidence = exception.evidence or {}
     query = str(evidence.get("product_name") or evidence.get("product_code") or "")
     ranked = suggest_materials(str(evidence.get("product_code") or ""), str(evidence.get("product_name") or ""),

@@ -1,4 +1,7 @@
-"""Writes on typed exceptions. Each state change writes an `ExceptionEvent` in the same transaction."""
+"""Writes on typed exceptions. Each state change writes an `ExceptionEvent` in the same transaction.
+
+Above routing (a new exception is routed here) and below escalation (whose sweep reassigns
+through `exception_assign`); neither imports this module back."""
 
 from __future__ import annotations
 
@@ -12,9 +15,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
+from exceptions.calendar import business_elapsed, calendar_for_queue
+from exceptions.errors import ExceptionNotOpen
 from exceptions.models import (
     CATALOGUE,
-    QUEUES,
     EventKind,
     ExceptionEvent,
     ExceptionStatus,
@@ -23,24 +27,12 @@ from exceptions.models import (
     SavedFilter,
     SyncException,
 )
+from exceptions.notifications import notify_assignment
 from exceptions.permissions import queue_perms_forget
+from exceptions.queues import queue_ensure
+from exceptions.routing import exception_route
 from integration_hub.models import Handoff, HandoffStatus
 from integration_hub.services import handoff_rerun
-
-
-class ExceptionNotOpen(ValueError):
-    """Only an open exception can be resolved or dismissed."""
-
-
-def queue_ensure(*, slug: str) -> Queue:
-    """The catalogue queue `slug`, re-created if someone deleted it (or a test flush did).
-
-    The data migration creates all seven; an exception must never be lost because its
-    queue row is missing.
-    """
-    name, description = QUEUES.get(slug, (slug.replace("-", " ").capitalize(), ""))
-    queue, _ = Queue.objects.get_or_create(slug=slug, defaults={"name": name, "description": description})
-    return queue
 
 
 def exception_fingerprint(*, type_code: str, identity: str) -> str:
@@ -130,8 +122,6 @@ def exception_open(
         to_status=ExceptionStatus.OPEN,
         reason=f"{entry.label}: {title}",
     )
-    from exceptions.routing import exception_route
-
     exception_route(exception=created, canonical=handoff.canonical or {}, reason="raised",
                     set_priority=priority is None)
     return created
@@ -253,8 +243,6 @@ def exception_enrich(*, exception_id: int) -> SyncException | None:
     exception.country = str(ship_to.get("country") or "")[:2].upper()
     exception.save(update_fields=["amount", "currency", "customer_name", "product_code", "country"])
     if exception.status == ExceptionStatus.OPEN and exception.assignee_id is None:
-        from exceptions.routing import exception_route
-
         # Priority only while nobody (an escalation, a person) has touched it since it was raised.
         untouched = exception.occurrences == 1 and not exception.escalation_steps.exists()
         exception_route(exception=exception, canonical=canonical, reason="deal facts known",
@@ -263,13 +251,16 @@ def exception_enrich(*, exception_id: int) -> SyncException | None:
 
 
 # -- working an exception -------------------------------------------------------------------------
-def _note(
-    exception: SyncException, *, actor: AbstractBaseUser | None, kind: str, reason: str, **data: Any
+def exception_note(
+    exception: SyncException, *, actor: AbstractBaseUser | None, kind: str, reason: str,
+    actor_label: str = "", **data: Any
 ) -> ExceptionEvent:
+    """The audit row of a change that keeps the status (assign, comment, tags, a resolution
+    path's action). Runs inside the caller's transaction; `data` is kept on the event."""
     return ExceptionEvent.objects.create(
         exception=exception,
         actor=actor,
-        actor_label="" if actor else "system",
+        actor_label=actor_label or ("" if actor else "system"),
         kind=kind,
         from_status=exception.status,
         to_status=exception.status,
@@ -278,12 +269,21 @@ def _note(
     )
 
 
+# exceptions.resolution still imports the old private name; it goes once that module uses exception_note.
+_note = exception_note
+
+
 @transaction.atomic
 def exception_assign(
-    *, exception: SyncException, assignee: AbstractBaseUser | None, actor: AbstractBaseUser | None
+    *, exception: SyncException, assignee: AbstractBaseUser | None, actor: AbstractBaseUser | None,
+    actor_label: str = "", now: datetime | None = None,
 ) -> bool:
-    """Give the exception to `assignee` (None: unassign). Returns False when nothing changed,
-    so a repeated bulk assignment writes no second audit row."""
+    """Give the exception to `assignee` (None: unassign) and tell them. Returns False when nothing
+    changed, so a repeated bulk assignment writes no second audit row.
+
+    Whether `assignee` may have it (exceptions.permissions.can_be_assigned) is the channel's
+    question, asked before: each answers a refusal its own way (404, 400, a failed bulk item).
+    `actor_label` names an actor that is no person (the escalation sweep)."""
     locked = SyncException.objects.select_for_update().get(pk=exception.pk)
     new_id = assignee.pk if assignee is not None else None
     if locked.assignee_id == new_id:
@@ -292,11 +292,9 @@ def exception_assign(
     locked.assignee_id = new_id
     locked.save(update_fields=["assignee"])
     exception.assignee_id = new_id
-    _note(locked, actor=actor, kind=EventKind.ASSIGN, reason=f"assigned to {assignee or 'nobody'} (was {before})",
-          assignee=new_id)
-    from exceptions.escalation import notify_assignment
-
-    notify_assignment(exception=locked, actor=actor)
+    exception_note(locked, actor=actor, actor_label=actor_label, kind=EventKind.ASSIGN,
+          reason=f"assigned to {assignee or 'nobody'} (was {before})", assignee=new_id)
+    notify_assignment(exception=locked, actor=actor, now=now)
     return True
 
 
@@ -305,7 +303,7 @@ def exception_comment(*, exception: SyncException, actor: AbstractBaseUser | Non
     body = (body or "").strip()
     if not body:
         raise ValueError("a comment needs some text")
-    return _note(exception, actor=actor, kind=EventKind.COMMENT, reason=body)
+    return exception_note(exception, actor=actor, kind=EventKind.COMMENT, reason=body)
 
 
 def clean_tags(raw: str | list[str]) -> list[str]:
@@ -324,7 +322,7 @@ def exception_tags_set(
     locked.tags = cleaned
     locked.save(update_fields=["tags"])
     exception.tags = cleaned
-    _note(locked, actor=actor, kind=EventKind.TAGS, reason=f"tags: {', '.join(cleaned) or '(none)'}", tags=cleaned)
+    exception_note(locked, actor=actor, kind=EventKind.TAGS, reason=f"tags: {', '.join(cleaned) or '(none)'}", tags=cleaned)
     return True
 
 
@@ -341,7 +339,7 @@ def exception_snooze(
     locked.snoozed_until = until
     locked.save(update_fields=["snoozed_until"])
     exception.snoozed_until = until
-    _note(locked, actor=actor, kind=EventKind.SNOOZE,
+    exception_note(locked, actor=actor, kind=EventKind.SNOOZE,
           reason=f"snoozed until {until:%Y-%m-%d %H:%M %Z}" if until else "woken up",
           until=until.isoformat() if until else None)
     return True
@@ -362,7 +360,7 @@ def exception_wait(
     locked.waiting_on = (on or "someone outside").strip()[:200]
     locked.save(update_fields=["waiting_since", "waiting_on"])
     exception.waiting_since, exception.waiting_on = locked.waiting_since, locked.waiting_on
-    _note(locked, actor=actor, kind=EventKind.WAITING, reason=f"waiting on {locked.waiting_on}; timers paused")
+    exception_note(locked, actor=actor, kind=EventKind.WAITING, reason=f"waiting on {locked.waiting_on}; timers paused")
     return True
 
 
@@ -371,8 +369,6 @@ def exception_unwait(
     *, exception: SyncException, actor: AbstractBaseUser | None, now: datetime | None = None
 ) -> bool:
     """End the wait: the paused business time is kept aside so the timers resume where they stopped."""
-    from exceptions.calendar import business_elapsed, calendar_for_queue
-
     locked = SyncException.objects.select_for_update().select_related("queue").get(pk=exception.pk)
     if locked.waiting_since is None:
         return False
@@ -382,7 +378,7 @@ def exception_unwait(
     locked.waiting_since = None
     locked.save(update_fields=["waiting_since", "paused_seconds"])
     exception.waiting_since, exception.paused_seconds = None, locked.paused_seconds
-    _note(locked, actor=actor, kind=EventKind.WAITING,
+    exception_note(locked, actor=actor, kind=EventKind.WAITING,
           reason=f"no longer waiting on {locked.waiting_on or 'outside'}; timers resume")
     return True
 

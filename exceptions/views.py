@@ -15,19 +15,19 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from exceptions.bulk import BULK_ACTIONS, BULK_LIMIT, BulkError, bulk_ids_for_filter, bulk_job_start
+from exceptions.bulk import BULK_ACTIONS, BULK_LIMIT, bulk_ids_for_filter, bulk_job_start
+from exceptions.errors import BulkError, ExceptionNotOpen
 from exceptions.escalation import exception_deadlines
 from exceptions.forms import CommentForm, FilterForm, TagsForm
 from exceptions.models import BulkJob, BulkJobStatus, ExceptionStatus, Queue, SavedFilter, SyncException
-from exceptions.permissions import queue_has_perm, queue_workers, queues_for
+from exceptions.permissions import can_be_assigned, queue_has_perm, queue_workers, queues_for
 from exceptions.resolution import (
     PATHS,
     PATHS_BY_TYPE,
@@ -35,6 +35,7 @@ from exceptions.resolution import (
     exception_resolve_path,
     root_cause_group,
 )
+from exceptions.screens import BADGE_SECONDS, screen_render, screen_sidebar
 from exceptions.selectors import (
     exception_list,
     exception_page,
@@ -48,7 +49,6 @@ from exceptions.selectors import (
     queue_overview as overview_stats,
 )
 from exceptions.services import (
-    ExceptionNotOpen,
     exception_assign,
     exception_comment,
     exception_tags_set,
@@ -63,28 +63,7 @@ PAGE_SIZE = 50
 # While the handoff is in one of these, the detail page polls to show the outcome live.
 IN_FLIGHT = {HandoffStatus.RECEIVED, HandoffStatus.VALIDATING, HandoffStatus.READY, HandoffStatus.CREATING,
              HandoffStatus.CREATED}
-
-
-# Counting a million rows on every refresh of every list costs more than the page itself; counts
-# a few seconds old are what a person expects from a badge.
-BADGE_SECONDS = 15
 TOTAL_CAP = 10_000
-
-
-def _sidebar(request: HttpRequest) -> list[Queue]:
-    key = f"triage-sidebar:{request.user.pk}"
-    counts = cache.get(key)
-    queues = list(queues_for(user=request.user, perm="view").order_by("name"))
-    if counts is None:
-        counts = dict(
-            SyncException.objects.filter(queue__in=queues, status=ExceptionStatus.OPEN)
-            .order_by().values_list("queue").annotate(n=Count("pk")).values_list("queue", "n")
-        )
-        cache.set(key, counts, BADGE_SECONDS)
-    for queue in queues:
-        queue.open_count = counts.get(queue.pk, 0)  # type: ignore[attr-defined]
-        queue.administered = queue_has_perm(user=request.user, queue=queue, perm="administer")  # type: ignore[attr-defined]
-    return queues
 
 
 def _root_causes(request: HttpRequest, queue: Queue) -> list[dict[str, Any]]:
@@ -100,13 +79,6 @@ def _capped_total(qs: Any) -> tuple[int, bool]:
     """How many match, counting no further than TOTAL_CAP (a bounded count stays fast at 1M rows)."""
     total = qs.order_by()[: TOTAL_CAP + 1].count()
     return min(total, TOTAL_CAP), total > TOTAL_CAP
-
-
-def _render(request: HttpRequest, template: str, partial: str | None, context: dict[str, Any],
-            **kwargs: Any) -> HttpResponse:
-    target = getattr(request, "htmx", None) and request.htmx.target
-    name = f"{template}#{target}" if partial and target and target in (partial.split(",")) else template
-    return render(request, name, context, **kwargs)
 
 
 def _visible_exception(request: HttpRequest, pk: int, *, work: bool = False) -> SyncException:
@@ -134,7 +106,7 @@ def queue_overview(request: HttpRequest) -> HttpResponse:
     stats = overview_stats(user=request.user)
     context = {
         "stats": stats,
-        "sidebar": _sidebar(request),
+        "sidebar": screen_sidebar(request),
         "totals": {
             "open": sum(s.open for s in stats),
             "breached": sum(s.breached for s in stats),
@@ -144,7 +116,7 @@ def queue_overview(request: HttpRequest) -> HttpResponse:
         "causes": root_causes(user=request.user, limit=6),
         "now": timezone.now(),
     }
-    return _render(request, "exceptions/queue_overview.html", "overview", context)
+    return screen_render(request, "exceptions/queue_overview.html", "overview", context)
 
 
 @login_required
@@ -176,7 +148,7 @@ def queue_list(request: HttpRequest, slug: str) -> HttpResponse:
         "total_capped": capped,
         "query": urlencode(keep),
         "next_url": f"?{urlencode({**keep, 'after': page.next_cursor})}" if page.next_cursor else "",
-        "sidebar": _sidebar(request),
+        "sidebar": screen_sidebar(request),
         "causes": _root_causes(request, queue),
         "saved_filters": SavedFilter.objects.filter(user=request.user, queue=queue),
         "current_query": urlencode([(k, v) for k, v in request.GET.items() if k != "after" and v]),
@@ -189,7 +161,7 @@ def queue_list(request: HttpRequest, slug: str) -> HttpResponse:
     }
     if not request.htmx:  # the rows' refresh needs no pickers
         context["workers"] = list(queue_workers(queue=queue))
-    return _render(request, "exceptions/queue_list.html", "exception-rows", context)
+    return screen_render(request, "exceptions/queue_list.html", "exception-rows", context)
 
 
 def _deal(exception: SyncException) -> dict[str, Any]:
@@ -242,10 +214,10 @@ def _detail(request: HttpRequest, pk: int) -> HttpResponse:
         "deadlines": exception_deadlines(exception) if exception.is_open else [],
         "comment_form": CommentForm(),
         "tags_form": TagsForm(initial={"tags": ", ".join(exception.tags or [])}),
-        "sidebar": _sidebar(request),
+        "sidebar": screen_sidebar(request),
         "error": getattr(request, "resolution_error", ""),
     }
-    return _render(request, "exceptions/exception_detail.html", "deal-status,exception-work", context,
+    return screen_render(request, "exceptions/exception_detail.html", "deal-status,exception-work", context,
                    status=422 if context["error"] and not request.htmx else 200)  # type: ignore[attr-defined]
 
 
@@ -260,8 +232,8 @@ def exception_assign_view(request: HttpRequest, pk: int) -> HttpResponse:
     elif who:
         assignee = get_user_model().objects.filter(pk=who if who.isdigit() else None).first() or \
             get_user_model().objects.filter(username=who).first()
-        if assignee is None or not queue_has_perm(user=assignee, queue=exception.queue, perm="work"):
-            raise Http404("no such assignee in this queue")
+    if assignee is not None and not can_be_assigned(user=assignee, queue=exception.queue):
+        raise Http404("no such assignee in this queue")
     exception_assign(exception=exception, assignee=assignee, actor=request.user)  # type: ignore[arg-type]
     if request.htmx and request.POST.get("from") == "list":  # type: ignore[attr-defined]
         return HttpResponse(status=204, headers={"HX-Trigger": "exceptionAssigned"})
@@ -333,8 +305,6 @@ def exception_resolve_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _done(request, exception, "exceptionResolved", f"{PATHS[path][0]}: done. The deal is re-running.")
 
 
-
-
 @login_required
 @require_POST
 def queue_bulk(request: HttpRequest, slug: str) -> HttpResponse:
@@ -354,11 +324,11 @@ def queue_bulk(request: HttpRequest, slug: str) -> HttpResponse:
                              assignee=request.POST.get("assignee", ""))
     except BulkError as error:
         if request.htmx:  # type: ignore[attr-defined]
-            return render(request, "exceptions/bulk_job.html#bulk-status", {"error": str(error)})
+            return screen_render(request, "exceptions/bulk_job.html", "bulk-status", {"error": str(error)})
         messages.error(request, str(error))
         return redirect(back)
     if request.htmx:  # type: ignore[attr-defined]
-        return render(request, "exceptions/bulk_job.html#bulk-status", {"job": job, "back": back})
+        return screen_render(request, "exceptions/bulk_job.html", "bulk-status", {"job": job, "back": back})
     return redirect(f"{reverse('exceptions:bulk-job', args=[job.pk])}?{urlencode({'next': back})}")
 
 
@@ -375,9 +345,9 @@ def bulk_job_view(request: HttpRequest, pk: int) -> HttpResponse:
         "back": _local_url(request, request.GET.get("next", ""), reverse("exceptions:list", args=[job.queue.slug])
                            if job.queue else reverse("exceptions:queues")),
         "items": [] if request.GET.get("compact") else _job_items(request, job),
-        "sidebar": _sidebar(request),
+        "sidebar": screen_sidebar(request),
     }
-    response = _render(request, "exceptions/bulk_job.html", "bulk-status", context)
+    response = screen_render(request, "exceptions/bulk_job.html", "bulk-status", context)
     if request.htmx and job.status == BulkJobStatus.DONE:  # type: ignore[attr-defined]
         response["HX-Trigger"] = "exceptionsBulkApplied"
     return response

@@ -7,8 +7,10 @@ from unittest import mock
 
 import pytest
 
+from exceptions import bulk
 from exceptions.models import BusinessCalendar, EscalationLevel, EscalationPolicy, Queue
 from exceptions.services import queue_ensure
+from exceptions.tasks import bulk_job_run
 
 # The shared cast of users, and the broker recorder (autouse: no test here needs a worker).
 from tests.factories import cast, enqueued  # noqa: F401
@@ -21,9 +23,6 @@ def bulk_worker(django_capture_on_commit_callbacks: Any) -> Iterator[Callable[[]
 
     Use `with bulk_worker():` around the request; what is measured is the job's outcome, not
     its delivery (the sweep test covers a job whose message was lost)."""
-    from exceptions import bulk
-    from exceptions.tasks import bulk_job_run
-
     with mock.patch.object(bulk_job_run, "delay", side_effect=lambda job_id: bulk.bulk_job_run(job_id=job_id)):
         yield lambda: django_capture_on_commit_callbacks(execute=True)
 

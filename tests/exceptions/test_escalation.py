@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, date, datetime, time, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
-from django.db import connection
+from django.db import connection, connections
+from rest_framework.test import APIClient
 
 from exceptions.calendar import CalendarSpec, business_add, business_elapsed, business_subtract
 from exceptions.escalation import escalation_sweep, exception_deadlines
@@ -23,12 +26,14 @@ from exceptions.models import (
     Priority,
     SyncException,
 )
+from exceptions.notifications import post_chat
 from exceptions.services import (
     exception_assign,
     exception_unwait,
     exception_wait,
     queue_ensure,
     queue_member_add,
+    queue_member_remove,
 )
 from integration_hub.models import HandoffStatus
 from tests.factories import HandoffFactory, SyncExceptionFactory, UserFactory
@@ -162,6 +167,46 @@ def test_it_does_not_time_closed_exceptions(lead: object) -> None:
     assert escalation_sweep(now=at(3, 9))["fired"] == 0
 
 
+def _reassigning_to(user: object) -> EscalationPolicy:
+    policy = _policy("master-data")
+    EscalationLevel.objects.create(policy=policy, level=1, after_hours=4, action="reassign", reassign_to=user)
+    return policy
+
+
+def test_it_reassigns_like_a_person_does_with_escalation_as_the_actor(lead: object) -> None:
+    worker = UserFactory(username="md_worker")
+    queue_member_add(queue=queue_ensure(slug="master-data"), user=worker)
+    _reassigning_to(worker)
+    exc = _exception(opened=at(0, 9))
+
+    assert escalation_sweep(now=at(0, 14))["fired"] == 1
+
+    exc.refresh_from_db()
+    assert exc.assignee == worker
+    assign = exc.events.get(kind=EventKind.ASSIGN)
+    assert (assign.actor, assign.actor_label, assign.reason) == (None, "escalation",
+                                                                 "assigned to md_worker (was nobody)")
+    assert "reassigned to md_worker" in exc.events.get(kind=EventKind.ESCALATE).reason
+    assert "was assigned to you" in next(m for m in mail.outbox if m.to == ["md_worker@example.com"]).body
+
+
+def test_it_does_not_reassign_to_someone_who_left_the_queue_since_the_policy_was_saved(lead: object) -> None:
+    leaver = UserFactory(username="md_leaver")
+    queue = queue_ensure(slug="master-data")
+    queue_member_add(queue=queue, user=leaver)
+    _reassigning_to(leaver)
+    queue_member_remove(queue=queue, user=leaver, actor=lead)
+    exc = _exception(opened=at(0, 9))
+
+    assert escalation_sweep(now=at(0, 14))["fired"] == 1
+
+    exc.refresh_from_db()
+    assert exc.assignee is None and not exc.events.filter(kind=EventKind.ASSIGN).exists()
+    assert "not reassigned: md_leaver can no longer work the Master data queue" in exc.events.get(
+        kind=EventKind.ESCALATE).reason
+    assert [m.to for m in mail.outbox] == [["md_lead@example.com"]]  # the lead hears of it
+
+
 # -- immediate conditions ---------------------------------------------------------------------------
 def test_it_escalates_pricing_at_once_on_big_variance_or_big_deal(cast: object) -> None:
     _policy("pricing", conditions=["variance_gt_10", "amount_gt_100k"])
@@ -222,8 +267,6 @@ def test_it_only_notifies_in_notify_only_mode(cast: object) -> None:
 # -- concurrency and notifications -----------------------------------------------------------------
 @pytest.mark.django_db(transaction=True)
 def test_it_escalates_once_when_two_sweeps_run_at_once() -> None:
-    from django.db import connections
-
     lead = UserFactory(username="md_lead")
     queue_member_add(queue=queue_ensure(slug="master-data"), user=lead, lead=True)
     _policy("master-data", levels=TWO_LEVELS)
@@ -263,7 +306,7 @@ def test_it_batches_notifications_into_one_digest_per_recipient(lead: object, se
     queue_member_add(queue=queue_ensure(slug="master-data"), user=worker)
     exception_assign(exception=exceptions[0], assignee=worker, actor=lead)
     exception_assign(exception=exceptions[1], assignee=lead, actor=lead)  # self-assignment: no notice
-    with mock.patch("exceptions.escalation.post_chat") as post:
+    with mock.patch("exceptions.notifications.post_chat") as post:
         outcome = escalation_sweep(now=at(0, 14))
     assert outcome == {"fired": 3, "digests": 2}
     by_recipient = {m.to[0]: m for m in mail.outbox}
@@ -292,8 +335,6 @@ def test_it_shows_every_deadline_on_the_detail_screen(lead: object, client: obje
 
 
 def test_it_pauses_and_lists_deadlines_through_the_api(lead: object, cast: object) -> None:
-    from rest_framework.test import APIClient
-
     _policy("master-data", levels=TWO_LEVELS)
     exc = _exception(opened=at(0, 11))
     api = APIClient()
@@ -311,11 +352,6 @@ def test_it_pauses_and_lists_deadlines_through_the_api(lead: object, cast: objec
 
 
 def test_it_posts_chat_digests_to_a_webhook_on_loopback() -> None:
-    import json
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
-    from exceptions.escalation import post_chat
-
     received: list[dict] = []
 
     class Hook(BaseHTTPRequestHandler):

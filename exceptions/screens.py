@@ -1,0 +1,52 @@
+"""What every triage screen shares: the one rule for rendering a partial or the whole page, and
+the queue sidebar. The screen modules (views, escalation_views, queue_views, routing_views) all
+render through here, so an htmx request gets the same answer from each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from exceptions.models import ExceptionStatus, Queue, SyncException
+from exceptions.permissions import queue_has_perm, queues_for
+
+# Counting a million rows on every refresh of every list costs more than the page itself; counts
+# a few seconds old are what a person expects from a badge.
+BADGE_SECONDS = 15
+
+
+def screen_template(request: HttpRequest, template: str, partials: str | None) -> str:
+    """`template#name` when an htmx request targets `name`, one of the comma-separated `partials`
+    (a partial's name, its wrapper id and the hx-target are the same string); else the whole page."""
+    target = getattr(request, "htmx", None) and request.htmx.target  # type: ignore[attr-defined]
+    if partials and target and target in partials.split(","):
+        return f"{template}#{target}"
+    return template
+
+
+def screen_render(request: HttpRequest, template: str, partials: str | None, context: dict[str, Any],
+                  **kwargs: Any) -> HttpResponse:
+    """Render the screen, or only the partial its htmx request targets (see screen_template)."""
+    return render(request, screen_template(request, template, partials), context, **kwargs)
+
+
+def screen_sidebar(request: HttpRequest) -> list[Queue]:
+    """The queues the user may view, each with its open count (cached briefly) and whether they
+    administer it."""
+    key = f"triage-sidebar:{request.user.pk}"
+    counts = cache.get(key)
+    queues = list(queues_for(user=request.user, perm="view").order_by("name"))
+    if counts is None:
+        counts = dict(
+            SyncException.objects.filter(queue__in=queues, status=ExceptionStatus.OPEN)
+            .order_by().values_list("queue").annotate(n=Count("pk")).values_list("queue", "n")
+        )
+        cache.set(key, counts, BADGE_SECONDS)
+    for queue in queues:
+        queue.open_count = counts.get(queue.pk, 0)  # type: ignore[attr-defined]
+        queue.administered = queue_has_perm(user=request.user, queue=queue, perm="administer")  # type: ignore[attr-defined]
+    return queues
