@@ -28,8 +28,8 @@ from approvals.models import (
 )
 from approvals.risk import CUSTOMER_PATH, RiskInputs, risk_score
 from approvals.selectors import approvals_visible, risk_settings_get
-from exceptions.notifications import notify
 from exceptions.models import SyncException
+from exceptions.notifications import notify
 from integration_hub.canonical import jsonable
 from integration_hub.errors import HubError
 from integration_hub.models import Handoff, HandoffStatus, RiskLevel
