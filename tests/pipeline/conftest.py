@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,22 +153,27 @@ def any_world(request, transactional_db, sf_sandbox) -> World:
     return request.getfixturevalue("world" if request.param == "sap-sandbox" else "fake_world")
 
 
-@pytest.fixture
-def any_sync_world(any_world: World) -> Iterator[World]:
-    """`any_world` with the broker replaced by a recorder: the test drives the pipeline itself."""
-    with mock.patch.object(process_handoff, "delay", side_effect=lambda i: any_world.enqueued.append(i)), \
-            mock.patch.object(process_handoff, "apply_async",
-                              side_effect=lambda args, **kw: any_world.enqueued.append(args[0])):
-        yield any_world
-
-
-@pytest.fixture
-def sync_world(world: World) -> Iterator[World]:
-    """The world with the broker replaced by a recorder: the test drives the pipeline itself."""
+@contextmanager
+def broker_recorded(world: World) -> Iterator[World]:
+    """The broker replaced by a recorder of the handoff ids sent to it: the test drives the pipeline."""
     with mock.patch.object(process_handoff, "delay", side_effect=lambda i: world.enqueued.append(i)), \
             mock.patch.object(process_handoff, "apply_async",
                               side_effect=lambda args, **kw: world.enqueued.append(args[0])):
         yield world
+
+
+@pytest.fixture
+def any_sync_world(any_world: World) -> Iterator[World]:
+    """`any_world` with the broker replaced by a recorder."""
+    with broker_recorded(any_world) as recorded:
+        yield recorded
+
+
+@pytest.fixture
+def sync_world(world: World) -> Iterator[World]:
+    """The world with the broker replaced by a recorder."""
+    with broker_recorded(world) as recorded:
+        yield recorded
 
 
 @dataclass
