@@ -3,7 +3,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from integration_hub.errors import HubError
 from integration_hub.sandbox.dealflow import DEFECTS, DealFlow
@@ -20,6 +21,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, interval: float, count: int, kind: str | None, seed: int | None,
                **options: Any) -> None:
+        if not settings.HUB_SANDBOX:
+            raise CommandError("the demo runs on the local sandboxes: set HUB_SANDBOX=1 (make demo does)")
         from integration_hub.connectors.salesforce import SalesforceClient
 
         flow = DealFlow(SalesforceClient.from_settings(), seed=seed)
