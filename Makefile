@@ -7,7 +7,10 @@ STAMP := $(VENV)/.installed-stamp
 # The suite runs against real services (see .ci/services); override to point elsewhere.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/hub
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
-TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DB_CONN_MAX_AGE=0
+# The suite and the checks run on the sandboxes (pytest also sets HUB_SANDBOX in tests/environment.py).
+TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DB_CONN_MAX_AGE=0 HUB_SANDBOX=1
+# mypy's Django plugin loads the settings, which refuse to start in production without real connectors.
+MYPY := HUB_SANDBOX=1 $(PY) -m mypy
 
 .PHONY: install demo test bench lint services migrate clean
 
@@ -20,7 +23,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Embedded default: SQLite + filesystem broker, nothing else to install. Set DATABASE_URL and
-# REDIS_URL to run the demo on PostgreSQL and Redis instead.
+# REDIS_URL to run the demo on PostgreSQL and Redis instead. The demo runs on the sandboxes.
+demo: export HUB_SANDBOX = 1
 demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
@@ -30,6 +34,8 @@ services:
 	bash .ci/services
 
 test: install services
+	$(VENV)/bin/ruff check .
+	$(MYPY)
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
 	$(TEST_ENV) $(PY) -m pytest -q -m "not bench"
 
@@ -38,6 +44,7 @@ bench: install services
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(MYPY)
 
 clean:
 	rm -rf var .pytest_cache

@@ -21,6 +21,7 @@ from approvals.services import (
     approval_rerun,
 )
 from integration_hub.errors import HubError
+from integration_hub.http import AuthenticatedRequest
 
 
 class ApprovalEventSerializer(serializers.ModelSerializer):
@@ -68,7 +69,7 @@ class ApprovalViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=DecisionSerializer, responses={200: ApprovalSerializer})
     @action(detail=True, methods=["post"])
-    def decide(self, request: Request, pk: str | None = None) -> Response:
+    def decide(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
         approval = self.get_object()  # 404 for anything not assigned to the caller
         body = DecisionSerializer(data=request.data)
         body.is_valid(raise_exception=True)

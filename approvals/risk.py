@@ -22,7 +22,7 @@ from integration_hub.models import RiskLevel
 
 logger = logging.getLogger(__name__)
 L = RiskLevel
-LEVEL_RANK = {L.LOW: 0, L.MEDIUM: 1, L.HIGH: 2}
+LEVEL_RANK: dict[str, int] = {L.LOW: 0, L.MEDIUM: 1, L.HIGH: 2}
 CUSTOMER_PATH = "entity.organization.sap_business_partner"
 
 

@@ -22,7 +22,7 @@ def risk_settings_get() -> RiskSettings:
 
 def delegators_of(user: AbstractBaseUser, *, now: datetime | None = None) -> QuerySet[Any]:
     now = now or timezone.now()
-    return Delegation.objects.filter(delegate=user, starts_at__lte=now, ends_at__gt=now).values("delegator")
+    return Delegation.objects.filter(delegate_id=user.pk, starts_at__lte=now, ends_at__gt=now).values("delegator")
 
 
 def approvals_visible(user: AbstractBaseUser | AnonymousUser, *, now: datetime | None = None) -> QuerySet[Approval]:
@@ -37,7 +37,7 @@ def approvals_visible(user: AbstractBaseUser | AnonymousUser, *, now: datetime |
     )
 
 
-def approval_list(user: AbstractBaseUser, *, status: str = "", level: str = "") -> QuerySet[Approval]:
+def approval_list(user: AbstractBaseUser | AnonymousUser, *, status: str = "", level: str = "") -> QuerySet[Approval]:
     qs = approvals_visible(user)
     if status == "open":
         qs = qs.filter(status__in=["pending", "window_open", "held", "releasing"])

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings as django_settings
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -66,7 +66,7 @@ def risk_assess(*, handoff: Handoff, result: Any, inputs: RiskInputs, now: datet
     return assessment
 
 
-def _record(approval: Approval, *, to_status: str, reason: str, actor: AbstractBaseUser | None = None,
+def _record(approval: Approval, *, to_status: str, reason: str, actor: User | None = None,
             actor_label: str = "", now: datetime, **fields: Any) -> Approval:
     from_status = approval.status
     approval.status = to_status
@@ -157,7 +157,7 @@ def approval_window_start(*, handoff: Handoff, now: datetime | None = None) -> A
 
 
 # -- decisions -------------------------------------------------------------------------------------
-def _check_actor(approval: Approval, actor: AbstractBaseUser, now: datetime) -> None:
+def _check_actor(approval: Approval, actor: User, now: datetime) -> None:
     if not approvals_visible(actor, now=now).filter(pk=approval.pk).exists():
         raise Approval.DoesNotExist  # the caller turns this into a 404: not yours, not visible
     risk = getattr(approval.handoff, "risk", None)
@@ -186,7 +186,7 @@ DECISIONS = {
 
 
 @transaction.atomic
-def approval_decide(*, approval: Approval, actor: AbstractBaseUser, action: str, note: str = "",
+def approval_decide(*, approval: Approval, actor: User, action: str, note: str = "",
                     now: datetime | None = None) -> Approval:
     """An approver's decision. High: approve (the order is created), reject (reason written back
     to Salesforce, handoff cancelled) or request changes (back to sales with the note). Medium:
@@ -198,14 +198,15 @@ def approval_decide(*, approval: Approval, actor: AbstractBaseUser, action: str,
     _check_actor(approval, actor, now)
     handoff = approval.handoff
     note = note.strip()
-    allowed = {A.PENDING: {"approve", "reject", "request_changes"},
-               A.WINDOW_OPEN: {"hold", "cancel"}, A.HELD: {"cancel"}}.get(approval.status, set())
+    choices: dict[str, set[str]] = {A.PENDING: {"approve", "reject", "request_changes"},
+                                    A.WINDOW_OPEN: {"hold", "cancel"}, A.HELD: {"cancel"}}
+    allowed = choices.get(approval.status, set())
     if action not in allowed:
         raise ApprovalError(f"cannot {action.replace('_', ' ')} an approval that is {approval.get_status_display().lower()}")
     if action in ("reject", "request_changes", "cancel") and not note:
         raise ApprovalError("say why: the note goes back to sales")
     who = actor.get_username()
-    done = {"decided_by": actor, "decided_at": now, "decision_note": note}
+    done: dict[str, Any] = {"decided_by": actor, "decided_at": now, "decision_note": note}
     if action == "approve":
         _record(approval, to_status=A.APPROVED, reason=note or "approved", actor=actor, now=now, **done)
         handoff_rerun(handoff=handoff, to_status=S.READY, actor=actor, reason=f"high risk approved by {who}")
@@ -237,7 +238,7 @@ def approval_decide(*, approval: Approval, actor: AbstractBaseUser, action: str,
 
 
 @transaction.atomic
-def approval_rerun(*, approval: Approval, actor: AbstractBaseUser, now: datetime | None = None) -> Approval:
+def approval_rerun(*, approval: Approval, actor: User, now: datetime | None = None) -> Approval:
     """Sales changed the deal after a change request: validate and score it again."""
     now = now or timezone.now()
     approval = Approval.objects.select_for_update().select_related("handoff").get(pk=approval.pk)
@@ -260,7 +261,7 @@ def _claim_release(approval_id: int, from_statuses: tuple[str, ...]) -> bool:
     return Approval.objects.filter(pk=approval_id, status=A.RELEASING, updated_at__lt=stale).update(updated_at=now) == 1
 
 
-def approval_release(*, approval: Approval, actor: AbstractBaseUser | None = None,
+def approval_release(*, approval: Approval, actor: User | None = None,
                      now: datetime | None = None) -> Approval:
     """Release the delivery block in SAP: early by an approver, or when the window closes.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -13,16 +13,17 @@ from approvals.models import Approval, RiskLevel
 from approvals.selectors import approval_events, approval_history, approval_list, approvals_visible
 from approvals.services import ApprovalError, approval_decide, approval_release, approval_rerun
 from integration_hub.errors import HubError
+from integration_hub.http import AuthenticatedHttpRequest
 
 
-def _visible(request: HttpRequest, pk: int) -> Approval:
+def _visible(request: AuthenticatedHttpRequest, pk: int) -> Approval:
     try:
         return approvals_visible(request.user).get(pk=pk)
     except Approval.DoesNotExist as exc:
         raise Http404("no such approval") from exc
 
 
-def _owns(request: HttpRequest, approval: Approval) -> bool:
+def _owns(request: AuthenticatedHttpRequest, approval: Approval) -> bool:
     risk = getattr(approval.handoff, "risk", None)
     email = (getattr(request.user, "email", "") or "").strip().lower()
     return bool(risk and email and risk.deal_owner_email.strip().lower() == email)
@@ -30,7 +31,7 @@ def _owns(request: HttpRequest, approval: Approval) -> bool:
 
 @login_required
 @require_GET
-def approval_queue(request: HttpRequest) -> HttpResponse:
+def approval_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     status = request.GET.get("status", "open")
     level = request.GET.get("level", "")
     approvals = approval_list(request.user, status=status, level=level)
@@ -43,7 +44,7 @@ def approval_queue(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-def _detail_context(request: HttpRequest, approval: Approval, form: DecisionForm | None = None) -> dict[str, object]:
+def _detail_context(request: AuthenticatedHttpRequest, approval: Approval, form: DecisionForm | None = None) -> dict[str, object]:
     risk = getattr(approval.handoff, "risk", None)
     skip = {"aging", "lines", "exceptions"}
     factors = [{**f, "evidence_items": [(k.replace("_", " "), v) for k, v in f["evidence"].items()
@@ -56,14 +57,14 @@ def _detail_context(request: HttpRequest, approval: Approval, form: DecisionForm
 
 @login_required
 @require_GET
-def approval_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def approval_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     approval = _visible(request, pk)
     return render(request, "approvals/approval_detail.html", _detail_context(request, approval))
 
 
 @login_required
 @require_POST
-def approval_decision(request: HttpRequest, pk: int) -> HttpResponse:
+def approval_decision(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     approval = _visible(request, pk)
     form = DecisionForm(request.POST)
     error = ""
@@ -98,7 +99,7 @@ def approval_decision(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def approval_rerun_view(request: HttpRequest, pk: int) -> HttpResponse:
+def approval_rerun_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     approval = _visible(request, pk)
     try:
         approval_rerun(approval=approval, actor=request.user)

@@ -36,13 +36,13 @@ class ReadOnlyInline(admin.TabularInline):
 
 class HandoffEventInline(ReadOnlyInline):
     model = HandoffEvent
-    fields = ["created_at", "from_status", "to_status", "actor", "actor_label", "reason"]
-    readonly_fields = fields
+    # Tuples: the stubs type `fields` and `readonly_fields` differently, and only a tuple fits both.
+    fields = readonly_fields = ("created_at", "from_status", "to_status", "actor", "actor_label", "reason")
 
 
 class SyncAttemptInline(ReadOnlyInline):
     model = SyncAttempt
-    fields = [
+    fields = readonly_fields = (
         "created_at",
         "system",
         "operation",
@@ -52,15 +52,13 @@ class SyncAttemptInline(ReadOnlyInline):
         "error_class",
         "duration_ms",
         "healing",
-    ]
-    readonly_fields = fields
+    )
     show_change_link = True
 
 
 class TransformationLogInline(ReadOnlyInline):
     model = TransformationLog
-    fields = ["field_path", "source_value", "result_value", "rule", "confidence"]
-    readonly_fields = fields
+    fields = readonly_fields = ("field_path", "source_value", "result_value", "rule", "confidence")
 
 
 class SalesforceIdSearchMixin:

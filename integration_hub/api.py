@@ -75,7 +75,8 @@ class OpenExceptionSerializer(serializers.Serializer):
 
 class HandoffSerializer(serializers.ModelSerializer):
     status = enum_field(HandoffStatus)
-    source = enum_field(HandoffSource)
+    # The API field `source` shadows DRF's Field.source (a serializer is a field too).
+    source = enum_field(HandoffSource)  # type: ignore[assignment]
     open_exceptions = OpenExceptionSerializer(many=True, read_only=True)
     open_exception_count = serializers.IntegerField(read_only=True)
 

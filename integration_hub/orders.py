@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from integration_hub import ports
@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 S = HandoffStatus
 
 # The ERP sync status sales sees for each lifecycle status.
-ERP_STATUS = {
+ERP_STATUS: dict[str, str] = {
     S.CREATED: "Created",
     S.WRITTEN_BACK: "Created",
     S.BLOCKED: "Blocked",
@@ -68,7 +68,7 @@ def erp_order_block_set(*, handoff: Handoff, delivery_block: str) -> None:
             erp.order_change(handoff.sap_sales_order, etag=order.etag, delivery_block=delivery_block)
 
 
-def erp_order_cancel(*, handoff: Handoff, reason: str, actor: AbstractBaseUser | None = None) -> None:
+def erp_order_cancel(*, handoff: Handoff, reason: str, actor: User | None = None) -> None:
     """Cancel the deal's ERP order (it still has its delivery block: nothing shipped), then the
     handoff, and tell sales."""
     erp = ports.erp_for(handoff.erp_target)

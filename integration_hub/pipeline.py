@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -98,7 +99,7 @@ def _defer(handoff: Handoff, error: TransientError, *, stage: str) -> None:
         return
     next_at = timezone.now() + timedelta(seconds=healing.wait_seconds)
     with transaction.atomic():
-        fields = {"attempts": attempts, "next_attempt_at": next_at, "last_error": str(error)[:2000]}
+        fields: dict[str, Any] = {"attempts": attempts, "next_attempt_at": next_at, "last_error": str(error)[:2000]}
         if handoff.status == S.CREATING:
             handoff_transition(handoff=handoff, to_status=S.READY, actor_label="worker",
                                reason=f"{stage} failed ({error}); {healing.step}", **fields)
@@ -182,7 +183,7 @@ def _finish_validation(handoff: Handoff, result: Validation, erp: ErpPort) -> No
         for defect in result.defects:
             exception_open(handoff=handoff, type_code=defect.type_code, fingerprint=defect.identity,
                            title=defect.title[:200], message=defect.message, evidence=defect.evidence)
-        fields = {"canonical": result.deal.to_json(), "attempts": 0, "next_attempt_at": None, "last_error": ""}
+        fields: dict[str, Any] = {"canonical": result.deal.to_json(), "attempts": 0, "next_attempt_at": None, "last_error": ""}
         if result.defects:
             summary = "; ".join(sorted({d.title for d in result.defects}))
             handoff_transition(handoff=handoff, to_status=S.BLOCKED, actor_label="worker",

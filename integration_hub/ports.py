@@ -53,18 +53,18 @@ def _cached(name: str, key: tuple[str, ...], build: Callable[[], Any]) -> Any:
 def erp_for(target: str = DEFAULT_ERP_TARGET) -> ErpPort:
     """The ERP port for a target; an unknown target is a configuration error, said plainly."""
     if f"erp:{target}" in _overrides:
-        return _overrides[f"erp:{target}"]  # type: ignore[no-any-return]
+        return _overrides[f"erp:{target}"]
     if target not in ERP_ADAPTERS:
         raise LookupError(f"no ERP adapter for target {target!r}; known: {', '.join(ERP_TARGETS)}")
     key, build = ERP_ADAPTERS[target]()
-    return _cached(f"erp:{target}", key, build)  # type: ignore[no-any-return]
+    return _cached(f"erp:{target}", key, build)
 
 
 def crm() -> CrmPort:
     if "crm" in _overrides:
-        return _overrides["crm"]  # type: ignore[no-any-return]
+        return _overrides["crm"]
     key, build = _salesforce()
-    return _cached("crm", key, build)  # type: ignore[no-any-return]
+    return _cached("crm", key, build)
 
 
 def ports_reset() -> None:

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
@@ -24,9 +24,9 @@ from integration_hub.models import (
 
 def user_is_integration_user(*, user: AbstractBaseUser | AnonymousUser) -> bool:
     """Staff, or a member of any exception queue: the people who may look at handoffs."""
-    if not user.is_authenticated:
+    if not isinstance(user, User) or not user.is_authenticated:
         return False
-    return bool(user.is_staff) or user.exception_queues.exists()  # type: ignore[union-attr]
+    return user.is_staff or user.exception_queues.exists()
 
 
 def handoff_list(

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -48,7 +48,7 @@ def handoff_rerun(
     *,
     handoff: Handoff,
     to_status: str = HandoffStatus.VALIDATING,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     actor_label: str = "",
     reason: str,
 ) -> Handoff:
@@ -131,7 +131,7 @@ def handoff_transition(
     *,
     handoff: Handoff,
     to_status: str,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     actor_label: str = "",
     reason: str = "",
     **fields: Any,
@@ -289,7 +289,7 @@ def handoff_override_set(
     handoff: Handoff,
     key: str,
     value: Any,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     actor_label: str = "",
     reason: str = "",
 ) -> Handoff:

@@ -1,8 +1,15 @@
 """Settings for the integration hub, driven by environment variables.
 
-With no environment set the hub runs embedded: SQLite, a filesystem Celery broker and the local
-Salesforce / SAP sandboxes. `DATABASE_URL` and `REDIS_URL` switch to PostgreSQL and Redis;
-`SALESFORCE_*` and `SAP_*` point the connectors at a real org and tenant.
+With no environment set the hub runs embedded: SQLite and a filesystem Celery broker under
+`var/`. `DATABASE_URL` and `REDIS_URL` switch to PostgreSQL and Redis; `SALESFORCE_*` and `SAP_*`
+point the connectors at a real org and tenant. `HUB_SANDBOX=1` (the demo and the tests) installs
+the local Salesforce / SAP sandboxes and points the connectors at them. Production — neither
+`HUB_SANDBOX` nor `DJANGO_DEBUG` — refuses to start without a real secret key and real connector
+settings.
+
+Importing this module writes nothing to disk: the folders under `var/` are made where they are
+first used (`IntegrationHubConfig.ready` for SQLite and static files, the Celery app for the
+filesystem broker).
 """
 
 from __future__ import annotations
@@ -68,13 +75,16 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
-_secret = env_str("DJANGO_SECRET_KEY")
-if not _secret:
-    if not DEBUG and env_bool("HUB_REQUIRE_SECRET_KEY", default=False):
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production")
-    # Embedded default only: a per-checkout key that never leaves the machine.
-    _secret = "embedded-insecure-key-set-DJANGO_SECRET_KEY-in-production"
-SECRET_KEY = _secret
+# The local Salesforce and SAP sandboxes: their apps, their URL routing and the connector defaults
+# that point at them. On for `make demo` and the tests; never in production.
+HUB_SANDBOX = env_bool("HUB_SANDBOX", default=False)
+# Before HUB_SANDBOX existed this was the only production guard; it still demands a real key.
+HUB_REQUIRE_SECRET_KEY = env_bool("HUB_REQUIRE_SECRET_KEY", default=False)
+PRODUCTION = not DEBUG and not HUB_SANDBOX
+
+# Embedded default only: a key that never leaves the machine, refused in production.
+EMBEDDED_SECRET_KEY = "embedded-insecure-key-set-DJANGO_SECRET_KEY-in-production"
+SECRET_KEY = env_str("DJANGO_SECRET_KEY") or EMBEDDED_SECRET_KEY
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
@@ -93,16 +103,18 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "integration_hub.apps.IntegrationHubConfig",
-    "integration_hub.sandbox.apps.SandboxConfig",
-    "integration_hub.sandbox.salesforce.apps.SalesforceSandboxConfig",
-    "integration_hub.sandbox.sap.apps.SapSandboxConfig",
     "exceptions.apps.ExceptionsConfig",
     "crosswalks.apps.CrosswalksConfig",
     "approvals.apps.ApprovalsConfig",
 ]
+if HUB_SANDBOX:
+    INSTALLED_APPS += [
+        "integration_hub.sandbox.apps.SandboxConfig",
+        "integration_hub.sandbox.salesforce.apps.SalesforceSandboxConfig",
+        "integration_hub.sandbox.sap.apps.SapSandboxConfig",
+    ]
 
 MIDDLEWARE = [
-    "integration_hub.sandbox.middleware.SandboxUrlconfMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -113,6 +125,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+if HUB_SANDBOX:
+    # First, so a request a sandbox server received never reaches the hub's own URLs.
+    MIDDLEWARE.insert(0, "integration_hub.sandbox.middleware.SandboxUrlconfMiddleware")
 
 ROOT_URLCONF = "integration_hub.urls"
 WSGI_APPLICATION = "integration_hub.wsgi.application"
@@ -139,11 +154,10 @@ if DATABASE_URL:
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "hub.sqlite3",
+            "NAME": str(VAR_DIR / "hub.sqlite3"),
             # Web, worker, beat and both sandboxes share this file: WAL plus IMMEDIATE
             # transactions keep them from tripping over each other's locks.
             "OPTIONS": {
@@ -180,7 +194,6 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 
 SESSION_COOKIE_HTTPONLY = True
@@ -211,19 +224,21 @@ SPECTACULAR_SETTINGS = {
 REDIS_URL = env_str("REDIS_URL")
 CELERY_TASK_TIME_LIMIT = env_int("HUB_TASK_TIME_LIMIT", 300, minimum=10)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 5
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object]
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # Visibility timeout above the task time limit so a slow task is never handed out twice.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}
 else:
+    # The Celery app makes these folders (integration_hub.celery); every one of them lives under
+    # var/, the control folder too (kombu's default is `control/` in the working directory).
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("queue", "processed"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 CELERY_TASK_ACKS_LATE = True
@@ -235,28 +250,38 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
-# -- Salesforce: the sandbox unless SALESFORCE_INSTANCE_URL points at a real org ---------------
+# -- the sandboxes (HUB_SANDBOX): where they listen, their credentials --------------------------
 SANDBOX_SALESFORCE_PORT = env_int("SANDBOX_SALESFORCE_PORT", 8701, minimum=1)
 SANDBOX_SAP_PORT = env_int("SANDBOX_SAP_PORT", 8702, minimum=1)
 SANDBOX_SALESFORCE_TOKEN = env_str("SANDBOX_SALESFORCE_TOKEN", "sandbox")
 SANDBOX_SALESFORCE_ORG_ID = env_str("SANDBOX_SALESFORCE_ORG_ID", "00D000000000001EAA")
 SANDBOX_SAP_USER = env_str("SANDBOX_SAP_USER", "sandbox")
 SANDBOX_SAP_PASSWORD = env_str("SANDBOX_SAP_PASSWORD", "sandbox")
+SANDBOX_WEBHOOK_SECRET = "sandbox"
 # Where the Salesforce sandbox posts Outbound Messages (the hub's webhook).
 SANDBOX_OUTBOUND_MESSAGE_URL = env_str(
     "SANDBOX_OUTBOUND_MESSAGE_URL",
-    "http://127.0.0.1:8000/api/v1/hooks/salesforce/outbound-message/?token=sandbox",
+    f"http://127.0.0.1:8000/api/v1/hooks/salesforce/outbound-message/?token={SANDBOX_WEBHOOK_SECRET}",
 )
 # Seconds before the first Outbound Message retry; doubles per attempt, capped at 2 h like Salesforce.
 SANDBOX_OUTBOUND_BACKOFF = env_float("SANDBOX_OUTBOUND_BACKOFF", 2.0, minimum=0.01)
 # How often the sandbox looks for Outbound Messages to send (Salesforce sends within seconds).
 SANDBOX_OUTBOUND_POLL_SECONDS = env_float("SANDBOX_OUTBOUND_POLL_SECONDS", 0.25, minimum=0.01)
 
-SALESFORCE_INSTANCE_URL = env_str("SALESFORCE_INSTANCE_URL", f"http://127.0.0.1:{SANDBOX_SALESFORCE_PORT}")
+
+def _sandbox_default(value: str) -> str:
+    """A connector default that points at a sandbox: only with HUB_SANDBOX on, empty otherwise."""
+    return value if HUB_SANDBOX else ""
+
+
+# -- Salesforce: a real org, or the sandbox by default when HUB_SANDBOX is on ------------------
+SALESFORCE_INSTANCE_URL = env_str(
+    "SALESFORCE_INSTANCE_URL", _sandbox_default(f"http://127.0.0.1:{SANDBOX_SALESFORCE_PORT}")
+)
 SALESFORCE_API_VERSION = env_str("SALESFORCE_API_VERSION", "59.0")
-SALESFORCE_ORG_ID = env_str("SALESFORCE_ORG_ID", SANDBOX_SALESFORCE_ORG_ID)
+SALESFORCE_ORG_ID = env_str("SALESFORCE_ORG_ID", _sandbox_default(SANDBOX_SALESFORCE_ORG_ID))
 # Auth for a real org: JWT bearer (preferred) or username/password+security token.
-SALESFORCE_SESSION_ID = env_str("SALESFORCE_SESSION_ID", SANDBOX_SALESFORCE_TOKEN)
+SALESFORCE_SESSION_ID = env_str("SALESFORCE_SESSION_ID", _sandbox_default(SANDBOX_SALESFORCE_TOKEN))
 SALESFORCE_USERNAME = env_str("SALESFORCE_USERNAME")
 SALESFORCE_PASSWORD = env_str("SALESFORCE_PASSWORD")
 SALESFORCE_SECURITY_TOKEN = env_str("SALESFORCE_SECURITY_TOKEN")
@@ -265,17 +290,56 @@ SALESFORCE_PRIVATE_KEY_FILE = env_str("SALESFORCE_PRIVATE_KEY_FILE")
 SALESFORCE_DOMAIN = env_str("SALESFORCE_DOMAIN", "login")
 SALESFORCE_TIMEOUT = env_float("SALESFORCE_TIMEOUT", 15.0, minimum=0.1)
 
-# -- SAP S/4HANA: the sandbox unless SAP_BASE_URL points at a real tenant ----------------------
-SAP_BASE_URL = env_str("SAP_BASE_URL", f"http://127.0.0.1:{SANDBOX_SAP_PORT}/sap/opu/odata/sap/")
-SAP_USER = env_str("SAP_USER", SANDBOX_SAP_USER)
-SAP_PASSWORD = env_str("SAP_PASSWORD", SANDBOX_SAP_PASSWORD)
+# -- SAP S/4HANA: a real tenant, or the sandbox by default when HUB_SANDBOX is on --------------
+SAP_BASE_URL = env_str(
+    "SAP_BASE_URL", _sandbox_default(f"http://127.0.0.1:{SANDBOX_SAP_PORT}/sap/opu/odata/sap/")
+)
+SAP_USER = env_str("SAP_USER", _sandbox_default(SANDBOX_SAP_USER))
+SAP_PASSWORD = env_str("SAP_PASSWORD", _sandbox_default(SANDBOX_SAP_PASSWORD))
 SAP_CLIENT = env_str("SAP_CLIENT")  # sap-client; only on-premise / private cloud need it
 SAP_TIMEOUT = env_float("SAP_TIMEOUT", 15.0, minimum=0.1)
 SAP_SALES_ORGANIZATION = env_str("SAP_SALES_ORGANIZATION", "1710")
 SAP_DISTRIBUTION_CHANNEL = env_str("SAP_DISTRIBUTION_CHANNEL", "10")
 SAP_DIVISION = env_str("SAP_DIVISION", "00")
 
-HUB_WEBHOOK_SECRET = env_str("HUB_WEBHOOK_SECRET", "sandbox")
+# Empty (webhook answers 403) until set, unless the sandbox's Outbound Messages need it.
+HUB_WEBHOOK_SECRET = env_str("HUB_WEBHOOK_SECRET", _sandbox_default(SANDBOX_WEBHOOK_SECRET))
+
+# -- production refuses to start on embedded values ---------------------------------------------
+# Values that are someone else's: the embedded key, the sandbox secret, .env.example's placeholder.
+_NOT_SECRETS = {"", EMBEDDED_SECRET_KEY, SANDBOX_WEBHOOK_SECRET, "change-me"}
+
+
+def _production_missing() -> list[str]:
+    """What production (DJANGO_DEBUG and HUB_SANDBOX off) lacks to talk to real systems safely."""
+    missing: list[str] = []
+    if SECRET_KEY in _NOT_SECRETS:
+        missing.append("DJANGO_SECRET_KEY (a real key, not the embedded default)")
+    # Without the org id the webhook refuses every Outbound Message.
+    missing += [name for name, value in (("SALESFORCE_INSTANCE_URL", SALESFORCE_INSTANCE_URL),
+                                         ("SALESFORCE_ORG_ID", SALESFORCE_ORG_ID)) if not value]
+    jwt = SALESFORCE_USERNAME and SALESFORCE_CONSUMER_KEY and SALESFORCE_PRIVATE_KEY_FILE
+    password = SALESFORCE_USERNAME and SALESFORCE_PASSWORD
+    if not (jwt or password or SALESFORCE_SESSION_ID):
+        missing.append("Salesforce credentials (SALESFORCE_USERNAME + SALESFORCE_CONSUMER_KEY + "
+                       "SALESFORCE_PRIVATE_KEY_FILE, or SALESFORCE_USERNAME + SALESFORCE_PASSWORD)")
+    missing += [name for name, value in (("SAP_BASE_URL", SAP_BASE_URL), ("SAP_USER", SAP_USER),
+                                         ("SAP_PASSWORD", SAP_PASSWORD)) if not value]
+    if HUB_WEBHOOK_SECRET in _NOT_SECRETS:
+        missing.append("HUB_WEBHOOK_SECRET")
+    return missing
+
+
+if PRODUCTION:
+    _missing = _production_missing()
+    if _missing:
+        raise ImproperlyConfigured(
+            "production (DJANGO_DEBUG and HUB_SANDBOX off) needs " + "; ".join(_missing)
+            + ". Set them (see .env.example), or HUB_SANDBOX=1 to run on the local sandboxes"
+            " (DJANGO_DEBUG=1 for development)."
+        )
+elif HUB_REQUIRE_SECRET_KEY and not DEBUG and SECRET_KEY == EMBEDDED_SECRET_KEY:
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production")
 
 LOGGING = {
     "version": 1,

@@ -29,7 +29,7 @@ def _worker_name() -> str:
 
 
 @shared_task(bind=True, max_retries=5)
-def process_handoff(self, handoff_id: int) -> None:  # type: ignore[no-untyped-def]
+def process_handoff(self, handoff_id: int) -> None:
     worker = _worker_name()
     handoff = handoff_claim(handoff_id=handoff_id, from_statuses=WORKABLE_STATUSES, worker=worker)
     if handoff is None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import IO, Any
 from xml.etree.ElementTree import Element, ParseError  # noqa: S405 - types only; parsing is defusedxml's
 from xml.sax.saxutils import escape
 
@@ -191,7 +193,8 @@ class SoapXmlParser(BaseParser):
 
     media_type = "text/xml"
 
-    def parse(self, stream, media_type=None, parser_context=None):  # type: ignore[no-untyped-def]
+    def parse(self, stream: IO[Any], media_type: str | None = None,
+              parser_context: Mapping[str, Any] | None = None) -> Any:
         return stream.read()
 
 
@@ -200,7 +203,8 @@ class SoapXmlRenderer(BaseRenderer):
     format = "xml"
     charset = "utf-8"
 
-    def render(self, data, accepted_media_type=None, renderer_context=None):  # type: ignore[no-untyped-def]
+    def render(self, data: Any, accepted_media_type: str | None = None,
+               renderer_context: Mapping[str, Any] | None = None) -> Any:
         return data
 
 
@@ -211,7 +215,7 @@ class SalesforceOutboundMessageView(APIView):
     parser_classes = [SoapXmlParser]
     renderer_classes = [SoapXmlRenderer]
 
-    def perform_content_negotiation(self, request, force=False):  # type: ignore[no-untyped-def]
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple[BaseRenderer, str]:
         # Salesforce's Accept header is not ours to judge: always answer SOAP, never 406.
         return super().perform_content_negotiation(request, force=True)
 

@@ -86,7 +86,7 @@ class _Transport(HTTPAdapter):
             method=request.method or "",
             url=request.url or "",
             request_headers=dict(request.headers),
-            request_body=_decode_body(request.body),  # type: ignore[arg-type]
+            request_body=_decode_body(request.body),
             started=time.monotonic(),
         )
         log = getattr(self._local, "log", None)

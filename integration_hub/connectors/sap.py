@@ -211,16 +211,18 @@ class SapClient:
         if json_body is not None:
             headers["Content-Type"] = "application/json"
         started = time.monotonic()
-        full_headers = {**self.session.headers, **headers}
+        # requests allows bytes header values; the record keeps text.
+        full_headers = {key: value if isinstance(value, str) else value.decode("latin-1")
+                        for key, value in {**self.session.headers, **headers}.items()}
         if self.session.auth:
             full_headers["Authorization"] = "Basic ***"
         try:
             response = self.session.request(method, url, params=self._params(params), json=json_body,
                                             headers=headers, timeout=self.timeout)
         except requests.RequestException as exc:
-            error = self._transport_error(exc, method, operation)
-            self._record(operation, None, method, url, full_headers, json_body, started, error)
-            raise error from exc
+            transport_error = self._transport_error(exc, method, operation)
+            self._record(operation, None, method, url, full_headers, json_body, started, transport_error)
+            raise transport_error from exc
         if self.session.cookies:
             full_headers["Cookie"] = "***"
         error = self._status_error(response, operation) if response.status_code >= 400 else None

@@ -7,7 +7,7 @@ import logging
 import socket
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
@@ -29,11 +29,13 @@ class _Handler(WSGIRequestHandler):
         super().setup()
         # Headers and body leave in separate writes; without TCP_NODELAY, Nagle's algorithm and
         # the client's delayed ACK add ~40 ms to every keep-alive response.
+        # django-stubs calls `connection` a WSGIRequest; socketserver makes it the client's socket.
+        connection = cast(socket.socket, self.connection)
         with contextlib.suppress(OSError):
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def get_environ(self) -> dict[str, Any]:
-        environ = super().get_environ()
+        environ: dict[str, Any] = super().get_environ()
         environ["sandbox.request_handler"] = self
         return environ
 
@@ -83,7 +85,7 @@ class RunningSandbox:
     def __init__(self, kind: str, host: str = "127.0.0.1", port: int = 0) -> None:
         self.kind = kind
         self.server = make_server(kind, host, port)
-        self.host, self.port = self.server.server_address[:2]
+        self.host, self.port = self.server.socket.getsockname()[:2]
         self.url = f"http://{self.host}:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, name=f"sandbox-{kind}", daemon=True)
 

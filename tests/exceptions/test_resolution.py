@@ -120,7 +120,7 @@ def test_it_applies_the_policy_default_terms_and_creates_the_order(sync_world, p
 
     assert handoff.status == S.WRITTEN_BACK, (handoff.last_error, _open_types(handoff))
     assert handoff.overrides["payment_terms"] == "NT30"
-    assert sync_world.orders_for(opportunity_id)[0]["CustomerPaymentTerms"] == "NT30"
+    assert sync_world.orders_for(opportunity_id)[0].payment_terms == "NT30"
 
 
 def test_it_picks_a_candidate_partner_then_the_nearest_ship_to_and_ends_as_an_order(sync_world, people):
@@ -176,7 +176,7 @@ def test_it_approves_the_crm_price_as_a_manual_override_and_the_order_carries_it
     assert handoff.overrides["pricing"][code] == {"action": "crm_price", "by": "pricing_analyst"}
     [order] = sync_world.orders_for(opportunity_id)
     # SAP's net for the line is the price sales committed to (a manual condition, not SAP's list price).
-    assert any(Decimal(item["NetAmount"]) == crm_net for item in order["to_Item"])
+    assert any(item["net_amount"] == crm_net for item in order.items)
     assert TransformationLog.objects.filter(handoff=handoff, rule__startswith="CRM price approved by pricing_analyst",
                                             result_value=str(crm_net)).exists()
 
@@ -188,7 +188,7 @@ def test_it_fills_in_the_payment_terms_a_person_typed_and_creates_the_order(sync
                        terms_key="NT45")
 
     assert handoff.status == S.WRITTEN_BACK, (handoff.last_error, _open_types(handoff))
-    assert sync_world.orders_for(opportunity_id)[0]["CustomerPaymentTerms"] == "NT45"
+    assert sync_world.orders_for(opportunity_id)[0].payment_terms == "NT45"
 
 
 def _sap_creation_error(world):

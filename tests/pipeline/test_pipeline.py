@@ -205,8 +205,7 @@ def test_it_re_derives_payment_terms_sap_rejects(sync_world):
     handoff = sync_world.drive(sync_world.receive(opportunity_id))
 
     assert handoff.status == S.WRITTEN_BACK, handoff.last_error
-    order = sync_world.orders_for(opportunity_id)[0]
-    assert order["CustomerPaymentTerms"] == "NT30"
+    assert sync_world.orders_for(opportunity_id)[0].payment_terms == "NT30"
     assert any("payment terms" in step.lower() for step in _healing(handoff))
 
 

@@ -11,6 +11,7 @@ functions and relative date literals (TODAY, LAST_N_DAYS:n), semi-joins, polymor
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -582,10 +583,10 @@ def _matches(row: Row, expr: Any, store: Store) -> bool:
     assert isinstance(expr, Compare)
     left = _value(row, expr.path, store)
     op = expr.op
-    if op == "IN":
-        return any(_equal(left, lit) for lit in expr.value)
-    if op == "NOTIN":
-        return not any(_equal(left, lit) for lit in expr.value)
+    if op in ("IN", "NOTIN"):
+        assert isinstance(expr.value, list)
+        found = any(_equal(left, lit) for lit in expr.value)
+        return found if op == "IN" else not found
     lit = expr.value
     assert isinstance(lit, Literal)
     if op == "=":
@@ -606,11 +607,15 @@ def _matches(row: Row, expr: Any, store: Store) -> bool:
     return bool(a >= b)
 
 
+def _row_sort_key(path: PathRef, store: Store) -> Callable[[Row], Any]:
+    return lambda row: _fold(_value(row, path, store))
+
+
 def _sort(rows: list[Row], order_by: list[OrderItem], store: Store) -> list[Row]:
     for item in reversed(order_by):
         present = [r for r in rows if _value(r, item.path, store) is not None]
         nulls = [r for r in rows if _value(r, item.path, store) is None]
-        present.sort(key=lambda r, p=item.path: _fold(_value(r, p, store)), reverse=item.descending)
+        present.sort(key=_row_sort_key(item.path, store), reverse=item.descending)
         rows = present + nulls if item.nulls_last else nulls + present
     return rows
 

@@ -422,10 +422,13 @@ def parse_orderby(text: str, etype: EntityType) -> list[tuple[str, bool]]:
 def sort_rows(rows: list[Row], order: list[tuple[str, bool]], etype: EntityType) -> list[Row]:
     props = etype.prop_map
     for name, descending in reversed(order):
-        prop = props[name]
         # None sorts first ascending, as on HANA
-        rows.sort(key=lambda row, p=prop, n=name: _sort_key(p, row.get(n)), reverse=descending)
+        rows.sort(key=_row_sort_key(props[name], name), reverse=descending)
     return rows
+
+
+def _row_sort_key(prop: Prop, name: str) -> Callable[[Row], tuple[bool, Any]]:
+    return lambda row: _sort_key(prop, row.get(name))
 
 
 def _sort_key(prop: Prop, value: Any) -> tuple[bool, Any]:

@@ -141,7 +141,7 @@ def credit_exposure(customer: str, *, exclude_order: str = "") -> tuple[Row | No
     if not accounts:
         return None, Decimal(0)
     account = accounts[0]
-    currency = account.get("CreditSegmentCurrency") or "USD"
+    currency: str = account.get("CreditSegmentCurrency") or "USD"
     exposure = Decimal(0)
     for item in store.rows(AR, "A_OperationalAcctgDocItemCube", Customer=customer, ClearingAccountingDocument=""):
         exposure += convert(Decimal(item["AmountInTransactionCurrency"]), item.get("TransactionCurrency", currency),

@@ -76,7 +76,7 @@ def related(service: str, etype: EntityType, nav: Nav, parents: list[Row]) -> li
     if not parents:
         return []
     first_source, first_target = nav.on[0]
-    values = {parent.get(first_source) for parent in parents if parent.get(first_source) not in (None, "")}
+    values: set[Any] = {parent.get(first_source) for parent in parents if parent.get(first_source) not in (None, "")}
     if not values:
         return [[] for _ in parents]
     candidates = rows(service, nav.target, **{first_target: sorted(values)})

@@ -311,17 +311,17 @@ def _read(request: HttpRequest, service: Service, target: Target, base_url: str)
         if target.count:
             return HttpResponse(str(total), content_type="text/plain; charset=utf-8")
         skip = int(params.get("$skip", 0) or 0) + int(params.get("$skiptoken", 0) or 0)
-        top = params.get("$top")
+        top = params.get("$top") or ""
         page = items[skip:]
         next_url = ""
-        if top not in (None, ""):
+        if top:
             page = page[: int(top)]
         elif len(page) > PAGE_SIZE:
             page = page[:PAGE_SIZE]
             query = {k: v for k, v in params.items() if k != "$skiptoken"}
             query["$skiptoken"] = str(skip + PAGE_SIZE)
             next_url = f"{base_url}{request.path.split(service.name + '/', 1)[1]}?{urlencode(query)}"
-        if skip < 0 or (top not in (None, "") and int(top) < 0):
+        if skip < 0 or (top and int(top) < 0):
             raise QueryError("$top and $skip must not be negative")
     except (QueryError, ValueError) as exc:
         return sap_error(400, "/IWBEP/CM_MGW_RT/005", f"Invalid system query option: {exc}", service=service.name)

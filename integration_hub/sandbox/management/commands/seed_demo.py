@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from integration_hub.demo import demo_seed
 
@@ -14,6 +15,8 @@ class Command(BaseCommand):
         parser.add_argument("--reset", action="store_true", help="wipe the sandboxes' data first")
 
     def handle(self, *args: Any, reset: bool, **options: Any) -> None:
+        if not settings.HUB_SANDBOX:
+            raise CommandError("the demo runs on the local sandboxes: set HUB_SANDBOX=1 (make demo does)")
         counts = demo_seed(reset=reset)
         for name, count in counts.items():
             self.stdout.write(f"  {name}: {count}")

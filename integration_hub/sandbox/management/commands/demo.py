@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from crosswalks.tasks import refresh_sap_caches
 from integration_hub.demo import DEMO_PASSWORD, DEMO_USERS
@@ -23,6 +23,8 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=2, help="Celery worker concurrency")
 
     def handle(self, *args: Any, host: str, port: int, workers: int, **options: Any) -> None:
+        if not settings.HUB_SANDBOX:
+            raise CommandError("the demo runs on the local sandboxes: set HUB_SANDBOX=1 (make demo does)")
         python = sys.executable
         manage = str(settings.BASE_DIR / "manage.py")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}

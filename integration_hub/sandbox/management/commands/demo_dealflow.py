@@ -3,7 +3,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from integration_hub.connectors.salesforce import SalesforceClient
 from integration_hub.errors import HubError
@@ -21,6 +22,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, interval: float, count: int, kind: str | None, seed: int | None,
                **options: Any) -> None:
+        if not settings.HUB_SANDBOX:
+            raise CommandError("the demo runs on the local sandboxes: set HUB_SANDBOX=1 (make demo does)")
         flow = DealFlow(SalesforceClient.from_settings(), seed=seed)
         made = 0
         while not count or made < count:
