@@ -97,13 +97,14 @@ class HandoffAdmin(SalesforceIdSearchMixin, admin.ModelAdmin):
         "opportunity_id",
         "status",
         "source",
+        "erp_target",
         "sap_sales_order",
         "risk_level",
         "attempts",
         "created_at",
         "updated_at",
     ]
-    list_filter = ["status", "source", "risk_level"]
+    list_filter = ["status", "source", "erp_target", "risk_level"]
     search_fields = ["opportunity_id", "sap_sales_order", "org_id"]
     salesforce_id_fields = ("opportunity_id", "org_id")
     date_hierarchy = "created_at"

@@ -88,6 +88,7 @@ class HandoffSerializer(serializers.ModelSerializer):
             "opportunity_id",
             "status",
             "source",
+            "erp_target",
             "sap_sales_order",
             "risk_level",
             "attempts",
