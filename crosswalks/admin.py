@@ -1,15 +1,21 @@
-"""Admin for the crosswalk tables: business-editable data (DESIGN.md rule 4)."""
+"""Admin for the crosswalk tables: business-editable data (DESIGN.md rule 4).
+
+Admin edits are saves like any other: through `crosswalk_row_write`, with history, and the open
+exceptions an edit fixes are resolved. SAP is not asked from here: Django runs an admin save
+inside its own transaction, where no external call may happen — the workbench checks against
+SAP.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.forms import BaseInlineFormSet, ValidationError
 from django.http import HttpRequest
 
 from crosswalks.models import (
-    ChangeAction,
     ChangeChannel,
     CrosswalkChange,
     CurrencyMapping,
@@ -20,38 +26,57 @@ from crosswalks.models import (
     TaxRule,
     UnitOfMeasureMapping,
 )
+from crosswalks.services import crosswalk_row_check, crosswalk_row_delete, crosswalk_row_write
+from crosswalks.tables import TABLES, Table
 
 
-def _table_for(model: Any) -> Any:
-    from crosswalks.tables import TABLES
+def _table_for(model: Any) -> Table:
+    return next(t for t in TABLES.values() if t.model is model)
 
-    return next((t for t in TABLES.values() if t.model is model), None)
+
+class CrosswalkAdminForm(forms.ModelForm):
+    """The table's own rules (validity order, the org default, …) as form errors, not a 500 at save."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        table = _table_for(self._meta.model)
+        names = [c.name for c in table.columns if c.kind != "materials" and c.name in self.fields]
+        checked = table.clean({name: cleaned.get(name) for name in names}, only=names)
+        for name, message in checked.errors.items():
+            if name not in self.errors:
+                self.add_error(name if name in self.fields else None, message)
+        return cleaned
+
+
+def _components(formsets: Any) -> list[dict[str, Any]]:
+    return [
+        {k: form.cleaned_data.get(k) for k in ("sap_material", "quantity_factor", "unit", "position")}
+        for formset in formsets for form in formset.forms
+        if form.cleaned_data and not form.cleaned_data.get("DELETE") and form.cleaned_data.get("sap_material")
+    ]
 
 
 class HistoryAdmin(admin.ModelAdmin):
-    """Admin edits are changes like any other: they land in the crosswalk history."""
-
-    def _fresh(self, obj: Any) -> Any:
-        return _table_for(type(obj)).queryset().get(pk=obj.pk)
+    form = CrosswalkAdminForm
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        table = _table_for(type(obj))
-        request._xwalk_before = table.snapshot(self._fresh(obj)) if change and obj.pk else None  # type: ignore[attr-defined]
-        super().save_model(request, obj, form, change)
+        """Nothing yet: the row is saved in `save_related`, once a product's materials are known too."""
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        from crosswalks.services import change_record
-
-        super().save_related(request, form, formsets, change)
-        table = _table_for(type(form.instance))
-        before = getattr(request, "_xwalk_before", None)
-        change_record(table=table, action=ChangeAction.UPDATE if before else ChangeAction.CREATE,
-                      channel=ChangeChannel.ADMIN, before=before, after=table.snapshot(self._fresh(form.instance)),
-                      actor=request.user, reason="changed in the admin")
+        obj = form.instance
+        table = _table_for(type(obj))
+        raw: dict[str, Any] = table.plain_snapshot(obj)
+        if any(c.kind == "materials" for c in table.columns):
+            raw["materials"] = _components(formsets)
+        row = crosswalk_row_check(table=table, raw=raw, erp=False)  # see the module docstring
+        saved = crosswalk_row_write(row=row, actor=request.user, channel=ChangeChannel.ADMIN,
+                                    reason="changed in the admin", instance=obj if change else None,
+                                    source=getattr(obj, "source", None), create_only=not change)
+        obj.pk = saved.row.pk
+        for formset in formsets:
+            formset.save(commit=False)  # writes nothing; gives the admin log what changed
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        from crosswalks.services import crosswalk_row_delete
-
         crosswalk_row_delete(table=_table_for(type(obj)), instance=obj, actor=request.user,
                              channel=ChangeChannel.ADMIN, reason="deleted in the admin")
 
@@ -63,7 +88,7 @@ class HistoryAdmin(admin.ModelAdmin):
 class ComponentFormSet(BaseInlineFormSet):
     def clean(self) -> None:
         super().clean()
-        # Same rule as product_mapping_create: a mapping without a material maps to nothing.
+        # Same rule as every other channel: a mapping without a material maps to nothing.
         alive = [
             form
             for form in self.forms
@@ -106,10 +131,6 @@ class ProductMappingAdmin(HistoryAdmin):
     @admin.display(description="SAP materials")
     def materials(self, obj: ProductMapping) -> str:
         return ", ".join(f"{c.sap_material} × {c.quantity_factor.normalize()}" for c in obj.components.all())
-
-    def save_model(self, request: HttpRequest, obj: ProductMapping, form: Any, change: bool) -> None:
-        obj.updated_by = request.user  # type: ignore[assignment]
-        super().save_model(request, obj, form, change)
 
 
 @admin.register(CustomerMapping)

@@ -1,4 +1,8 @@
-"""REST API on the product crosswalk: read for any authenticated user, write with model permissions."""
+"""REST API on the crosswalks: read for any authenticated user, write with model permissions.
+
+Every write goes through the crosswalk services, as the screens' do: checked against SAP, with
+history, and the deals it unblocks re-run; the answer names them (`rerun_handoffs`).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from rest_framework.views import APIView
 
 from crosswalks import suggestions as suggest
 from crosswalks.csvio import import_apply, import_plan
+from crosswalks.errors import ImportRejected
 from crosswalks.models import (
     ChangeChannel,
     CrosswalkChange,
@@ -26,11 +31,13 @@ from crosswalks.models import (
     ProductMappingComponent,
 )
 from crosswalks.permissions import can_edit
-from crosswalks.sap_lookup import SapLookup, sap_check
+from crosswalks.sap_lookup import SapLookup
 from crosswalks.selectors import change_list, product_mapping_list, stale_alerts, unblock_preview
 from crosswalks.services import (
+    RowSaved,
     crosswalk_change_revert,
-    crosswalk_row_save,
+    crosswalk_row_check,
+    crosswalk_row_write,
     product_mapping_create,
     product_mapping_delete,
     product_mapping_update,
@@ -57,6 +64,8 @@ class ProductMappingSerializer(serializers.ModelSerializer):
     )
     updated_by = serializers.StringRelatedField(read_only=True)
     source = EnumChoiceField(MappingSource, default=MappingSource.MANUAL)
+    # Only in the answer to a create or update: the handoffs the save sent back to validation.
+    rerun_handoffs = serializers.ListField(child=serializers.IntegerField(), read_only=True)
 
     class Meta:
         model = ProductMapping
@@ -71,6 +80,7 @@ class ProductMappingSerializer(serializers.ModelSerializer):
             "updated_by",
             "created_at",
             "updated_at",
+            "rerun_handoffs",
         ]
         read_only_fields = ["id", "updated_by", "created_at", "updated_at"]
         # Uniqueness is checked by the service, with a message that says what to do instead.
@@ -80,15 +90,21 @@ class ProductMappingSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         return request.user if request and request.user.is_authenticated else None
 
+    @staticmethod
+    def _saved(saved: RowSaved) -> ProductMapping:
+        mapping: ProductMapping = saved.row
+        mapping.rerun_handoffs = saved.rerun_handoffs  # type: ignore[attr-defined]
+        return mapping
+
     def create(self, validated_data: dict[str, Any]) -> ProductMapping:
         try:
-            return product_mapping_create(actor=self._actor(), **validated_data)
+            return self._saved(product_mapping_create(actor=self._actor(), **validated_data))
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from exc
 
     def update(self, instance: ProductMapping, validated_data: dict[str, Any]) -> ProductMapping:
         try:
-            return product_mapping_update(mapping=instance, actor=self._actor(), **validated_data)
+            return self._saved(product_mapping_update(mapping=instance, actor=self._actor(), **validated_data))
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from exc
 
@@ -124,23 +140,24 @@ class CrosswalkTableView(APIView):
         if not can_edit(request.user, spec):
             raise PermissionDenied(f"You may read {spec.label} but not change it.")
         raw = {c.name: request.data.get(c.name, "") for c in spec.columns}
-        cleaned = spec.clean(raw)
-        errors = cleaned.errors or sap_check(spec.slug, cleaned.values, SapLookup())
-        if errors:
-            raise ValidationError(errors)
-        instance = spec.find(cleaned.values)
-        preview = unblock_preview(table=spec.slug, rows=[cleaned.values], changed=[cleaned.values] if instance else None)
+        try:
+            checked = crosswalk_row_check(table=spec, raw=raw)  # SAP, before any transaction
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from exc
+        instance = spec.find(checked.values)
+        preview = unblock_preview(table=spec.slug, rows=[checked.values], changed=[checked.values] if instance else None)
         summary = {"unblocks": [h.pk for h in preview.unblocked], "still_blocked": [h.pk for h in preview.still_blocked],
                    "orders_affected": [h.sap_sales_order for h in preview.orders]}
         if str(request.data.get("confirm", "true")).lower() in {"false", "0", "no"}:
             return Response({"preview": summary})
         try:
-            obj = crosswalk_row_save(table=spec, raw=raw, actor=request.user, channel=ChangeChannel.API,
-                                     reason=str(request.data.get("reason", "")), instance=instance,
-                                     resolve=preview.exceptions)
+            saved = crosswalk_row_write(row=checked, actor=request.user, channel=ChangeChannel.API,
+                                        reason=str(request.data.get("reason", "")), instance=instance)
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from exc
-        return Response({"id": obj.pk, **spec.snapshot(obj), "preview": summary}, status=201 if not instance else 200)
+        obj = saved.row
+        return Response({"id": obj.pk, **spec.snapshot(obj), "preview": summary,
+                         "rerun_handoffs": saved.rerun_handoffs}, status=201 if not instance else 200)
 
 
 class CrosswalkHistoryView(APIView):
@@ -164,10 +181,11 @@ class CrosswalkRevertView(APIView):
         if not can_edit(request.user, table_get(change.table)):
             raise PermissionDenied("You may not change this table.")
         try:
-            crosswalk_change_revert(change=change, actor=request.user, reason=str(request.data.get("reason", "")))
+            saved = crosswalk_change_revert(change=change, actor=request.user, channel=ChangeChannel.API,
+                                            reason=str(request.data.get("reason", "")))
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from exc
-        return Response({"reverted": change.pk})
+        return Response({"reverted": change.pk, "rerun_handoffs": saved.rerun_handoffs if saved else []})
 
 
 class CrosswalkImportView(APIView):
@@ -190,8 +208,12 @@ class CrosswalkImportView(APIView):
         if not plan.ok:
             return Response(body, status=400)
         if str(request.data.get("dry_run", "true")).lower() in {"false", "0", "no"}:
-            import_apply(plan=plan, actor=request.user, reason=str(request.data.get("reason", "")))
+            try:
+                imported = import_apply(plan=plan, actor=request.user, reason=str(request.data.get("reason", "")))
+            except ImportRejected as error:
+                return Response({**body, "errors": [{"line": 0, "column": "", "message": str(error)}]}, status=400)
             body["imported"] = True
+            body["rerun_handoffs"] = imported.unblocked.rerun_handoffs
         return Response(body)
 
 

@@ -170,6 +170,8 @@ class ChangeChannel(models.TextChoices):
     API = "api", "REST API"
     ADMIN = "admin", "Admin"
     SUGGESTION = "suggestion", "Accepted suggestion"
+    RESOLUTION = "resolution", "Exception resolution"
+    PIPELINE = "pipeline", "Learnt by the pipeline"
 
 
 class CrosswalkChange(models.Model):

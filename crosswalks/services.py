@@ -1,87 +1,85 @@
-"""Writes on crosswalk tables. The admin, the API and CSV import all come through here."""
+"""Writes on crosswalk tables: one save path for every table and every channel.
+
+The workbench, the REST API, revert, the admin, the exception screen's resolutions and the
+pipeline's own learning all save a row the same way, in two steps:
+
+1. `crosswalk_row_check` cleans the values and asks SAP about them (a material, a business
+   partner, a terms key). That is an external call, so it runs before any transaction.
+2. `crosswalk_row_write` writes the checked row with its history (before/after, revertable) and
+   resolves the open exceptions the edit fixes — the unblock preview's own query — so their
+   handoffs go back to validation and their workers wake once the transaction commits.
+
+`crosswalk_row_save` is the two in a row. CSV import writes its rows in bulk (csvio) after the
+same checks, with the same history rows and the same `crosswalk_unblock`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from crosswalks.models import (
     ChangeAction,
     ChangeChannel,
     CrosswalkChange,
+    CustomerMapping,
     MappingSource,
     ProductMapping,
-    ProductMappingComponent,
 )
+from crosswalks.sap_lookup import SapLookup, sap_check
+from crosswalks.selectors import unblock_preview
 from crosswalks.tables import TABLES, Table
+from exceptions.models import ExceptionStatus, SyncException
+from exceptions.services import exception_resolve
+from integration_hub.models import Handoff, HandoffStatus
 
 
-def _to_decimal(value: Any, *, field: str, errors: dict[str, list[str]]) -> Decimal | None:
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError, TypeError):
-        errors.setdefault(field, []).append(f"{value!r} is not a number.")
-        return None
+@dataclass(frozen=True)
+class CheckedRow:
+    """A row's cleaned values, checked against SAP (`erp_checked` False: deliberately not)."""
+
+    table: Table
+    values: dict[str, Any]
+    erp_checked: bool = True
 
 
-def _clean_components(components: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    errors: dict[str, list[str]] = {}
-    cleaned: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for index, component in enumerate(components):
-        material = str(component.get("sap_material") or "").strip()
-        if not material:
-            errors.setdefault("components", []).append(f"component {index + 1}: an SAP material is required.")
-            continue
-        if material in seen:
-            errors.setdefault("components", []).append(f"component {index + 1}: {material} is listed twice.")
-            continue
-        seen.add(material)
-        factor = _to_decimal(component.get("quantity_factor", 1), field="components", errors=errors)
-        if factor is not None and factor <= 0:
-            errors.setdefault("components", []).append(
-                f"component {index + 1} ({material}): the quantity factor must be greater than 0, not {factor}."
-            )
-        cleaned.append(
-            {
-                "sap_material": material,
-                "quantity_factor": factor,
-                "position": index if component.get("position") is None else int(component["position"]),
-            }
-        )
-    if not cleaned and "components" not in errors:
-        errors["components"] = ["A product mapping needs at least one SAP material."]
-    if errors:
-        raise ValidationError(errors)
-    return cleaned
+@dataclass(frozen=True)
+class Unblocked:
+    """What a crosswalk edit did to the deals it was blocking."""
+
+    resolved: list[int] = field(default_factory=list)  # exceptions it resolved
+    rerun_handoffs: list[int] = field(default_factory=list)  # back to validation, worker woken after commit
+    still_blocked: list[int] = field(default_factory=list)  # another open exception keeps them blocked
+
+    @property
+    def handoff_ids(self) -> list[int]:
+        return sorted(self.rerun_handoffs + self.still_blocked)
 
 
-def _clean_confidence(confidence: Any) -> Decimal:
-    errors: dict[str, list[str]] = {}
-    value = _to_decimal(confidence, field="confidence", errors=errors)
-    if value is not None and not Decimal("0") <= value <= Decimal("1"):
-        errors.setdefault("confidence", []).append(f"Confidence must be between 0 and 1, not {value}.")
-    if errors or value is None:
-        raise ValidationError(errors)
-    return value
+@dataclass(frozen=True)
+class RowSaved:
+    row: Any
+    change: CrosswalkChange | None  # None: the save changed nothing
+    unblocked: Unblocked
+
+    @property
+    def rerun_handoffs(self) -> list[int]:
+        return list(self.unblocked.rerun_handoffs)
 
 
-def _write_components(mapping: ProductMapping, components: list[dict[str, Any]]) -> None:
-    mapping.components.all().delete()
-    ProductMappingComponent.objects.bulk_create(
-        ProductMappingComponent(mapping=mapping, **component) for component in components
-    )
-    if hasattr(mapping, "_prefetched_objects_cache"):
-        mapping._prefetched_objects_cache.clear()
-
-
-def _actor_or_none(actor: Any) -> Any:
+def actor_or_none(actor: Any) -> Any:
+    """The user to record, or None for anonymous and system callers."""
     return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+
+
+def _as_validation_error(errors: Mapping[str, str]) -> ValidationError:
+    return ValidationError({k: [v] for k, v in errors.items()})
 
 
 def change_record(
@@ -94,11 +92,189 @@ def change_record(
     row_key = table.row_key(after or before or {})
     return CrosswalkChange.objects.create(
         table=table.slug, row_key=row_key, action=action, channel=channel, before=before, after=after,
-        actor=_actor_or_none(actor), reason=reason,
+        actor=actor_or_none(actor), reason=reason,
     )
 
 
+# -- the one save path -----------------------------------------------------------------------------
+def crosswalk_row_check(
+    *, table: Table, raw: Mapping[str, Any], lookup: SapLookup | None = None, erp: bool = True
+) -> CheckedRow:
+    """Clean `raw` (a row's snapshot form; a product's materials may also be a list of component
+    dicts) and check it against SAP. Raises ValidationError, column → messages.
+
+    An external call: never call this inside a transaction. `lookup` lets a caller that already
+    asked SAP (the preview step of a screen) reuse the answers; `erp` False skips SAP, for a
+    caller that has just read the values from SAP itself.
+    """
+    cleaned = table.clean(dict(raw))
+    if cleaned.errors:
+        raise _as_validation_error(cleaned.errors)
+    if erp:
+        errors = sap_check(table.slug, cleaned.values, lookup or SapLookup())
+        if errors:
+            raise _as_validation_error(errors)
+    return CheckedRow(table, cleaned.values, erp_checked=erp)
+
+
 @transaction.atomic
+def crosswalk_row_write(
+    *, row: CheckedRow, actor: Any, channel: str, reason: str = "", instance: Any | None = None,
+    action: str | None = None, source: str | None = None, create_only: bool = False, note: str = "",
+) -> RowSaved:
+    """Create or update one checked row with its history, and resolve what the edit fixes.
+
+    `instance` None means "the row with this key, or a new one" (`create_only`: refuse an existing
+    one). `source` sets a mapping's source (manual, import, suggested). The open exceptions the
+    row fixes are found here, with the unblock preview's query, and resolved with `note`; a
+    handoff left with none goes back to validation once this transaction commits.
+    """
+    table, values = row.table, row.values
+    if channel not in ChangeChannel.values:
+        raise ValueError(f"unknown change channel {channel!r}")
+    if source is not None and source not in MappingSource.values:
+        raise ValidationError({"source": [f"{source!r} is not one of {', '.join(MappingSource.values)}."]})
+    key = table.row_key(values)
+    existing = table.find(values)
+    if create_only and existing is not None:
+        raise ValidationError({table.key[-1]: [f"{key} is already mapped; edit that row instead."]})
+    if instance is not None and existing is not None and existing.pk != instance.pk:
+        raise ValidationError({table.key[-1]: [f"{key} already has a row; edit that one."]})
+    target = instance if instance is not None else existing
+    before = None
+    if target is not None and target.pk is not None:
+        # Lock, then read what is stored (not the caller's instance, which a form may have changed).
+        if table.model.objects.select_for_update().filter(pk=target.pk).exists():
+            before = table.snapshot(table.queryset().get(pk=target.pk))
+        else:
+            target = None  # deleted meanwhile: saved as a new row
+    extra = {"source": source} if source is not None and hasattr(table.model, "source") else None
+    obj = table.apply(target, values, actor=actor_or_none(actor), extra=extra)
+    after = table.snapshot(obj)
+    change = change_record(table=table, action=action or (ChangeAction.UPDATE if before else ChangeAction.CREATE),
+                           channel=channel, before=before, after=after, actor=actor, reason=reason)
+    unblocked = crosswalk_unblock(table=table, rows=[values], actor=actor,
+                                  note=note or f"{table.label}: {table.row_key(after)} saved")
+    return RowSaved(obj, change, unblocked)
+
+
+def crosswalk_row_save(
+    *, table: Table, raw: Mapping[str, Any], actor: Any, channel: str, reason: str = "",
+    instance: Any | None = None, action: str | None = None, source: str | None = None,
+    create_only: bool = False, note: str = "", lookup: SapLookup | None = None,
+) -> RowSaved:
+    """Check `raw` against SAP, then write it (`crosswalk_row_write`). Not atomic on purpose: the
+    check is an external call and must not run inside a transaction; the write is one."""
+    checked = crosswalk_row_check(table=table, raw=raw, lookup=lookup)
+    return crosswalk_row_write(row=checked, actor=actor, channel=channel, reason=reason, instance=instance,
+                               action=action, source=source, create_only=create_only, note=note)
+
+
+@transaction.atomic
+def crosswalk_row_delete(
+    *, table: Table, instance: Any, actor: Any, channel: str, reason: str = "", action: str = ChangeAction.DELETE,
+) -> CrosswalkChange | None:
+    """Remove a row; deals needing it raise their exception again on their next validation."""
+    before = table.snapshot(instance)
+    instance.delete()
+    return change_record(table=table, action=action, channel=channel, before=before, after=None,
+                         actor=actor, reason=reason)
+
+
+def crosswalk_change_revert(
+    *, change: CrosswalkChange, actor: Any, reason: str = "", channel: str = ChangeChannel.UI,
+    lookup: SapLookup | None = None,
+) -> RowSaved | None:
+    """Put the row back the way it was before `change` (deleting it if the change created it).
+
+    Restoring is a save like any other: the old values are checked against SAP again (they may
+    have gone from SAP since), and a mapping brought back resolves the exceptions it fixes.
+    """
+    table = TABLES[change.table]
+    current = table.find(table.clean(change.after or change.before or {}).values)
+    why = reason or f"revert of change {change.pk} ({change.get_action_display()} {change.created_at:%Y-%m-%d %H:%M})"
+    if change.before is None:
+        if current is not None:
+            crosswalk_row_delete(table=table, instance=current, actor=actor, channel=channel, reason=why,
+                                 action=ChangeAction.REVERT)
+        return None
+    checked = crosswalk_row_check(table=table, raw=change.before, lookup=lookup)
+    return crosswalk_row_write(row=checked, actor=actor, channel=channel, reason=why, instance=current,
+                               action=ChangeAction.REVERT)
+
+
+@transaction.atomic
+def crosswalk_unblock(*, table: Table, rows: list[dict[str, Any]], actor: Any, note: str) -> Unblocked:
+    """Resolve the open exceptions that `rows` (cleaned values of `table`, as just written) fix.
+
+    The same query as the unblock preview, so what a screen promised is what happens. The last
+    open exception of a blocked handoff sends it back to validation (`exception_resolve`), and
+    its worker is woken after commit.
+    """
+    fixed = [e.pk for e in unblock_preview(table=table.slug, rows=rows).exceptions]
+    if not fixed:
+        return Unblocked()
+    resolved: list[int] = []
+    handoffs: set[int] = set()
+    # Locked while open: nobody closes them between this read and the resolution.
+    for exception in (SyncException.objects.select_for_update()
+                      .filter(pk__in=fixed, status=ExceptionStatus.OPEN).order_by("pk")):
+        exception_resolve(exception=exception, actor=actor_or_none(actor), note=note)
+        resolved.append(exception.pk)
+        handoffs.add(exception.handoff_id)
+    statuses = dict(Handoff.objects.filter(pk__in=handoffs).values_list("pk", "status"))
+    return Unblocked(
+        resolved=resolved,
+        rerun_handoffs=sorted(pk for pk, status in statuses.items() if status != HandoffStatus.BLOCKED),
+        still_blocked=sorted(pk for pk, status in statuses.items() if status == HandoffStatus.BLOCKED),
+    )
+
+
+# -- the pipeline's learning -----------------------------------------------------------------------
+def customer_mapping_learn(
+    *, org_id: str, crm_account_id: str, crm_account_name: str, business_partner: str,
+    confidence: float | Decimal, reason: str,
+) -> CustomerMapping | None:
+    """Keep a customer match the pipeline made (tax id, DUNS, fuzzy name + address) as a
+    crosswalk row, so the account's next deal skips the search. Returns the new row, or None
+    when the account already has one: learning never replaces a mapping.
+
+    SAP is not asked again: the pipeline read this partner from SAP during the same validation,
+    and this runs inside the pipeline's transaction, where no external call may happen. The row
+    goes through the one write (history on the "pipeline" channel, source "suggested"), so
+    other deals blocked on this account are resolved and re-run after commit.
+    """
+    if CustomerMapping.objects.filter(org_id=org_id, crm_account_id=crm_account_id).exists():
+        return None
+    row = crosswalk_row_check(table=TABLES["customers"], erp=False, raw={
+        "org_id": org_id, "crm_account_id": crm_account_id, "crm_account_name": (crm_account_name or "")[:255],
+        "sap_business_partner": business_partner, "confidence": str(round(Decimal(str(confidence)), 3)),
+    })
+    try:
+        with transaction.atomic():
+            saved = crosswalk_row_write(row=row, actor=None, channel=ChangeChannel.PIPELINE, reason=reason,
+                                        source=MappingSource.SUGGESTED, create_only=True, note=reason)
+    except IntegrityError:
+        return None  # another worker learnt the same account a moment ago
+    except ValidationError:
+        if CustomerMapping.objects.filter(org_id=org_id, crm_account_id=crm_account_id).exists():
+            return None
+        raise
+    return saved.row
+
+
+# -- the product crosswalk's REST API form (components as a list) ---------------------------------
+PRODUCTS = TABLES["products"]
+_PRODUCT_FIELDS = {"crm_product_code", "crm_product_name", "confidence", "active"}
+
+
+def _components_error(error: ValidationError) -> ValidationError:
+    """The API calls the materials `components`: name its errors so."""
+    if not hasattr(error, "error_dict"):
+        return error
+    return ValidationError({"components" if k == "materials" else k: v for k, v in error.message_dict.items()})
+
+
 def product_mapping_create(
     *,
     crm_product_code: str,
@@ -110,30 +286,19 @@ def product_mapping_create(
     actor: AbstractBaseUser | None = None,
     channel: str = ChangeChannel.API,
     reason: str = "",
-) -> ProductMapping:
-    """Map a CRM product to one or more SAP materials (each with a quantity factor > 0)."""
-    code = (crm_product_code or "").strip()
-    if not code:
-        raise ValidationError({"crm_product_code": ["A CRM product code is required."]})
-    if ProductMapping.objects.filter(crm_product_code=code).exists():
-        raise ValidationError({"crm_product_code": [f"{code} is already mapped; edit that mapping instead."]})
-    cleaned = _clean_components(components)
-    mapping = ProductMapping.objects.create(
-        crm_product_code=code,
-        crm_product_name=crm_product_name,
-        confidence=_clean_confidence(confidence),
-        active=active,
-        source=source,
-        updated_by=actor,
-    )
-    _write_components(mapping, cleaned)
-    table = TABLES["products"]
-    change_record(table=table, action=ChangeAction.CREATE, channel=channel, before=None,
-                  after=table.snapshot(mapping), actor=actor, reason=reason)
-    return mapping
+    lookup: SapLookup | None = None,
+) -> RowSaved:
+    """Map a new CRM product to one or more SAP materials (each with a quantity factor > 0):
+    `crosswalk_row_save` with the components as a list, refusing a code already mapped."""
+    raw = {"crm_product_code": crm_product_code, "crm_product_name": crm_product_name,
+           "materials": list(components), "confidence": confidence, "active": active}
+    try:
+        return crosswalk_row_save(table=PRODUCTS, raw=raw, actor=actor, channel=channel, reason=reason,
+                                  source=source, create_only=True, lookup=lookup)
+    except ValidationError as error:
+        raise _components_error(error) from error
 
 
-@transaction.atomic
 def product_mapping_update(
     *,
     mapping: ProductMapping,
@@ -141,117 +306,29 @@ def product_mapping_update(
     components: Iterable[Mapping[str, Any]] | None = None,
     channel: str = ChangeChannel.API,
     reason: str = "",
+    lookup: SapLookup | None = None,
+    source: str | None = None,
     **fields: Any,
-) -> ProductMapping:
-    """Change a mapping's fields; `components`, when given, replaces the whole list."""
-    allowed = {"crm_product_code", "crm_product_name", "confidence", "active", "source"}
-    unknown = set(fields) - allowed
+) -> RowSaved:
+    """Change a mapping's fields (`components`, when given, replaces the whole list), through
+    `crosswalk_row_save`: the fields not given keep their stored values."""
+    unknown = set(fields) - _PRODUCT_FIELDS
     if unknown:
         raise ValidationError({name: ["This field cannot be changed."] for name in sorted(unknown)})
-    if "confidence" in fields:
-        fields["confidence"] = _clean_confidence(fields["confidence"])
-    if "crm_product_code" in fields:
-        code = (fields["crm_product_code"] or "").strip()
-        if not code:
-            raise ValidationError({"crm_product_code": ["A CRM product code is required."]})
-        if ProductMapping.objects.filter(crm_product_code=code).exclude(pk=mapping.pk).exists():
-            raise ValidationError({"crm_product_code": [f"{code} is already mapped."]})
-        fields["crm_product_code"] = code
-    cleaned = _clean_components(components) if components is not None else None
-    table = TABLES["products"]
-    before = table.snapshot(ProductMapping.objects.prefetch_related("components").get(pk=mapping.pk))
-    for name, value in fields.items():
-        setattr(mapping, name, value)
-    mapping.updated_by = actor
-    mapping.save()
-    if cleaned is not None:
-        _write_components(mapping, cleaned)
-    change_record(table=table, action=ChangeAction.UPDATE, channel=channel, before=before,
-                  after=table.snapshot(mapping), actor=actor, reason=reason)
-    return mapping
+    raw: dict[str, Any] = PRODUCTS.snapshot(ProductMapping.objects.prefetch_related("components").get(pk=mapping.pk))
+    raw.update(fields)
+    if components is not None:
+        raw["materials"] = list(components)
+    try:
+        return crosswalk_row_save(table=PRODUCTS, raw=raw, actor=actor, channel=channel, reason=reason,
+                                  instance=mapping, source=source, lookup=lookup)
+    except ValidationError as error:
+        raise _components_error(error) from error
 
 
-@transaction.atomic
 def product_mapping_delete(
     *, mapping: ProductMapping, actor: AbstractBaseUser | None = None, channel: str = ChangeChannel.API,
     reason: str = "",
 ) -> None:
     """Remove a mapping; deals using the product will raise `product_not_mapped` again."""
-    table = TABLES["products"]
-    before = table.snapshot(mapping)
-    mapping.delete()
-    change_record(table=table, action=ChangeAction.DELETE, channel=channel, before=before, after=None,
-                  actor=actor, reason=reason)
-
-
-# -- every table -----------------------------------------------------------------------------------
-def _as_validation_error(errors: dict[str, str]) -> ValidationError:
-    return ValidationError({k: [v] for k, v in errors.items()})
-
-
-@transaction.atomic
-def crosswalk_row_save(
-    *, table: Table, raw: Mapping[str, Any], actor: Any, channel: str, reason: str = "",
-    instance: Any | None = None, resolve: Iterable[Any] = (), action: str | None = None,
-) -> Any:
-    """Create or update one row of any crosswalk table from its snapshot form, with history.
-
-    `instance` None means "the row with this key, or a new one". `resolve`: open exceptions the
-    edit fixes (from `unblock_preview`); they are resolved here, so their handoffs re-run once
-    this transaction commits. SAP checks happen before, outside the transaction.
-    """
-    cleaned = table.clean(dict(raw))
-    if cleaned.errors:
-        raise _as_validation_error(cleaned.errors)
-    existing = table.find(cleaned.values)
-    if instance is not None and existing is not None and existing.pk != instance.pk:
-        raise ValidationError({table.key[-1]: [f"{table.row_key(cleaned.values)} already has a row; edit that one."]})
-    target = instance or existing
-    before = table.snapshot(target) if target is not None else None
-    obj = table.apply(target, cleaned.values, actor=_actor_or_none(actor))
-    after = table.snapshot(obj)
-    change_record(table=table, action=action or (ChangeAction.UPDATE if before else ChangeAction.CREATE),
-                  channel=channel, before=before, after=after, actor=actor, reason=reason)
-    crosswalk_unblock(exceptions=resolve, actor=actor, note=f"{table.label}: {table.row_key(after)} saved")
-    return obj
-
-
-@transaction.atomic
-def crosswalk_row_delete(*, table: Table, instance: Any, actor: Any, channel: str, reason: str = "") -> None:
-    before = table.snapshot(instance)
-    instance.delete()
-    change_record(table=table, action=ChangeAction.DELETE, channel=channel, before=before, after=None,
-                  actor=actor, reason=reason)
-
-
-@transaction.atomic
-def crosswalk_change_revert(*, change: CrosswalkChange, actor: Any, reason: str = "") -> Any:
-    """Put the row back the way it was before `change` (deleting it if the change created it)."""
-    table = TABLES[change.table]
-    probe = change.after or change.before or {}
-    cleaned = table.clean(probe)
-    current = table.find(cleaned.values)
-    why = reason or f"revert of change {change.pk} ({change.get_action_display()} {change.created_at:%Y-%m-%d %H:%M})"
-    if change.before is None:
-        if current is not None:
-            before = table.snapshot(current)
-            current.delete()
-            change_record(table=table, action=ChangeAction.REVERT, channel=ChangeChannel.UI, before=before,
-                          after=None, actor=actor, reason=why)
-        return None
-    return crosswalk_row_save(table=table, raw=change.before, actor=actor, channel=ChangeChannel.UI,
-                              reason=why, instance=current, action=ChangeAction.REVERT)
-
-
-@transaction.atomic
-def crosswalk_unblock(*, exceptions: Iterable[Any], actor: Any, note: str) -> list[int]:
-    """Resolve the exceptions an edit fixed; the last one of a handoff sends it back to validation."""
-    from exceptions.models import ExceptionStatus, SyncException
-    from exceptions.services import exception_resolve
-
-    ids = [e.pk for e in exceptions]
-    resolved = []
-    for exception in SyncException.objects.filter(pk__in=ids, status=ExceptionStatus.OPEN).order_by("pk"):
-        exception_resolve(exception=exception, actor=_actor_or_none(actor), note=note)
-        resolved.append(exception.handoff_id)
-    return resolved
+    crosswalk_row_delete(table=PRODUCTS, instance=mapping, actor=actor, channel=channel, reason=reason)

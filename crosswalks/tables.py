@@ -8,7 +8,7 @@ and what revert restores — one representation, so a revert is "save this snaps
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -17,18 +17,21 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q, QuerySet
+from django.http import Http404
 
 from crosswalks.models import (
     CurrencyMapping,
     CustomerMapping,
     PaymentTermsMapping,
     ProductMapping,
+    ProductMappingComponent,
     TaxRule,
     UnitOfMeasureMapping,
 )
 
 # "MAT-EL-001 × 1 + MAT-AA-001 × 2 EA": materials of a bundle, each with factor and optional unit.
 _COMPONENT = re.compile(r"^\s*([A-Za-z0-9][\w./-]*)\s*(?:[*×]\s*([0-9]+(?:[.,][0-9]+)?))?\s*([A-Za-z]{1,3})?\s*$")
+_MATERIAL = re.compile(r"^[A-Za-z0-9][\w./-]*$")
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,42 @@ def parse_components(text: str) -> list[dict[str, Any]]:
     return components
 
 
+def clean_components(items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Component dicts, as the REST API, the admin and the exception screen send them, into the
+    form `parse_components` gives; raises ValueError with a plain-words message."""
+    components: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        material = str(item.get("sap_material") or "").strip()
+        if not material:
+            raise ValueError(f"component {index + 1}: an SAP material is required")
+        if len(material) > 40 or not _MATERIAL.match(material):
+            raise ValueError(f"component {index + 1}: '{material}' is not an SAP material number")
+        if material in seen:
+            raise ValueError(f"{material} is listed twice")
+        seen.add(material)
+        raw_factor = item.get("quantity_factor")
+        text = "1" if raw_factor is None or str(raw_factor).strip() == "" else str(raw_factor).strip()
+        try:
+            factor = Decimal(text.replace(",", "."))
+        except InvalidOperation:
+            raise ValueError(f"component {index + 1} ({material}): '{text}' is not a number") from None
+        if not factor.is_finite() or factor <= 0:
+            raise ValueError(f"the quantity factor of {material} must be greater than 0, not {text}")
+        unit = str(item.get("unit") or "").strip().upper()
+        if len(unit) > 3:
+            raise ValueError(f"the unit of {material} is '{unit}'; an SAP unit has at most 3 characters")
+        position = item.get("position")
+        try:
+            place = index if position is None or str(position).strip() == "" else int(position)
+        except ValueError:
+            raise ValueError(f"component {index + 1} ({material}): position '{position}' is not a number") from None
+        components.append({"sap_material": material, "quantity_factor": factor, "unit": unit, "position": place})
+    if not components:
+        raise ValueError("at least one SAP material is needed")
+    return components
+
+
 def format_components(components: list[Any]) -> str:
     out = []
     for c in components:
@@ -81,6 +120,8 @@ def format_components(components: list[Any]) -> str:
 
 
 def _clean_value(column: Column, raw: Any) -> Any:
+    if column.kind == "materials" and isinstance(raw, list | tuple):
+        return clean_components(raw)
     text = "" if raw is None else str(raw).strip()
     if not text:
         text = column.default
@@ -192,6 +233,10 @@ class Table:
                 result[column.name] = _to_text(getattr(obj, column.name))
         return result
 
+    def plain_snapshot(self, obj: Any) -> dict[str, str]:
+        """The snapshot without a product's materials: what an unsaved instance (an admin form's) can tell."""
+        return {c.name: _to_text(getattr(obj, c.name)) for c in self.columns if c.kind != "materials"}
+
     def values_snapshot(self, values: dict[str, Any]) -> dict[str, str]:
         """The snapshot a row saved from these cleaned values will have (for diffs before saving)."""
         return {
@@ -199,9 +244,13 @@ class Table:
             for c in self.columns
         }
 
-    def clean(self, raw: dict[str, Any]) -> Cleaned:
+    def clean(self, raw: dict[str, Any], *, only: Iterable[str] | None = None) -> Cleaned:
+        """Cleaned values and column → message errors; `only`: just these columns (a form's own)."""
         out = Cleaned()
+        wanted = set(only) if only is not None else None
         for column in self.columns:
+            if wanted is not None and column.name not in wanted:
+                continue
             try:
                 out.values[column.name] = _clean_value(column, raw.get(column.name))
             except ValueError as error:
@@ -211,9 +260,11 @@ class Table:
         return out
 
     # -- writes (no history here: services.py records it) -------------------------------------------
-    def apply(self, obj: Any, values: dict[str, Any], *, actor: Any = None) -> Any:
-        """Create (obj None) or update a row from cleaned values."""
-        plain = {k: v for k, v in values.items() if self.column(k).kind != "materials"}
+    def apply(self, obj: Any, values: dict[str, Any], *, actor: Any = None,
+              extra: dict[str, Any] | None = None) -> Any:
+        """Create (obj None) or update a row from cleaned values; `extra`: model fields that are
+        not columns (a mapping's `source`)."""
+        plain = {k: v for k, v in values.items() if self.column(k).kind != "materials"} | (extra or {})
         if obj is None:
             obj = self.model(**plain)
         else:
@@ -224,8 +275,6 @@ class Table:
         obj.full_clean(validate_unique=False, validate_constraints=False)
         obj.save()
         if isinstance(obj, ProductMapping) and "materials" in values:
-            from crosswalks.models import ProductMappingComponent
-
             obj.components.all().delete()
             ProductMappingComponent.objects.bulk_create(
                 ProductMappingComponent(mapping=obj, **component) for component in values["materials"]
@@ -331,8 +380,6 @@ TABLES: dict[str, Table] = {
 
 
 def table_get(slug: str) -> Table:
-    from django.http import Http404
-
     try:
         return TABLES[slug]
     except KeyError:

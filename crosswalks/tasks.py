@@ -6,6 +6,7 @@ import logging
 
 from celery import shared_task
 
+from crosswalks.sap_lookup import material_cache_refresh, partner_cache_refresh
 from integration_hub.errors import HubError
 
 logger = logging.getLogger(__name__)
@@ -13,8 +14,6 @@ logger = logging.getLogger(__name__)
 
 @shared_task
 def refresh_sap_caches() -> dict[str, int]:
-    from crosswalks.sap_lookup import material_cache_refresh, partner_cache_refresh
-
     try:
         return {"materials": material_cache_refresh(), "partners": partner_cache_refresh()}
     except HubError as error:

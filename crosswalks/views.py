@@ -1,7 +1,8 @@
 """The crosswalk workbench: browse, edit (with SAP checks and an unblock preview), history, CSV, suggestions.
 
 Every write is two steps: the first POST checks the values against SAP (outside any transaction)
-and shows what the save would unblock; the second (`confirm=1`) saves through the services.
+and shows what the save would unblock; the second (`confirm=1`) checks again and saves through
+the services, which resolve what the save fixes and re-run those deals.
 """
 
 from __future__ import annotations
@@ -22,12 +23,18 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crosswalks import suggestions as suggest
-from crosswalks.csvio import ImportRejected, export_csv, import_apply, import_plan
+from crosswalks.csvio import export_csv, import_apply, import_plan
+from crosswalks.errors import ImportRejected
 from crosswalks.models import ChangeChannel, CrosswalkChange, MappingSource
 from crosswalks.permissions import can_edit, editable_tables
-from crosswalks.sap_lookup import SapLookup, sap_check
+from crosswalks.sap_lookup import SapLookup
 from crosswalks.selectors import change_list, handoff_statuses, row_as_of, stale_alerts, unblock_preview
-from crosswalks.services import crosswalk_change_revert, crosswalk_row_delete, crosswalk_row_save
+from crosswalks.services import (
+    crosswalk_change_revert,
+    crosswalk_row_check,
+    crosswalk_row_delete,
+    crosswalk_row_write,
+)
 from crosswalks.tables import TABLES, Table, table_get
 from integration_hub.models import HandoffStatus
 
@@ -82,6 +89,10 @@ def workbench(request: HttpRequest, table: str = "products") -> HttpResponse:
     return render(request, _template(request, "crosswalks/workbench.html", "rows"), _context(request, spec, **extra))
 
 
+def _errors(error: ValidationError) -> dict[str, str]:
+    return {k: " ".join(v) for k, v in error.message_dict.items()}
+
+
 def _status(request: HttpRequest, status: int) -> int:
     # htmx 2 does not swap 4xx answers: the errors must come back as 200 to be shown in place.
     return 200 if request.htmx else status
@@ -103,24 +114,21 @@ def row_save(request: HttpRequest, table: str) -> HttpResponse:
     pk = request.POST.get("pk") or ""
     instance = get_object_or_404(spec.model, pk=pk) if pk else None
     reason = request.POST.get("reason", "").strip()
-    cleaned = spec.clean(raw)
-    errors = dict(cleaned.errors)
-    if not errors:
-        errors = sap_check(spec.slug, cleaned.values, SapLookup())
-    if errors:
-        return _editor(request, spec, status=422, pk=pk, values=raw, errors=errors, reason=reason)
-    before = spec.snapshot(instance) if instance else None
-    preview = unblock_preview(table=spec.slug, rows=[cleaned.values], changed=[cleaned.values] if before else None)
-    if request.POST.get("confirm") != "1":
-        return _editor(request, spec, pk=pk, values=raw, errors={}, reason=reason, preview=preview,
-                       before=before, after=spec.values_snapshot(cleaned.values), confirming=True)
     try:
-        obj = crosswalk_row_save(table=spec, raw=raw, actor=request.user, channel=ChangeChannel.UI,
-                                 reason=reason, instance=instance, resolve=preview.exceptions)
+        checked = crosswalk_row_check(table=spec, raw=raw)  # SAP, before any transaction
     except ValidationError as error:
-        return _editor(request, spec, status=422, pk=pk, values=raw, reason=reason,
-                       errors={k: " ".join(v) for k, v in error.message_dict.items()})
-    return _saved(request, spec, f"Saved {spec.row_key(spec.snapshot(obj))}.", preview.handoff_ids)
+        return _editor(request, spec, status=422, pk=pk, values=raw, errors=_errors(error), reason=reason)
+    before = spec.snapshot(instance) if instance else None
+    if request.POST.get("confirm") != "1":
+        preview = unblock_preview(table=spec.slug, rows=[checked.values], changed=[checked.values] if before else None)
+        return _editor(request, spec, pk=pk, values=raw, errors={}, reason=reason, preview=preview,
+                       before=before, after=spec.values_snapshot(checked.values), confirming=True)
+    try:
+        saved = crosswalk_row_write(row=checked, actor=request.user, channel=ChangeChannel.UI, reason=reason,
+                                    instance=instance)
+    except ValidationError as error:
+        return _editor(request, spec, status=422, pk=pk, values=raw, reason=reason, errors=_errors(error))
+    return _saved(request, spec, f"Saved {spec.row_key(spec.snapshot(saved.row))}.", saved.unblocked.handoff_ids)
 
 
 def _saved(request: HttpRequest, spec: Table, message: str, handoff_ids: list[int]) -> HttpResponse:
@@ -193,8 +201,10 @@ def change_revert(request: HttpRequest, pk: int) -> HttpResponse:
     spec = table_get(change.table)
     _require_editor(request, spec)
     try:
-        crosswalk_change_revert(change=change, actor=request.user, reason=request.POST.get("reason", ""))
-        messages.success(request, f"Reverted {change.row_key} to before {change.created_at:%Y-%m-%d %H:%M}.")
+        saved = crosswalk_change_revert(change=change, actor=request.user, reason=request.POST.get("reason", ""))
+        rerun = len(saved.rerun_handoffs) if saved else 0
+        messages.success(request, f"Reverted {change.row_key} to before {change.created_at:%Y-%m-%d %H:%M}."
+                         + (f" {rerun} blocked deal(s) re-run." if rerun else ""))
     except ValidationError as error:
         messages.error(request, f"Could not revert: {'; '.join(error.messages)}")
     return redirect(f"{reverse('crosswalks:history', args=[spec.slug])}?key={change.row_key}")
@@ -228,13 +238,14 @@ def csv_import(request: HttpRequest, table: str) -> HttpResponse:
     context.update(plan=plan, replace=replace)
     if plan.ok and request.POST.get("confirm") == "1" and not upload:
         try:
-            counts = import_apply(plan=plan, actor=request.user, reason=request.POST.get("reason", ""))
+            imported = import_apply(plan=plan, actor=request.user, reason=request.POST.get("reason", ""))
         except ImportRejected as error:
             context["rejected"] = str(error)
             return render(request, _template(request, "crosswalks/import.html", "result"), context,
                           status=_status(request, 422))
-        context.update(imported=counts, watched=handoff_statuses(plan.preview.handoff_ids),
-                       watch_ids=",".join(map(str, plan.preview.handoff_ids)))
+        handoff_ids = imported.unblocked.handoff_ids
+        context.update(imported=imported.counts, watched=handoff_statuses(handoff_ids),
+                       watch_ids=",".join(map(str, handoff_ids)))
         response = render(request, _template(request, "crosswalks/import.html", "result"), context)
         response["HX-Trigger"] = json.dumps({"crosswalkSaved": {"table": spec.slug}})
         return response
@@ -267,23 +278,21 @@ def suggestion_accept(request: HttpRequest) -> HttpResponse:
     else:
         return HttpResponse("unknown suggestion kind", status=400)
     _require_editor(request, spec)
-    cleaned = spec.clean(raw)
-    errors = cleaned.errors or sap_check(spec.slug, cleaned.values, SapLookup())
-    if errors:
-        messages.error(request, " ".join(errors.values()))
+    try:
+        checked = crosswalk_row_check(table=spec, raw=raw)  # SAP, before any transaction
+        # A person confirmed the match: that is certainty, whatever the fuzzy score was.
+        saved = crosswalk_row_write(row=checked, actor=request.user, channel=ChangeChannel.SUGGESTION,
+                                    reason=f"accepted suggestion {value} ({request.POST.get('confidence', '?')})",
+                                    source=MappingSource.SUGGESTED if spec.slug == "products" else None)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
         return redirect("crosswalks:suggestions")
-    preview = unblock_preview(table=spec.slug, rows=[cleaned.values])
-    # A person confirmed the match: that is certainty, whatever the fuzzy score was.
-    obj = crosswalk_row_save(table=spec, raw=raw, actor=request.user, channel=ChangeChannel.SUGGESTION,
-                             reason=f"accepted suggestion {value} ({request.POST.get('confidence', '?')})",
-                             resolve=preview.exceptions)
-    if spec.slug == "products":
-        type(obj).objects.filter(pk=obj.pk).update(source=MappingSource.SUGGESTED)
-    message = f"Mapped {key} → {value}; {len(preview.handoff_ids)} blocked deal(s) re-run."
+    handoff_ids = saved.unblocked.handoff_ids
+    message = f"Mapped {key} → {value}; {len(handoff_ids)} blocked deal(s) re-run."
     if request.htmx:
         response = render(request, "crosswalks/suggestions.html#accepted", {
-            "message": message, "watched": handoff_statuses(preview.handoff_ids),
-            "watch_ids": ",".join(map(str, preview.handoff_ids)), "key": key})
+            "message": message, "watched": handoff_statuses(handoff_ids),
+            "watch_ids": ",".join(map(str, handoff_ids)), "key": key})
         response["HX-Trigger"] = json.dumps({"crosswalkSaved": {"table": spec.slug}})
         return response
     messages.success(request, message)

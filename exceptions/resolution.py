@@ -3,24 +3,32 @@ and bulk actions.
 
 Each path fixes the *data* (a crosswalk row, or an override on the handoff that validation
 honours) and then resolves the exception, so the last one closed re-runs the handoff from
-validation. The paths that end a deal instead (send back, reject, cancel) move the handoff out
-of `blocked` first — closing its exception must not re-run it — and tell Salesforce why after
-commit (never call an external system inside a transaction).
+validation. A crosswalk row is written through the crosswalk services, as the workbench writes
+it: checked against SAP first (outside any transaction), with history, and every open exception
+the row fixes is resolved with it. The paths that end a deal instead (send back, reject, cancel)
+move the handoff out of `blocked` first — closing its exception must not re-run it — and tell
+Salesforce why after commit (never call an external system inside a transaction).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 
-from crosswalks.models import CustomerMapping, MappingSource, PaymentTermsMapping, ProductMapping
-from crosswalks.services import product_mapping_create, product_mapping_update
+from crosswalks.models import (
+    ChangeChannel,
+    CustomerMapping,
+    MappingSource,
+    PaymentTermsMapping,
+    ProductMapping,
+)
+from crosswalks.services import CheckedRow, crosswalk_row_check, crosswalk_row_write
+from crosswalks.tables import TABLES, format_components
 from exceptions.models import EventKind, ExceptionStatus, ExceptionType, SyncException
 from exceptions.permissions import queue_has_perm, queues_for
 from exceptions.services import (
@@ -91,28 +99,59 @@ def _end_deal(
 
 
 # -- the paths ------------------------------------------------------------------------------------
-@transaction.atomic
-def resolve_customer_pick(
-    *, exception: SyncException, actor: User, business_partner: str, note: str = ""
-) -> SyncException:
-    """Map the deal's account to the picked SAP business partner (customer crosswalk, manual)."""
+def _erp_checked(table: str, raw: dict[str, Any]) -> CheckedRow:
+    """The crosswalk row checked as the workbench checks it (an external call: no transaction)."""
+    try:
+        return crosswalk_row_check(table=TABLES[table], raw=raw)
+    except ValidationError as error:
+        raise ResolutionError(" ".join(error.messages)) from error
+
+
+def customer_pick_check(*, exception: SyncException, business_partner: str) -> CheckedRow:
+    """The customer crosswalk row a pick writes, checked against SAP. Raises ResolutionError.
+
+    A pick maps the account from now on: an existing row of the account is replaced (an update,
+    with before/after history), its validity window reopened, and its ship-to dropped when the
+    sold-to changes (a ship-to belongs to its sold-to)."""
     _require_open(exception)
     _require_type(exception, ExceptionType.CUSTOMER_NOT_FOUND)
-    business_partner = (business_partner or "").strip()
+    business_partner = (business_partner or "").strip().upper()
     if not business_partner or len(business_partner) > 10:
         raise ResolutionError("pick a business partner (up to 10 characters)")
     evidence = exception.evidence or {}
     account = str(evidence.get("account") or "")
     if not account:
         raise ResolutionError("the exception names no CRM account to map")
-    CustomerMapping.objects.update_or_create(
-        org_id=exception.handoff.org_id,
-        crm_account_id=account,
-        defaults={"sap_business_partner": business_partner, "source": MappingSource.MANUAL,
-                  "confidence": Decimal("1"), "crm_account_name": str(evidence.get("account_name") or "")[:255]},
-    )
-    return _resolve_group(exception=exception, actor=actor,
-                          note=note or f"mapped {evidence.get('account_name') or account} to BP {business_partner}")
+    org_id = exception.handoff.org_id
+    existing = CustomerMapping.objects.filter(org_id=org_id, crm_account_id=account).first()
+    raw: dict[str, Any] = TABLES["customers"].snapshot(existing) if existing else {}
+    if existing is not None and existing.sap_business_partner != business_partner:
+        raw["sap_ship_to"] = ""
+    name = str(evidence.get("account_name") or (existing.crm_account_name if existing else ""))[:255]
+    raw.update(org_id=org_id, crm_account_id=account, crm_account_name=name, sap_business_partner=business_partner,
+               confidence="1", valid_from="", valid_to="")
+    return _erp_checked("customers", raw)
+
+
+@transaction.atomic
+def _customer_pick_apply(*, exception: SyncException, actor: User, row: CheckedRow, note: str) -> SyncException:
+    _require_open(exception)
+    values = row.values
+    note = note or f"mapped {values['crm_account_name'] or values['crm_account_id']} to BP {values['sap_business_partner']}"
+    crosswalk_row_write(row=row, actor=actor, channel=ChangeChannel.RESOLUTION, source=MappingSource.MANUAL,
+                        reason=f"exception #{exception.pk}: {note}", note=note)
+    return _resolve_rest(exception=exception, actor=actor, note=note)
+
+
+def resolve_customer_pick(
+    *, exception: SyncException, actor: User, business_partner: str, note: str = ""
+) -> SyncException:
+    """Map the deal's account to the picked SAP business partner (customer crosswalk, manual).
+
+    SAP is asked first, outside any transaction (so call this outside one): a partner SAP does
+    not know is refused with a ResolutionError and nothing is written."""
+    row = customer_pick_check(exception=exception, business_partner=business_partner)
+    return _customer_pick_apply(exception=exception, actor=actor, row=row, note=note)
 
 
 @transaction.atomic
@@ -161,12 +200,12 @@ def resolve_credit_reject(*, exception: SyncException, actor: User, note: str) -
                      hold_reason="Credit hold rejected")
 
 
-@transaction.atomic
-def resolve_product_map(
-    *, exception: SyncException, actor: User, components: list[dict[str, Any]], crm_product_name: str = ""
-) -> SyncException:
-    """Write the product crosswalk row (1 → N materials with quantity factors) and resolve every
-    open exception of the same product the actor may work: one mapping, the whole root cause."""
+def product_map_check(
+    *, exception: SyncException, components: list[dict[str, Any]], crm_product_name: str = ""
+) -> CheckedRow:
+    """The product crosswalk row (1 → N materials with quantity factors) a mapping writes, checked
+    against SAP. Raises ResolutionError. The mapping applies from now on: active, confidence 1,
+    validity window reopened."""
     _require_open(exception)
     _require_type(exception, ExceptionType.PRODUCT_NOT_MAPPED)
     evidence = exception.evidence or {}
@@ -176,19 +215,33 @@ def resolve_product_map(
     rows = [c for c in components if str(c.get("sap_material") or "").strip()]
     if not rows:
         raise ResolutionError("add at least one SAP material")
-    name = crm_product_name or str(evidence.get("product_name") or "")
-    existing = ProductMapping.objects.filter(crm_product_code__iexact=code).first()
-    try:
-        if existing is None:
-            product_mapping_create(crm_product_code=code, crm_product_name=name, components=rows, actor=actor,
-                                   source=MappingSource.MANUAL)
-        else:
-            product_mapping_update(mapping=existing, actor=actor, components=rows, active=True,
-                                   confidence=Decimal("1"), source=MappingSource.MANUAL)
-    except ValidationError as error:
-        raise ResolutionError("; ".join(error.messages)) from error
-    materials = ", ".join(f"{r['sap_material']} × {r.get('quantity_factor') or 1}" for r in rows)
-    return _resolve_group(exception=exception, actor=actor, note=f"mapped {code} to {materials}")
+    existing = ProductMapping.objects.prefetch_related("components").filter(crm_product_code__iexact=code).first()
+    raw: dict[str, Any] = TABLES["products"].snapshot(existing) if existing else {"crm_product_code": code}
+    name = crm_product_name or (existing.crm_product_name if existing else "") or str(evidence.get("product_name") or "")
+    raw.update(crm_product_name=name, materials=rows, confidence="1", active="yes", valid_from="", valid_to="")
+    return _erp_checked("products", raw)
+
+
+@transaction.atomic
+def _product_map_apply(*, exception: SyncException, actor: User, row: CheckedRow) -> SyncException:
+    _require_open(exception)
+    values = row.values
+    note = f"mapped {values['crm_product_code']} to {format_components(values['materials'])}"
+    crosswalk_row_write(row=row, actor=actor, channel=ChangeChannel.RESOLUTION, source=MappingSource.MANUAL,
+                        reason=f"exception #{exception.pk}: {note}", note=note)
+    return _resolve_rest(exception=exception, actor=actor, note=note)
+
+
+def resolve_product_map(
+    *, exception: SyncException, actor: User, components: list[dict[str, Any]], crm_product_name: str = ""
+) -> SyncException:
+    """Write the product crosswalk row and resolve every open exception it fixes: one mapping,
+    the whole root cause.
+
+    SAP is asked first, outside any transaction (so call this outside one): a material SAP does
+    not have is refused with a ResolutionError and nothing is written."""
+    row = product_map_check(exception=exception, components=components, crm_product_name=crm_product_name)
+    return _product_map_apply(exception=exception, actor=actor, row=row)
 
 
 @transaction.atomic
@@ -252,8 +305,13 @@ def resolve_cancel(*, exception: SyncException, actor: User, note: str) -> SyncE
                      hold_reason="Cancelled by integration ops")
 
 
-def _resolve_group(*, exception: SyncException, actor: User, note: str) -> SyncException:
-    resolved = exception_resolve(exception=exception, actor=actor, note=note)
+def _resolve_rest(*, exception: SyncException, actor: User, note: str) -> SyncException:
+    """After a crosswalk write, which resolved every exception of a blocked deal it fixes: the
+    exception itself if still open (its deal was not blocked at that moment) and the rest of its
+    root cause in the queues `actor` works."""
+    resolved = SyncException.objects.select_for_update().get(pk=exception.pk)
+    if resolved.status == ExceptionStatus.OPEN:
+        resolved = exception_resolve(exception=resolved, actor=actor, note=note)
     for sibling in root_cause_group(exception=exception, actor=actor).exclude(pk=exception.pk):
         exception_resolve(exception=sibling, actor=actor, note=f"{note} (same root cause as #{exception.pk})")
     return resolved
@@ -272,29 +330,45 @@ def _address_from(data: dict[str, Any], exception: SyncException) -> dict[str, A
     return data
 
 
-PATHS: dict[str, tuple[str, Callable[..., SyncException]]] = {
-    "pick_customer": ("Map to this business partner", lambda e, a, d: resolve_customer_pick(
-        exception=e, actor=a, business_partner=str(d.get("business_partner") or ""), note=str(d.get("note") or ""))),
-    "accept_sap": ("Accept SAP price", lambda e, a, d: resolve_pricing(
-        exception=e, actor=a, action="accept_sap", note=str(d.get("note") or ""))),
-    "crm_price": ("Approve CRM price", lambda e, a, d: resolve_pricing(
-        exception=e, actor=a, action="crm_price", note=str(d.get("note") or ""))),
-    "send_back": ("Send back to sales", lambda e, a, d: resolve_send_back(
-        exception=e, actor=a, note=str(d.get("note") or ""))),
-    "release": ("Release credit hold", lambda e, a, d: resolve_credit_release(
-        exception=e, actor=a, note=str(d.get("note") or ""))),
-    "reject": ("Reject order", lambda e, a, d: resolve_credit_reject(
-        exception=e, actor=a, note=str(d.get("note") or ""))),
-    "map_product": ("Map product", lambda e, a, d: resolve_product_map(
-        exception=e, actor=a, components=list(d.get("components") or []),
-        crm_product_name=str(d.get("crm_product_name") or ""))),
-    "ship_to": ("Use this ship-to", lambda e, a, d: resolve_ship_to(
-        exception=e, actor=a, address=_address_from(d, e), note=str(d.get("note") or ""))),
-    "payment_terms": ("Set payment terms", lambda e, a, d: resolve_payment_terms(
-        exception=e, actor=a, terms_key=str(d.get("terms_key") or ""),
-        use_default=str(d.get("use_default") or "").lower() in ("1", "true", "on", "yes"))),
-    "retry": ("Retry", lambda e, a, d: resolve_retry(exception=e, actor=a, note=str(d.get("note") or ""))),
-    "cancel": ("Cancel deal", lambda e, a, d: resolve_cancel(exception=e, actor=a, note=str(d.get("note") or ""))),
+class Path(NamedTuple):
+    label: str
+    # Inside the transaction: (exception, actor, data, what `check` returned) → the exception.
+    run: Callable[[SyncException, User, dict[str, Any], Any], SyncException]
+    # Before it, for the paths that ask SAP about a crosswalk row: (exception, data) → the row.
+    check: Callable[[SyncException, dict[str, Any]], Any] | None = None
+
+
+def _text(data: dict[str, Any], key: str) -> str:
+    return str(data.get(key) or "")
+
+
+PATHS: dict[str, Path] = {
+    "pick_customer": Path(
+        "Map to this business partner",
+        lambda e, a, d, row: _customer_pick_apply(exception=e, actor=a, row=row, note=_text(d, "note")),
+        lambda e, d: customer_pick_check(exception=e, business_partner=_text(d, "business_partner"))),
+    "accept_sap": Path("Accept SAP price", lambda e, a, d, _: resolve_pricing(
+        exception=e, actor=a, action="accept_sap", note=_text(d, "note"))),
+    "crm_price": Path("Approve CRM price", lambda e, a, d, _: resolve_pricing(
+        exception=e, actor=a, action="crm_price", note=_text(d, "note"))),
+    "send_back": Path("Send back to sales", lambda e, a, d, _: resolve_send_back(
+        exception=e, actor=a, note=_text(d, "note"))),
+    "release": Path("Release credit hold", lambda e, a, d, _: resolve_credit_release(
+        exception=e, actor=a, note=_text(d, "note"))),
+    "reject": Path("Reject order", lambda e, a, d, _: resolve_credit_reject(
+        exception=e, actor=a, note=_text(d, "note"))),
+    "map_product": Path(
+        "Map product",
+        lambda e, a, d, row: _product_map_apply(exception=e, actor=a, row=row),
+        lambda e, d: product_map_check(exception=e, components=list(d.get("components") or []),
+                                       crm_product_name=_text(d, "crm_product_name"))),
+    "ship_to": Path("Use this ship-to", lambda e, a, d, _: resolve_ship_to(
+        exception=e, actor=a, address=_address_from(d, e), note=_text(d, "note"))),
+    "payment_terms": Path("Set payment terms", lambda e, a, d, _: resolve_payment_terms(
+        exception=e, actor=a, terms_key=_text(d, "terms_key"),
+        use_default=_text(d, "use_default").lower() in ("1", "true", "on", "yes"))),
+    "retry": Path("Retry", lambda e, a, d, _: resolve_retry(exception=e, actor=a, note=_text(d, "note"))),
+    "cancel": Path("Cancel deal", lambda e, a, d, _: resolve_cancel(exception=e, actor=a, note=_text(d, "note"))),
 }
 
 # Which paths each type offers; `retry` everywhere: a person may have fixed the data elsewhere.
@@ -309,14 +383,20 @@ PATHS_BY_TYPE: dict[str, tuple[str, ...]] = {
 }
 
 
-@transaction.atomic
 def exception_resolve_path(
     *, exception: SyncException, actor: User, path: str, data: dict[str, Any]
 ) -> SyncException:
-    """Run resolution `path` on `exception` (fresh from the database) with the form/API `data`."""
+    """Run resolution `path` on `exception` (fresh from the database) with the form/API `data`.
+
+    Not atomic itself: a path that writes a crosswalk row first asks SAP about it, which must
+    happen outside any transaction (so call this outside one); the write, the resolution and
+    the audit note are then one transaction."""
     if path not in PATHS_BY_TYPE.get(exception.type_code, ()):
         raise ResolutionError(f"{path!r} is not a resolution of {exception.get_type_code_display()}")
     exception = SyncException.objects.select_related("handoff", "queue").get(pk=exception.pk)
-    resolved = PATHS[path][1](exception, actor, data)
-    _note(resolved, actor=actor, kind=EventKind.ACTION, reason=PATHS[path][0], path=path)
+    spec = PATHS[path]
+    checked = spec.check(exception, data) if spec.check is not None else None
+    with transaction.atomic():
+        resolved = spec.run(exception, actor, data, checked)
+        _note(resolved, actor=actor, kind=EventKind.ACTION, reason=spec.label, path=path)
     return resolved

@@ -1,18 +1,24 @@
-"""CRUD on /api/v1/crosswalks/products/: 1→N components, model permissions, clear 400s."""
+"""CRUD on /api/v1/crosswalks/products/: 1→N components, model permissions, clear 400s, and the
+deals a write unblocks re-run."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from crosswalks.models import ProductMapping, ProductMappingComponent
-from tests.factories import Cast, ProductMappingComponentFactory
+from crosswalks.models import CrosswalkChange, ProductMapping, ProductMappingComponent
+from exceptions.models import ExceptionStatus, ExceptionType, SyncException
+from integration_hub.models import HandoffStatus
+from tests.factories import Cast, ProductMappingComponentFactory, SyncExceptionFactory
 
-pytestmark = pytest.mark.django_db
+# Writes are checked against SAP as on the workbench: SAP knows these materials.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sap_knows_everything")]
 URL = reverse("api:product-mapping-list")
 
 BUNDLE = {
@@ -158,3 +164,88 @@ def test_it_refuses_a_second_mapping_for_the_same_product_code(cast: Cast) -> No
     assert response.status_code == 400
     assert "already mapped" in str(response.json()["crm_product_code"])
     assert ProductMapping.objects.count() == 1
+
+
+# -- a mapping added through the API unblocks its deals, as one added on the screen does ----------------
+def _handoff_status(exception: SyncException) -> str:
+    exception.handoff.refresh_from_db()
+    return exception.handoff.status
+
+
+def test_it_re_runs_the_deal_a_mapping_created_through_the_api_unblocks_and_names_it(
+    cast: Cast, blocked_by_product: Callable[..., SyncException], enqueued: list[int],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    alone = blocked_by_product("BND-DC-RACK")
+    shared = blocked_by_product("bnd-dc-rack")
+    SyncExceptionFactory(handoff=shared.handoff, type_code=ExceptionType.PRICING_MISMATCH, fingerprint="pricing:x")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(cast.integration_ops).post(URL, BUNDLE, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["rerun_handoffs"] == [alone.handoff_id]
+    assert response.json()["crm_product_code"] == "BND-DC-RACK"
+    for exception in (alone, shared):
+        exception.refresh_from_db()
+        assert exception.status == ExceptionStatus.RESOLVED
+        assert exception.resolved_by == cast.integration_ops
+    assert _handoff_status(alone) == HandoffStatus.VALIDATING
+    assert _handoff_status(shared) == HandoffStatus.BLOCKED  # its pricing mismatch is still open
+    assert enqueued == [alone.handoff_id]
+    assert CrosswalkChange.objects.get(row_key="BND-DC-RACK").channel == "api"
+    # Lists do not carry it: it answers a write.
+    assert "rerun_handoffs" not in client_for(cast.outsider).get(URL).json()["results"][0]
+
+
+def test_it_re_runs_the_deal_an_api_update_unblocks(
+    cast: Cast, blocked_by_product: Callable[..., SyncException], enqueued: list[int],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    client = client_for(cast.integration_ops)
+    # Below the auto threshold: validation does not use it, so the deal is blocked.
+    pk = client.post(URL, {**BUNDLE, "confidence": "0.8"}, format="json").json()["id"]
+    exception = blocked_by_product("BND-DC-RACK")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.patch(detail(pk), {"confidence": "1"}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["rerun_handoffs"] == [exception.handoff_id]
+    exception.refresh_from_db()
+    assert exception.status == ExceptionStatus.RESOLVED
+    assert _handoff_status(exception) == HandoffStatus.VALIDATING
+    assert enqueued == [exception.handoff_id]
+
+
+def test_it_refuses_a_material_sap_does_not_have_and_the_deal_stays_blocked(
+    cast: Cast, blocked_by_product: Callable[..., SyncException], enqueued: list[int],
+) -> None:
+    exception = blocked_by_product("BND-DC-RACK")
+    payload = {**BUNDLE, "components": [{"sap_material": "MAT-RS-001"}, {"sap_material": "MAT-NOPE-9"}]}
+
+    response = client_for(cast.integration_ops).post(URL, payload, format="json")
+
+    assert response.status_code == 400
+    assert "SAP has no material MAT-NOPE-9" in str(response.json()["components"])
+    assert not ProductMapping.objects.exists() and not CrosswalkChange.objects.exists()
+    exception.refresh_from_db()
+    assert exception.status == ExceptionStatus.OPEN
+    assert enqueued == []
+
+
+def test_it_re_runs_the_deal_a_row_saved_through_the_tables_api_unblocks(
+    cast: Cast, enqueued: list[int], django_capture_on_commit_callbacks: Any,
+) -> None:
+    exception = SyncExceptionFactory(type_code=ExceptionType.CUSTOMER_NOT_FOUND, fingerprint="customer_not_found:a",
+                                     evidence={"account": "001A000000000001", "account_name": "Globex"})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(cast.admin).post(reverse("api:crosswalk-table", args=["customers"]),
+                                               {"crm_account_id": "001A000000000001", "sap_business_partner": "17100003"})
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["rerun_handoffs"] == [exception.handoff_id]
+    assert response.json()["preview"]["unblocks"] == [exception.handoff_id]
+    assert _handoff_status(exception) == HandoffStatus.VALIDATING
+    assert enqueued == [exception.handoff_id]

@@ -1,6 +1,9 @@
-"""CSV dry run, all-or-nothing import, Excel files and filtered export."""
+"""CSV dry run, all-or-nothing import, Excel files, filtered export, and the deals an import unblocks."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -11,6 +14,9 @@ from crosswalks.models import CrosswalkChange, ProductMapping, SapMaterial, Unit
 from crosswalks.sap_lookup import SapLookup
 from crosswalks.services import product_mapping_create
 from crosswalks.tables import TABLES
+from exceptions.models import ExceptionStatus, SyncException
+from integration_hub.models import HandoffStatus
+from tests.crosswalks.test_api import client_for
 from tests.factories import Cast
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +36,7 @@ def test_it_dry_runs_a_file_with_a_bad_row_names_the_row_and_changes_nothing(cas
     assert not ProductMapping.objects.exists()
 
 
-def test_it_imports_all_rows_and_records_each_in_the_history(cast: Cast) -> None:
+def test_it_imports_all_rows_and_records_each_in_the_history(cast: Cast, sap_knows_everything: None) -> None:
     product_mapping_create(crm_product_code="BND-1", components=[{"sap_material": "MAT-A"}])
     product_mapping_create(crm_product_code="GONE-1", components=[{"sap_material": "MAT-G"}])
     plan = import_plan(PRODUCTS, GOOD, replace=True)
@@ -89,10 +95,47 @@ def test_it_imports_through_the_screen_dry_run_first(cast: Cast) -> None:
     assert outsider.post(url, {"content": "crm_unit,sap_unit\nX,EA\n", "confirm": "1"}).status_code == 403
 
 
-def test_it_exports_only_the_filtered_rows(cast: Cast) -> None:
+def test_it_exports_only_the_filtered_rows(cast: Cast, sap_knows_everything: None) -> None:
     product_mapping_create(crm_product_code="EL-1", crm_product_name="Enterprise", components=[{"sap_material": "MAT-EL"}])
     product_mapping_create(crm_product_code="SK-1", crm_product_name="Sensor", components=[{"sap_material": "MAT-SK"}])
     client = Client()
     client.force_login(cast.outsider)
     body = client.get(reverse("crosswalks:export", args=["products"]) + "?q=sensor").content.decode()
     assert body.splitlines() == [",".join(PRODUCTS.column_names), "SK-1,Sensor,MAT-SK × 1,1,yes,,"]
+
+
+def test_it_re_runs_the_deals_a_csv_import_unblocks_and_names_them(
+    cast: Cast, sap_knows_everything: None, blocked_by_product: Callable[..., SyncException], enqueued: list[int],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    exception = blocked_by_product("EL-X05")
+    url = reverse("api:crosswalk-import", args=["products"])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(cast.admin).post(url, {"content": GOOD, "dry_run": "false"})
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["rerun_handoffs"] == [exception.handoff_id]
+    exception.refresh_from_db()
+    assert exception.status == ExceptionStatus.RESOLVED
+    exception.handoff.refresh_from_db()
+    assert exception.handoff.status == HandoffStatus.VALIDATING
+    assert enqueued == [exception.handoff_id]
+
+
+def test_it_unblocks_what_the_rows_fix_when_they_are_written_not_what_the_dry_run_saw(
+    cast: Cast, blocked_by_product: Callable[..., SyncException], enqueued: list[int],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    plan = import_plan(PRODUCTS, GOOD)
+    assert plan.ok and plan.preview.exceptions == []
+    exception = blocked_by_product("BND-1")  # a deal blocked on one of the file's products since the dry run
+
+    with django_capture_on_commit_callbacks(execute=True):
+        imported = import_apply(plan=plan, actor=cast.admin)
+
+    assert imported.counts["added"] == 2
+    assert imported.unblocked.rerun_handoffs == [exception.handoff_id]
+    exception.refresh_from_db()
+    assert exception.status == ExceptionStatus.RESOLVED
+    assert enqueued == [exception.handoff_id]

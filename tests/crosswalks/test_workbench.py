@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from unittest import mock
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -16,6 +16,7 @@ from crosswalks.services import crosswalk_change_revert, crosswalk_row_save, pro
 from crosswalks.tables import TABLES, parse_components
 from exceptions.models import ExceptionStatus, ExceptionType
 from integration_hub.models import HandoffStatus
+from tests.crosswalks.test_api import client_for
 from tests.factories import Cast, HandoffFactory, SyncExceptionFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,15 +28,7 @@ def _blocked_by_product(code: str, **kwargs):
                                 evidence={"product_code": code, "product_name": f"{code} name"}, **kwargs)
 
 
-@pytest.fixture
-def sap_knows_everything():
-    with mock.patch("crosswalks.sap_lookup.SapLookup.materials_exist",
-                    side_effect=lambda materials: {m: not m.startswith("MAT-NOPE") for m in materials}), \
-            mock.patch("crosswalks.sap_lookup.SapLookup.partner_exists", side_effect=lambda bp: bp != "99999999"):
-        yield
-
-
-def test_it_records_who_changed_what_and_why_and_reverts_it(cast: Cast) -> None:
+def test_it_records_who_changed_what_and_why_and_reverts_it(cast: Cast, sap_knows_everything: None) -> None:
     crosswalk_row_save(table=PRODUCTS, raw={"crm_product_code": "EL-X01", "materials": "MAT-EL-001 × 1"},
                        actor=cast.admin, channel="ui", reason="new product")
     mapping = ProductMapping.objects.get(crm_product_code="EL-X01")
@@ -67,8 +60,11 @@ def test_it_shows_a_row_as_it_stood_on_a_date(cast: Cast) -> None:
     assert row_as_of(table="terms", row_key="net 30", when=timezone.now() - timedelta(days=20)) is None
 
 
-def test_it_records_api_and_deletes_and_revert_of_a_delete_brings_the_row_back(cast: Cast) -> None:
-    mapping = product_mapping_create(crm_product_code="SKU-9", components=[{"sap_material": "MAT-1"}], actor=cast.admin)
+def test_it_records_api_and_deletes_and_revert_of_a_delete_brings_the_row_back(
+    cast: Cast, sap_knows_everything: None
+) -> None:
+    mapping = product_mapping_create(crm_product_code="SKU-9", components=[{"sap_material": "MAT-1"}],
+                                     actor=cast.admin).row
     client = Client()
     client.force_login(cast.admin)
     client.post(reverse("crosswalks:delete", args=["products", mapping.pk]))
@@ -80,7 +76,7 @@ def test_it_records_api_and_deletes_and_revert_of_a_delete_brings_the_row_back(c
     assert ProductMapping.objects.get(crm_product_code="SKU-9").components.get().sap_material == "MAT-1"
 
 
-def test_it_honours_validity_dates_in_the_active_selector(cast: Cast) -> None:
+def test_it_honours_validity_dates_in_the_active_selector(cast: Cast, sap_knows_everything: None) -> None:
     today = timezone.localdate()
     crosswalk_row_save(table=PRODUCTS, actor=cast.admin, channel="ui", raw={
         "crm_product_code": "NEW-1", "materials": "MAT-1", "valid_from": (today + timedelta(days=3)).isoformat()})
@@ -209,8 +205,8 @@ def test_it_renders_every_table_and_the_htmx_partial(cast: Cast) -> None:
     assert b'id="editor"' in editor.content and b"Check against SAP" in editor.content
 
 
-def test_it_shows_what_a_delete_changes_before_deleting(cast: Cast) -> None:
-    mapping = product_mapping_create(crm_product_code="EL-DEL", components=[{"sap_material": "MAT-EL-001"}])
+def test_it_shows_what_a_delete_changes_before_deleting(cast: Cast, sap_knows_everything: None) -> None:
+    mapping = product_mapping_create(crm_product_code="EL-DEL", components=[{"sap_material": "MAT-EL-001"}]).row
     HandoffFactory(status=HandoffStatus.WRITTEN_BACK, sap_sales_order="5000042",
                    canonical={"lines": [{"product_code": "EL-DEL"}]})
     client = Client()
@@ -236,3 +232,63 @@ def test_it_pages_a_long_table(cast: Cast) -> None:
     second = client.get(reverse("crosswalks:table", args=["products"]) + "?page=2").content.decode()
     assert "Page 1 of 2" in first and "PG-000" in first and "PG-129" not in first
     assert "PG-129" in second
+
+
+def test_it_re_runs_the_deals_a_revert_of_a_deletion_unblocks(
+    cast: Cast, sap_knows_everything: None, enqueued: list[int], django_capture_on_commit_callbacks
+) -> None:
+    mapping = product_mapping_create(crm_product_code="EL-X05", components=[{"sap_material": "MAT-EL-005"}],
+                                     actor=cast.admin).row
+    client = Client()
+    client.force_login(cast.admin)
+    client.post(reverse("crosswalks:delete", args=["products", mapping.pk]), {"reason": "retired"})
+    exception = _blocked_by_product("EL-X05")  # the product's next deal, blocked without its mapping
+    deleted = CrosswalkChange.objects.get(row_key="EL-X05", action="delete")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(cast.admin).post(reverse("api:crosswalk-revert", args=[deleted.pk]))
+
+    assert response.json() == {"reverted": deleted.pk, "rerun_handoffs": [exception.handoff_id]}
+    assert ProductMapping.objects.get(crm_product_code="EL-X05").components.get().sap_material == "MAT-EL-005"
+    exception.refresh_from_db()
+    assert exception.status == ExceptionStatus.RESOLVED
+    exception.handoff.refresh_from_db()
+    assert exception.handoff.status == HandoffStatus.VALIDATING
+    assert enqueued == [exception.handoff_id]
+
+
+def test_it_re_runs_the_deals_a_revert_that_reactivates_a_mapping_unblocks(
+    cast: Cast, sap_knows_everything: None, enqueued: list[int], django_capture_on_commit_callbacks
+) -> None:
+    crosswalk_row_save(table=PRODUCTS, raw={"crm_product_code": "EL-X05", "materials": "MAT-EL-005"},
+                       actor=cast.admin, channel="ui")
+    crosswalk_row_save(table=PRODUCTS, raw={"crm_product_code": "EL-X05", "materials": "MAT-EL-005", "active": "no"},
+                       actor=cast.admin, channel="ui", reason="switched off by mistake")
+    exception = _blocked_by_product("EL-X05")
+    switched_off = CrosswalkChange.objects.get(row_key="EL-X05", action="update")
+    client = Client()
+    client.force_login(cast.admin)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("crosswalks:revert", args=[switched_off.pk]), follow=True)
+
+    assert "1 blocked deal(s) re-run" in response.content.decode()
+    assert ProductMapping.objects.get(crm_product_code="EL-X05").active is True
+    exception.refresh_from_db()
+    assert exception.status == ExceptionStatus.RESOLVED
+    assert enqueued == [exception.handoff_id]
+
+
+def test_it_refuses_to_revert_to_a_material_sap_no_longer_has(cast: Cast, sap_knows_everything: None) -> None:
+    crosswalk_row_save(table=PRODUCTS, raw={"crm_product_code": "EL-X05", "materials": "MAT-EL-005"},
+                       actor=cast.admin, channel="ui")
+    mapping = ProductMapping.objects.get()
+    mapping.components.update(sap_material="MAT-NOPE-OLD")  # what it pointed to then, gone from SAP since
+    crosswalk_row_save(table=PRODUCTS, raw={"crm_product_code": "EL-X05", "materials": "MAT-EL-006"},
+                       actor=cast.admin, channel="ui", instance=mapping)
+    change = CrosswalkChange.objects.get(row_key="EL-X05", action="update")
+
+    with pytest.raises(ValidationError, match="SAP has no material MAT-NOPE-OLD"):
+        crosswalk_change_revert(change=change, actor=cast.admin)
+
+    assert mapping.components.get().sap_material == "MAT-EL-006"

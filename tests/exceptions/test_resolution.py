@@ -6,12 +6,16 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
-from crosswalks.models import CustomerMapping, ProductMapping
+from crosswalks.models import CrosswalkChange, CustomerMapping, ProductMapping
+from crosswalks.services import crosswalk_change_revert
 from exceptions.models import ExceptionEvent, SyncException
-from exceptions.resolution import exception_resolve_path
+from exceptions.resolution import ResolutionError, exception_resolve_path
 from integration_hub.models import HandoffStatus as S
 from integration_hub.models import TransformationLog
+from integration_hub.sandbox import catalog
 from tests.factories import Cast, make_cast
 
 
@@ -219,3 +223,66 @@ def test_it_cancels_an_sap_creation_error_and_tells_salesforce(sync_world, peopl
     opportunity = sync_world.opportunity(opportunity_id)
     assert "duplicate of an order keyed by hand" in opportunity["ERP_Hold_Reason__c"]
     assert sync_world.orders_for(opportunity_id) == []
+
+
+# -- a crosswalk value entered on an exception is checked against SAP like one entered on the workbench --
+def _partners_in_sap(n: int) -> list[str]:
+    return [c.business_partner for c in catalog.companies() if c.business_partner][:n]
+
+
+def test_it_refuses_a_business_partner_sap_does_not_know_says_so_and_writes_nothing(sync_world, people):
+    _, handoff = _blocked(sync_world, "customer_not_found")
+    exception = _open(handoff, "customer_not_found")
+    account = exception.evidence["account"]
+    client = Client()
+    client.force_login(people.master_data_steward)
+
+    response = client.post(reverse("exceptions:resolve", args=[exception.pk]),
+                           {"path": "pick_customer", "business_partner": "9999999999"}, follow=True)
+
+    assert "SAP has no business partner 9999999999" in response.content.decode()
+    assert not CustomerMapping.objects.filter(org_id=handoff.org_id, crm_account_id=account).exists()
+    assert not CrosswalkChange.objects.filter(table="customers", row_key=f"{handoff.org_id}|{account}").exists()
+    exception.refresh_from_db()
+    assert exception.status == "open"
+    handoff.refresh_from_db()
+    assert handoff.status == S.BLOCKED
+
+
+def test_it_records_a_pick_that_replaces_a_mapping_as_a_change_that_can_be_reverted(sync_world, people):
+    _, handoff = _blocked(sync_world, "customer_not_found")
+    exception = _open(handoff, "customer_not_found")
+    account = exception.evidence["account"]
+    earlier, picked = _partners_in_sap(2)
+    CustomerMapping.objects.create(org_id=handoff.org_id, crm_account_id=account, crm_account_name="mapped before",
+                                   sap_business_partner=earlier, sap_ship_to=earlier)
+
+    exception_resolve_path(exception=exception, actor=people.master_data_steward, path="pick_customer",
+                           data={"business_partner": picked})
+
+    change = CrosswalkChange.objects.get(table="customers", row_key=f"{handoff.org_id}|{account}")
+    assert (change.action, change.channel, change.actor) == ("update", "resolution", people.master_data_steward)
+    assert (change.before["sap_business_partner"], change.after["sap_business_partner"]) == (earlier, picked)
+    assert (change.before["sap_ship_to"], change.after["sap_ship_to"]) == (earlier, "")  # belonged to the old sold-to
+    exception.refresh_from_db()
+    assert exception.status == "resolved"
+
+    crosswalk_change_revert(change=change, actor=people.admin)
+    mapping = CustomerMapping.objects.get(org_id=handoff.org_id, crm_account_id=account)
+    assert (mapping.sap_business_partner, mapping.sap_ship_to) == (earlier, earlier)
+
+
+def test_it_refuses_a_material_sap_does_not_have_and_the_product_stays_unmapped(sync_world, people):
+    _, handoff = _blocked(sync_world, "product_not_mapped")
+    exception = _open(handoff, "product_not_mapped")
+    code = exception.evidence["product_code"]
+
+    with pytest.raises(ResolutionError, match="SAP has no material MAT-NOPE-999"):
+        exception_resolve_path(exception=exception, actor=people.product_ops, path="map_product",
+                               data={"components": [{"sap_material": "MAT-NOPE-999", "quantity_factor": "1"}]})
+
+    assert not ProductMapping.objects.filter(crm_product_code__iexact=code).exists()
+    assert not CrosswalkChange.objects.filter(table="products", row_key=code).exists()
+    exception.refresh_from_db()
+    assert exception.status == "open"
+    assert not ExceptionEvent.objects.filter(exception=exception, kind="action").exists()

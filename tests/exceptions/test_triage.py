@@ -144,7 +144,10 @@ def test_it_applies_a_bulk_action_once_with_an_audit_row_per_item(cast: Cast, bu
 
 
 def test_it_resolves_a_root_cause_group_at_once(cast: Cast, enqueued: list[int],
-                                                django_capture_on_commit_callbacks: object) -> None:
+                                                django_capture_on_commit_callbacks: object,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # The mapping is checked against SAP as on the crosswalk workbench: this SAP has the material.
+    monkeypatch.setattr("crosswalks.sap_lookup.SapLookup.materials_exist", lambda self, ms: dict.fromkeys(ms, True))
     group = [SyncExceptionFactory(fingerprint="product_not_mapped:product:GAD-9",
                                   evidence={"product_code": "GAD-9", "product_name": "Gadget 9"}) for _ in range(3)]
     unrelated = SyncExceptionFactory(fingerprint="product_not_mapped:product:OTHER")
