@@ -1,8 +1,9 @@
-"""Checks crosswalk values against SAP, through the connector, so it works against a real tenant.
+"""Checks crosswalk values against the ERP, through its port, so it works against a real tenant;
+and the local caches of the ERP's materials and customers that suggestions search.
 
-SAP has no API for payment-terms keys (T052 is customising), so the valid keys are a setting:
-`HUB_SAP_PAYMENT_TERMS_KEYS` (a list), defaulting to the keys of the sandbox tenant below.
-Never call this inside a database transaction: every check is a network call.
+S/4HANA has no API for payment-terms keys (T052 is customising): the adapter answers them from
+`HUB_SAP_PAYMENT_TERMS_KEYS`. Never call this inside a database transaction: every check is a
+network call.
 """
 
 from __future__ import annotations
@@ -11,35 +12,33 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from crosswalks.models import SapMaterial, SapPartner
-from integration_hub.connectors.sap import SapClient
+from integration_hub import ports
+from integration_hub.erp.base import ErpPort
 from integration_hub.errors import HubError, NotFound
 
-DEFAULT_TERMS_KEYS = ("0001", "0002", "0003", "0004", "NT30", "NT45", "NT60", "NT90")
 
-
-def valid_terms_keys() -> set[str]:
-    return {str(k).upper() for k in getattr(settings, "HUB_SAP_PAYMENT_TERMS_KEYS", DEFAULT_TERMS_KEYS)}
+def valid_terms_keys(erp: ErpPort | None = None) -> set[str]:
+    return (erp or ports.erp_for()).payment_terms_keys()
 
 
 class SapLookup:
     """Existence checks with a per-instance memo (one CSV import asks about each material once)."""
 
-    def __init__(self, client: Any | None = None, *, trust_cache: bool = False) -> None:
-        self._client = client
+    def __init__(self, erp: ErpPort | None = None, *, trust_cache: bool = False) -> None:
+        self._erp = erp
         self.trust_cache = trust_cache
         self._materials: dict[str, bool] = {}
         self._partners: dict[str, bool] = {}
 
     @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = SapClient.from_settings()
-        return self._client
+    def erp(self) -> ErpPort:
+        if self._erp is None:
+            self._erp = ports.erp_for()
+        return self._erp
 
     def materials_exist(self, materials: Iterable[str]) -> dict[str, bool]:
         wanted = {m for m in materials if m not in self._materials}
@@ -49,13 +48,13 @@ class SapLookup:
                 self._materials[known] = True
             wanted -= set(self._materials)
         for material in sorted(wanted):
-            self._materials[material] = self.client.get_product(material) is not None
+            self._materials[material] = self.erp.material_exists(material)
         return self._materials
 
     def partner_exists(self, bp: str) -> bool:
         if bp not in self._partners:
             try:
-                self.client.get_business_partner(bp)
+                self.erp.customer_get(bp)
                 self._partners[bp] = True
             except NotFound:
                 self._partners[bp] = False
@@ -93,12 +92,10 @@ def _compact(number: str) -> str:
     return re.sub(r"[\s.-]", "", number or "").upper()
 
 
-def material_cache_refresh(client: Any | None = None) -> int:
-    """Copy SAP's material descriptions (A_ProductDescription, hub language) into SapMaterial."""
-    client = client or SapClient.from_settings()
-    rows = client.list_product_descriptions()
+def material_cache_refresh(erp: ErpPort | None = None) -> int:
+    """Copy the ERP's material descriptions (hub language) into SapMaterial."""
+    found = (erp or ports.erp_for()).materials_list()
     now = timezone.now()
-    found = {str(r["Product"]): str(r.get("ProductDescription") or "") for r in rows}
     with transaction.atomic():
         SapMaterial.objects.exclude(material__in=found).delete()
         SapMaterial.objects.bulk_create(
@@ -108,22 +105,18 @@ def material_cache_refresh(client: Any | None = None) -> int:
     return len(found)
 
 
-def partner_cache_refresh(client: Any | None = None) -> int:
-    """Copy SAP's organisation partners (name, tax numbers, first address) into SapPartner."""
-    client = client or SapClient.from_settings()
-    rows = client.list_organizations()
+def partner_cache_refresh(erp: ErpPort | None = None) -> int:
+    """Copy the ERP's organisation customers (name, tax numbers, first address) into SapPartner."""
     now = timezone.now()
     partners = []
-    for row in rows:
-        addresses = row.get("to_BusinessPartnerAddress") or []
-        address = addresses[0] if addresses else {}
-        street = " ".join(p for p in (str(address.get("HouseNumber") or ""), str(address.get("StreetName") or "")) if p)
+    for customer in (erp or ports.erp_for()).customers_list():
+        address = customer.address
         partners.append(SapPartner(
-            business_partner=str(row["BusinessPartner"]),
-            name=str(row.get("BusinessPartnerFullName") or row.get("OrganizationBPName1") or ""),
-            tax_numbers=" ".join(_compact(t.get("BPTaxNumber", "")) for t in row.get("to_BusinessPartnerTax") or []),
-            street=street, city=str(address.get("CityName") or ""), postal_code=str(address.get("PostalCode") or ""),
-            country=str(address.get("Country") or ""), refreshed_at=now,
+            business_partner=customer.number, name=customer.name,
+            tax_numbers=" ".join(_compact(t) for t in customer.tax_numbers),
+            street=address.street if address else "", city=address.city if address else "",
+            postal_code=address.postal_code if address else "", country=address.country if address else "",
+            refreshed_at=now,
         ))
     with transaction.atomic():
         SapPartner.objects.exclude(business_partner__in=[p.business_partner for p in partners]).delete()

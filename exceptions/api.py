@@ -25,11 +25,11 @@ from exceptions.bulk import (
     bulk_job_start,
     exception_bulk,
 )
-from exceptions.errors import BulkError, ExceptionNotOpen
+from exceptions.errors import BulkError, ExceptionNotOpen, ResolutionError
 from exceptions.escalation import exception_deadlines
 from exceptions.models import BulkJob, ExceptionStatus, ExceptionType, SyncException
 from exceptions.permissions import can_be_assigned, queue_has_perm, queues_for
-from exceptions.resolution import PATHS, ResolutionError, exception_resolve_path
+from exceptions.resolution import PATHS, exception_resolve_path
 from exceptions.selectors import exception_list
 from exceptions.services import (
     exception_assign,

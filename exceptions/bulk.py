@@ -25,11 +25,11 @@ from django.db.models import Q
 from django.http import QueryDict
 from django.utils import timezone
 
-from exceptions.errors import BulkError, ExceptionNotOpen
+from exceptions.errors import BulkError, ExceptionNotOpen, ResolutionError
 from exceptions.forms import FilterForm
 from exceptions.models import BulkJob, BulkJobStatus, ExceptionStatus, Queue, SyncException
 from exceptions.permissions import can_be_assigned, queues_for
-from exceptions.resolution import ResolutionError, exception_resolve_path
+from exceptions.resolution import exception_resolve_path
 from exceptions.selectors import exception_list
 from exceptions.services import exception_assign, exception_snooze
 from integration_hub.dispatch import BULK_JOB_RUN, enqueue_on_commit

@@ -29,24 +29,17 @@ from crosswalks.models import (
 )
 from crosswalks.services import CheckedRow, crosswalk_row_check, crosswalk_row_write
 from crosswalks.tables import TABLES, format_components
+from exceptions.errors import ExceptionNotOpen, ResolutionError
 from exceptions.models import EventKind, ExceptionStatus, ExceptionType, SyncException
 from exceptions.permissions import queue_has_perm, queues_for
-from exceptions.services import (
-    ExceptionNotOpen,
-    _note,
-    exception_dismiss,
-    exception_resolve,
-    queue_ensure,
-)
+from exceptions.queues import queue_ensure
+from exceptions.services import exception_dismiss, exception_note, exception_resolve
 from integration_hub.models import Handoff, HandoffStatus
+from integration_hub.orders import handoff_status_write_back_on_commit
 from integration_hub.services import handoff_override_set, handoff_transition
 
 User = AbstractBaseUser | None
 POLICY_DEFAULT_TERMS = "Net 30"
-
-
-class ResolutionError(ValueError):
-    """The chosen path does not fit this exception, or its input is wrong."""
 
 
 def _by(actor: User) -> str:
@@ -61,15 +54,6 @@ def _require_open(exception: SyncException) -> None:
 def _require_type(exception: SyncException, *types: str) -> None:
     if exception.type_code not in types:
         raise ResolutionError(f"this path does not apply to a {exception.get_type_code_display()} exception")
-
-
-def _write_back_after_commit(handoff_id: int, reason: str) -> None:
-    def send() -> None:
-        from integration_hub.pipeline import write_back_hold
-
-        write_back_hold(Handoff.objects.get(pk=handoff_id), reason)
-
-    transaction.on_commit(send)
 
 
 def root_cause_group(*, exception: SyncException, actor: User = None) -> QuerySet[SyncException]:
@@ -94,7 +78,7 @@ def _end_deal(
         handoff_transition(handoff=handoff, to_status=to_status, actor=actor, reason=f"{hold_reason}: {note}",
                            last_error=f"{hold_reason}: {note}"[:2000])
     closed = exception_dismiss(exception=exception, actor=actor, note=f"{hold_reason}: {note}")
-    _write_back_after_commit(handoff.pk, f"{hold_reason}: {note}")
+    handoff_status_write_back_on_commit(handoff_id=handoff.pk, reason=f"{hold_reason}: {note}")
     return closed
 
 
@@ -398,5 +382,5 @@ def exception_resolve_path(
     checked = spec.check(exception, data) if spec.check is not None else None
     with transaction.atomic():
         resolved = spec.run(exception, actor, data, checked)
-        _note(resolved, actor=actor, kind=EventKind.ACTION, reason=spec.label, path=path)
+        exception_note(resolved, actor=actor, kind=EventKind.ACTION, reason=spec.label, path=path)
     return resolved

@@ -269,10 +269,6 @@ def exception_note(
     )
 
 
-# exceptions.resolution still imports the old private name; it goes once that module uses exception_note.
-_note = exception_note
-
-
 @transaction.atomic
 def exception_assign(
     *, exception: SyncException, assignee: AbstractBaseUser | None, actor: AbstractBaseUser | None,

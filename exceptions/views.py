@@ -23,7 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from exceptions.bulk import BULK_ACTIONS, BULK_LIMIT, bulk_ids_for_filter, bulk_job_start
-from exceptions.errors import BulkError, ExceptionNotOpen
+from exceptions.errors import BulkError, ExceptionNotOpen, ResolutionError
 from exceptions.escalation import exception_deadlines
 from exceptions.forms import CommentForm, FilterForm, TagsForm
 from exceptions.models import BulkJob, BulkJobStatus, ExceptionStatus, Queue, SavedFilter, SyncException
@@ -31,7 +31,6 @@ from exceptions.permissions import can_be_assigned, queue_has_perm, queue_worker
 from exceptions.resolution import (
     PATHS,
     PATHS_BY_TYPE,
-    ResolutionError,
     exception_resolve_path,
     root_cause_group,
 )

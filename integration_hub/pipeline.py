@@ -25,9 +25,7 @@ from django.utils import timezone
 from approvals.risk import risk_inputs_read
 from approvals.selectors import risk_settings_get
 from approvals.services import approval_window_start, risk_route
-from crosswalks.models import ChangeAction, ChangeChannel, CustomerMapping, MappingSource
-from crosswalks.services import change_record
-from crosswalks.tables import TABLES
+from crosswalks.services import customer_mapping_learn
 from exceptions.models import ExceptionStatus, SyncException
 from exceptions.services import exception_open
 from integration_hub import ports
@@ -158,17 +156,9 @@ def _learn_customer(handoff: Handoff, result: Validation) -> None:
         return
     partner, confidence, rule = result.learned_customer
     org = result.deal.organization
-    mapping, created = CustomerMapping.objects.get_or_create(
-        org_id=handoff.org_id,
-        crm_account_id=org.crm_account_id,
-        defaults={"crm_account_name": org.name[:255], "sap_business_partner": partner,
-                  "confidence": round(confidence, 3), "source": MappingSource.SUGGESTED},
-    )
-    if created:
-        table = TABLES["customers"]
-        change_record(table=table, action=ChangeAction.CREATE, channel=ChangeChannel.API, before=None,
-                      after=table.snapshot(mapping), actor=None,
-                      reason=f"learnt by the pipeline: {rule} at {confidence:.2f} (deal {result.deal.opportunity_id})")
+    customer_mapping_learn(org_id=handoff.org_id, crm_account_id=org.crm_account_id, crm_account_name=org.name,
+                           business_partner=partner, confidence=confidence,
+                           reason=f"learnt by the pipeline: {rule} at {confidence:.2f} (deal {result.deal.opportunity_id})")
 
 
 def _finish_validation(handoff: Handoff, result: Validation, erp: ErpPort) -> None:

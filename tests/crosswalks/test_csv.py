@@ -18,6 +18,7 @@ from exceptions.models import ExceptionStatus, SyncException
 from integration_hub.models import HandoffStatus
 from tests.crosswalks.test_api import client_for
 from tests.factories import Cast
+from tests.fakes import FakeErp
 
 pytestmark = pytest.mark.django_db
 PRODUCTS = TABLES["products"]
@@ -69,8 +70,7 @@ def test_it_reads_excel_csv_with_bom_semicolons_and_crlf(cast: Cast) -> None:
 def test_it_reports_unknown_columns_duplicates_and_materials_sap_lacks(cast: Cast) -> None:
     assert import_plan(PRODUCTS, "code,materials\nA,B\n").errors[0].message.startswith("Unknown column 'code'")
     SapMaterial.objects.create(material="MAT-EL-005", description="x")
-    lookup = SapLookup(client=object(), trust_cache=True)
-    lookup._materials["MAT-NONE"] = False  # SAP said no
+    lookup = SapLookup(erp=FakeErp(), trust_cache=True)
     plan = import_plan(PRODUCTS, "crm_product_code,materials\nA,MAT-EL-005\nA,MAT-EL-005\nB,MAT-NONE\n", lookup=lookup)
     assert [(e.line, e.column, e.message) for e in plan.errors] == [
         (3, "crm_product_code", "A is already on line 2."), (4, "materials", "SAP has no material MAT-NONE.")]

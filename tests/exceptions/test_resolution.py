@@ -11,8 +11,9 @@ from django.urls import reverse
 
 from crosswalks.models import CrosswalkChange, CustomerMapping, ProductMapping
 from crosswalks.services import crosswalk_change_revert
+from exceptions.errors import ResolutionError
 from exceptions.models import ExceptionEvent, SyncException
-from exceptions.resolution import ResolutionError, exception_resolve_path
+from exceptions.resolution import exception_resolve_path
 from integration_hub.models import HandoffStatus as S
 from integration_hub.models import TransformationLog
 from integration_hub.sandbox import catalog

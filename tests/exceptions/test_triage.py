@@ -177,7 +177,7 @@ def test_it_assigns_comments_and_tags_through_the_api(cast: Cast, pricing_except
 
 
 def test_it_refuses_a_path_that_does_not_fit_the_type(cast: Cast, pricing_exception) -> None:
-    from exceptions.resolution import ResolutionError
+    from exceptions.errors import ResolutionError
 
     with pytest.raises(ResolutionError):
         exception_resolve_path(exception=pricing_exception, actor=cast.pricing_analyst, path="release", data={})

@@ -71,33 +71,23 @@ def test_it_resolves_exceptions_from_the_admin_through_the_service(admin_client:
     assert exception.handoff.status == "validating"
 
 
-def test_it_refuses_a_product_mapping_without_components_in_the_admin(admin_client: object) -> None:
-    ProductMappingComponentFactory(mapping__crm_product_code="SKU-KEEP")
-    data = {
-        "crm_product_code": "SKU-NEW",
-        "crm_product_name": "New",
-        "confidence": "1.0",
-        "active": "on",
-        "source": "manual",
-        "components-TOTAL_FORMS": "1",
-        "components-INITIAL_FORMS": "0",
-        "components-MIN_NUM_FORMS": "1",
-        "components-MAX_NUM_FORMS": "1000",
-        "components-0-position": "0",
-        "components-0-sap_material": "",
-        "components-0-quantity_factor": "1",
-    }
+def test_it_shows_crosswalks_read_only_so_every_edit_goes_through_the_checked_save_path(admin_client: object) -> None:
+    """The admin cannot ask the ERP inside its transaction, so it never writes a crosswalk row:
+    `MAT-NOPE-999` can only enter through the workbench, API or CSV, which check it first."""
+    component = ProductMappingComponentFactory(mapping__crm_product_code="SKU-KEEP")
+    data = {"crm_product_code": "SKU-NEW", "crm_product_name": "New", "confidence": "1.0", "active": "on",
+            "source": "manual", "components-TOTAL_FORMS": "1", "components-INITIAL_FORMS": "0",
+            "components-0-sap_material": "MAT-NOPE-999", "components-0-quantity_factor": "1"}
 
-    response = admin_client.post(reverse("admin:crosswalks_productmapping_add"), data)  # type: ignore[attr-defined]
+    added = admin_client.post(reverse("admin:crosswalks_productmapping_add"), data)  # type: ignore[attr-defined]
+    shown = admin_client.get(reverse("admin:crosswalks_productmapping_change", args=[component.mapping.pk]))  # type: ignore[attr-defined]
+    deleted = admin_client.post(reverse("admin:crosswalks_productmapping_delete", args=[component.mapping.pk]),  # type: ignore[attr-defined]
+                                {"post": "yes"})
 
-    assert response.status_code == 200
-    assert not ProductMapping.objects.filter(crm_product_code="SKU-NEW").exists()
-
-    data["components-0-sap_material"] = "MAT-1"
-    data["components-0-quantity_factor"] = "2"
-    response = admin_client.post(reverse("admin:crosswalks_productmapping_add"), data)  # type: ignore[attr-defined]
-    assert response.status_code == 302
-    assert ProductMapping.objects.get(crm_product_code="SKU-NEW").components.get().sap_material == "MAT-1"
+    assert added.status_code == 403
+    assert shown.status_code == 200 and "SKU-KEEP" in shown.content.decode()
+    assert deleted.status_code == 403
+    assert list(ProductMapping.objects.values_list("crm_product_code", flat=True)) == ["SKU-KEEP"]
 
 
 def test_it_finds_a_handoff_by_either_form_of_its_opportunity_id_in_the_admin_search(admin_client: object) -> None:

@@ -232,10 +232,11 @@ def test_it_re_runs_from_validation_when_the_last_exception_is_resolved(any_sync
     exception = SyncException.objects.get(handoff=handoff, type_code="product_not_mapped")
     code = exception.evidence["product_code"]
 
-    # Product ops maps the product in place, then resolves.
+    # Product ops maps the product; the crosswalk service resolves what the mapping fixes.
     product_mapping_create(crm_product_code=code, crm_product_name="mapped in triage",
                            components=[{"sap_material": "MAT-EL-001", "quantity_factor": "1"}])
-    exception_resolve(exception=exception, actor=None, note="mapped to MAT-EL-001")
+    exception.refresh_from_db()
+    assert exception.status == ExceptionStatus.RESOLVED
     handoff = sync_world.drive(handoff)
 
     assert "product_not_mapped" not in _open_types(handoff)
