@@ -10,6 +10,7 @@ as an `integration_hub.errors` class, so callers know whether to retry.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +30,8 @@ from integration_hub.connectors.base import CallRecord, Recorder, redact
 
 SYSTEM = "salesforce"
 _MAX_RECORDED_BODY = 20_000
+COLLECTION_LIMIT = 200  # records per sObject Collections call (WIRE-ERP.md §5.2)
+_API_USAGE_RE = re.compile(r"(?:^|[^-])api-usage=(\d+)/(\d+)")
 T = TypeVar("T")
 
 
@@ -66,6 +69,8 @@ class _Transport(HTTPAdapter):
         self.timeout = timeout
         self.downgrade = downgrade
         self._local = threading.local()
+        # (used, max) from the latest `Sforce-Limit-Info`, whichever call (or error) carried it.
+        self.api_usage: tuple[int, int] | None = None
 
     @contextmanager
     def capture(self) -> Iterator[list[_Exchange]]:
@@ -100,6 +105,9 @@ class _Transport(HTTPAdapter):
             raise
         exchange.status = response.status_code
         exchange.response_headers = dict(response.headers)
+        usage = _API_USAGE_RE.search(response.headers.get("Sforce-Limit-Info", ""))
+        if usage:
+            self.api_usage = (int(usage.group(1)), int(usage.group(2)))
         exchange.response_body = _decode_body(response.content)
         exchange.duration_ms = (time.monotonic() - exchange.started) * 1000
         return response
@@ -374,6 +382,49 @@ class SalesforceClient:
 
     def limits(self) -> dict[str, Any]:
         return self._call("limits", write=False, fn=self.sf.limits)
+
+    def update_collection(self, records: list[dict[str, Any]], *, all_or_none: bool = False) -> list[dict[str, Any]]:
+        """Update many records, of one or several types, through sObject Collections.
+
+        Each record is `{"attributes": {"type": "Opportunity"}, "id": "006…", "Field": value, …}`.
+        Sends `PATCH composite/sobjects` with at most 200 records a call and returns one
+        SaveResult per record, in the order given: `{"id", "success": True, "errors": []}` or
+        `{"id"?, "success": False, "errors": [{"statusCode", "message", "fields"}]}` (WIRE-ERP.md
+        §5.2). A record's failure is in its result, not raised; a failure of a whole call (5xx,
+        rate limit, a malformed request) raises as usual, and calls already answered stay applied
+        (updates are idempotent, so sending everything again is safe).
+
+        Records are grouped by type before they are cut into calls, so a call never holds more
+        than one chunk per type (Salesforce processes at most 10 chunks per call). `all_or_none`
+        holds for one call only, so it is refused for more than 200 records.
+        """
+        if all_or_none and len(records) > COLLECTION_LIMIT:
+            raise errors.ValidationFailed(
+                f"all_or_none cannot hold across {len(records)} records: one call takes at most "
+                f"{COLLECTION_LIMIT}", system=SYSTEM)
+        order = sorted(range(len(records)), key=lambda i: str((records[i].get("attributes") or {}).get("type", "")))
+        results: list[dict[str, Any]] = [{} for _ in records]
+        for start in range(0, len(order), COLLECTION_LIMIT):
+            chunk = order[start:start + COLLECTION_LIMIT]
+            answered = self._update_chunk([records[i] for i in chunk], all_or_none=all_or_none)
+            for index, result in zip(chunk, answered, strict=True):
+                results[index] = result
+        return results
+
+    def _update_chunk(self, records: list[dict[str, Any]], *, all_or_none: bool) -> list[dict[str, Any]]:
+        body = {"allOrNone": all_or_none, "records": records}
+        answer = self._call("composite:sobjects", write=True, fn=lambda: self.sf.restful(
+            "composite/sobjects", method="PATCH", json=body))
+        if not isinstance(answer, list) or len(answer) != len(records) \
+                or not all(isinstance(item, dict) for item in answer):
+            raise errors.ValidationFailed(
+                f"Salesforce answered a collection update of {len(records)} records with {answer!r:.200}",
+                system=SYSTEM, body=answer)
+        return answer
+
+    def api_usage(self) -> tuple[int, int] | None:
+        """(calls used today, daily limit) from the latest `Sforce-Limit-Info`; None before any call."""
+        return self._transport.api_usage
 
     @property
     def host(self) -> str:

@@ -118,10 +118,14 @@ def _claim(fault: Fault) -> bool:
     return qs.update(hits=F("hits") + 1) == 1
 
 
-def fault_take(*, system: str, operation: str, kinds: tuple[str, ...] | None = None) -> Fault | None:
+def fault_take(
+    *, system: str, operation: str, kinds: tuple[str, ...] | None = None, latency: bool = True
+) -> Fault | None:
     """Apply latency faults for this call and return the first other fault that fires, if any.
 
     `kinds` limits which non-latency kinds this call can suffer (a GET cannot hit a CSRF expiry).
+    `latency=False` leaves latency faults alone: for checks inside a call (one record of a batch)
+    whose call has already had its delay.
     """
     now = timezone.now()
     candidates = Fault.objects.filter(system=system).filter(
@@ -130,6 +134,8 @@ def fault_take(*, system: str, operation: str, kinds: tuple[str, ...] | None = N
     chosen: Fault | None = None
     for fault in candidates:
         if not fnmatch.fnmatchcase(operation, fault.operation):
+            continue
+        if fault.kind == Fault.Kind.LATENCY and not latency:
             continue
         if fault.kind != Fault.Kind.LATENCY and (chosen is not None or (kinds is not None and fault.kind not in kinds)):
             continue

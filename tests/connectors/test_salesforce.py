@@ -12,6 +12,7 @@ from simple_salesforce import Salesforce
 from integration_hub import errors
 from integration_hub.connectors.salesforce import SalesforceClient, _Transport
 from integration_hub.sandbox.faults import fault_add
+from integration_hub.sandbox.salesforce import store
 
 
 @pytest.fixture
@@ -176,3 +177,89 @@ def test_it_serves_a_plain_simple_salesforce_client_through_the_downgrade_adapte
     assert client.Account.update(created["id"], {"Phone": "2"}) == 204
     assert client.query("SELECT Phone FROM Account")["records"][0]["Phone"] == "2"
     assert client.api_usage["api-usage"].total == 15000
+
+
+def _records(sobject: str, ids: list[str], **fields) -> list[dict]:
+    return [{"attributes": {"type": sobject}, "id": record_id, **fields} for record_id in ids]
+
+
+def test_it_updates_a_collection_in_calls_of_200_and_answers_in_the_given_order(sf, calls):
+    accounts = [store.record_create(sobject="Account", data={"Name": f"Customer {n}"}).record_id for n in range(150)]
+    opps = [store.record_create(sobject="Opportunity", data={
+        "Name": f"Deal {n}", "StageName": "Closed Won", "CloseDate": "2026-06-30"}).record_id for n in range(300)]
+    # Interleaved types: sent as they come, this would be 300 chunks; Salesforce takes 10 per call.
+    records = []
+    for n, opp in enumerate(opps):
+        records += _records("Opportunity", [opp], ERP_Order_Status__c="In Process" if n % 2 else "Open")
+        if n < len(accounts):
+            records += _records("Account", [accounts[n]], ERP_Credit_Status__c="OK", ERP_Open_AR__c=float(n))
+    assert records[6]["attributes"]["type"] == "Opportunity"
+    records[6]["ERP_Order_Status__c"] = "Shipped"  # one bad value among 450
+    calls.clear()
+
+    results = sf.update_collection(records)
+
+    patches = [c for c in calls if c.operation == "composite:sobjects"]
+    assert [(c.method, c.status, len(c.response_body)) for c in patches] == [
+        ("PATCH", 200, 200), ("PATCH", 200, 200), ("PATCH", 200, 50)]
+    assert all(c.url.endswith("/services/data/v59.0/composite/sobjects") for c in patches)
+    # Recorded bodies are cut at 20 000 characters: a 200-record request is kept as its first characters.
+    assert [str(c.request_body)[:33] for c in patches[:2]] == ['{"allOrNone": false, "records": ['] * 2
+    assert patches[2].request_body["allOrNone"] is False and len(patches[2].request_body["records"]) == 50
+    for call in patches:  # each call holds at most one run of each type (key prefixes 001, 006)
+        prefixes = [r["id"][:3] for r in call.response_body]
+        assert len([p for i, p in enumerate(prefixes) if i == 0 or prefixes[i - 1] != p]) <= 2
+    assert patches[0].request_headers["Authorization"] == "***"
+
+    assert len(results) == 450
+    assert [r.get("id") for r in results] == [r["id"] for r in records]
+    assert [n for n, r in enumerate(results) if not r["success"]] == [6]
+    assert results[6]["errors"][0]["statusCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    assert sf.query("SELECT COUNT() FROM Account WHERE ERP_Credit_Status__c = 'OK'")["totalSize"] == 150
+    assert sf.query("SELECT COUNT() FROM Opportunity WHERE ERP_Order_Status__c != null")["totalSize"] == 299
+
+
+def test_it_keeps_all_or_none_within_one_call(sf, calls):
+    account = sf.create("Account", {"Name": "Atomic"})
+    calls.clear()
+
+    results = sf.update_collection(
+        _records("Account", [account], ERP_Credit_Status__c="Blocked")
+        + _records("Account", ["001000000000000AAA"], ERP_Credit_Status__c="OK"), all_or_none=True)
+
+    assert [r["errors"][0]["statusCode"] for r in results] == ["ALL_OR_NONE_OPERATION_ROLLED_BACK",
+                                                               "ENTITY_IS_DELETED"]
+    assert len(calls) == 1 and calls[0].request_body["allOrNone"] is True
+    assert sf.get("Account", account)["ERP_Credit_Status__c"] is None
+
+    calls.clear()
+    with pytest.raises(errors.ValidationFailed):
+        sf.update_collection(_records("Account", [account] * 201, ERP_Credit_Status__c="OK"), all_or_none=True)
+    assert calls == []  # refused before anything is sent
+    assert sf.update_collection([]) == []
+
+
+def test_it_raises_a_failed_collection_call_as_a_hub_error(sf):
+    account = sf.create("Account", {"Name": "Throttled"})
+    _fault("rate_limit", "composite:sobjects", retry_after=7)
+    with pytest.raises(errors.RateLimited) as limited:
+        sf.update_collection(_records("Account", [account], ERP_Credit_Status__c="OK"))
+    assert limited.value.retry_after == 7.0
+
+    _fault("drop", "composite:sobjects")
+    with pytest.raises(errors.AmbiguousOutcome):  # it landed; sending it again is harmless
+        sf.update_collection(_records("Account", [account], ERP_Credit_Status__c="Blocked"))
+    assert sf.get("Account", account)["ERP_Credit_Status__c"] == "Blocked"
+
+
+def test_it_reads_the_last_api_usage(sf):
+    assert sf.api_usage() is None
+    account = sf.create("Account", {"Name": "Counted"})
+    used, limit = sf.api_usage()
+    assert limit == 15000 and used >= 1
+
+    sf.update_collection(_records("Account", [account], ERP_Open_AR__c=10.0))
+    assert sf.api_usage() == (used + 1, 15000)
+    with pytest.raises(errors.NotFound):  # an error answer carries the header too
+        sf.get("Account", "001000000000000AAA")
+    assert sf.api_usage() == (used + 2, 15000)

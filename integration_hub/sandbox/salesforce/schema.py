@@ -43,10 +43,22 @@ class Field:
     reference_to: str = ""
     relationship_name: str = ""
     length: int = 0
+    label: str = ""  # as the org's setup names it; the API name when blank
+    # A restricted picklist refuses any other value (INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST);
+    # an unrestricted one (no values declared here) takes any text.
+    picklist_values: tuple[str, ...] = ()
 
     @property
     def nillable(self) -> bool:
         return not self.required and self.type != BOOLEAN and self.name != "Id"
+
+    @property
+    def restricted(self) -> bool:
+        return bool(self.picklist_values)
+
+    @property
+    def display_label(self) -> str:
+        return self.label or self.name
 
 
 @dataclass(frozen=True)
@@ -116,6 +128,26 @@ def _declare(name: str, prefix: str, label: str, fields: list[Field]) -> SObject
 
 SOBJECTS: dict[str, SObject] = {}
 
+# The back-flow's write-back fields (ERP -> CRM status; WIRE-ERP.md §5.1 recommends custom fields
+# because Opportunity and Account have no standard invoice, payment or credit fields).
+OPPORTUNITY_ERP_FIELDS = (
+    Field("ERP_Order_Status__c", PICKLIST, label="ERP Order Status", picklist_values=(
+        "Open", "In Process", "Completed", "Credit Hold", "Delivery Block", "Cancelled")),
+    Field("ERP_Delivery_Status__c", PICKLIST, label="ERP Delivery Status", picklist_values=(
+        "Not Delivered", "Partially Delivered", "Delivered")),
+    Field("ERP_Invoice_Number__c", STRING, label="ERP Invoice Number", length=255),
+    Field("ERP_Invoice_Status__c", PICKLIST, label="ERP Invoice Status", picklist_values=(
+        "Not Invoiced", "Open", "Partially Paid", "Paid", "Overdue", "Cancelled")),
+    Field("ERP_Amount_Invoiced__c", CURRENCY, label="ERP Amount Invoiced"),
+    Field("ERP_Amount_Paid__c", CURRENCY, label="ERP Amount Paid"),
+    Field("ERP_Last_Synced__c", DATETIME, label="ERP Last Synced"),
+)
+ACCOUNT_ERP_FIELDS = (
+    Field("ERP_Credit_Status__c", PICKLIST, label="ERP Credit Status", picklist_values=("OK", "Blocked")),
+    Field("ERP_Open_AR__c", CURRENCY, label="ERP Open AR"),
+    Field("ERP_Days_Past_Due__c", DOUBLE, label="ERP Days Past Due"),
+)
+
 
 def _register(obj: SObject) -> None:
     SOBJECTS[obj.name] = obj
@@ -148,6 +180,7 @@ _register(_declare("Account", "001", "Account", [
     Field("Tax_ID__c", STRING, length=30),
     Field("DUNS__c", STRING, length=20),
     Field("Payment_Terms__c", PICKLIST),
+    *ACCOUNT_ERP_FIELDS,
 ]))
 _register(_declare("Contact", "003", "Contact", [
     Field("FirstName", STRING, length=40),
@@ -212,6 +245,7 @@ _register(_declare("Opportunity", "006", "Opportunity", [
     Field("SAP_Sales_Order__c", STRING, length=20),
     Field("ERP_Sync_Status__c", PICKLIST),
     Field("ERP_Hold_Reason__c", TEXTAREA),
+    *OPPORTUNITY_ERP_FIELDS,
 ]))
 _register(_declare("OpportunityLineItem", "00k", "Opportunity Product", [
     Field("OpportunityId", REFERENCE, required=True, create_only=True, reference_to="Opportunity",

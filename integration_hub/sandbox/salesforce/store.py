@@ -131,6 +131,12 @@ def coerce(obj: SObject, field: schema.Field, value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise _json_error(field, value)
     text = str(value)
+    if field.restricted and text not in field.picklist_values:
+        raise api_error(
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            f"{field.display_label}: bad value for restricted picklist field: {text}",
+            fields=[field.name],
+        )
     if field.length and len(text) > field.length:
         raise api_error(
             "STRING_TOO_LONG",

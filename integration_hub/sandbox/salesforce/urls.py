@@ -18,6 +18,7 @@ urlpatterns = [
     re_path(_V + r"/queryAll/?$", views.query, {"include_deleted": True}),
     re_path(_V + r"/query/(?P<locator>[A-Za-z0-9]+-\d+)/?$", views.query_more),
     re_path(_V + r"/queryAll/(?P<locator>[A-Za-z0-9]+-\d+)/?$", views.query_more),
+    re_path(_V + r"/composite/sobjects/?$", views.composite_sobjects),
     re_path(_V + r"/sobjects/?$", views.describe_global),
     re_path(_V + r"/sobjects/(?P<sobject>\w+)/describe/?$", views.describe),
     re_path(_V + r"/sobjects/(?P<sobject>\w+)/?$", views.sobject_collection),

@@ -1,7 +1,24 @@
-"""The Salesforce REST API as the sandbox serves it (WIRE.md PART B).
+"""The Salesforce REST API as the sandbox serves it (WIRE.md PART B, WIRE-ERP.md §5.2).
 
 Every API view goes through `_api`: bearer auth, the daily call counter, fault injection in
-Salesforce's wire format, errors as JSON arrays, and `Sforce-Limit-Info` on every answer.
+Salesforce's wire format, errors as JSON arrays, and `Sforce-Limit-Info: api-usage=N/15000`
+(WIRE.md B1) on every answer to an authenticated request, 404s and 405s included. N counts the
+calls of the day, this one included; a refused token is not counted and gets no header.
+
+Faults (`POST /_sandbox/faults`, see `integration_hub.sandbox.faults`) match these operation
+names: `query` (query, queryAll and their next pages), `limits`, `resources`, `describe`,
+`describe:<Type>`, `create:<Type>`, `get:<Type>`, `update:<Type>`, `delete:<Type>`, and
+`composite:sobjects` for a whole sObject Collections update.
+
+One record of a collection update can be made to fail while the rest land, with a fault on
+`composite:sobjects:<Type>:<18-character id>` (or a pattern such as
+`composite:sobjects:Opportunity:*`), checked before anything is written:
+- kind `lock`: that record answers UNABLE_TO_LOCK_ROW, "unable to obtain exclusive access to
+  this record or 1 records: <id>" (transient; the next try succeeds once the fault is used up);
+- kind `status` with `status` 400: that record answers FIELD_CUSTOM_VALIDATION_EXCEPTION with
+  the fault's `message` (a validation rule of the org refusing it; permanent).
+Other kinds and statuses do not apply to single records, and latency is only ever applied to
+the call. Deleting a record (`DELETE sobjects/<Type>/<id>`) makes it answer ENTITY_IS_DELETED.
 """
 
 from __future__ import annotations
@@ -20,7 +37,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from integration_hub.sandbox.faults import drop_response, fault_take
 from integration_hub.sandbox.models import Fault
-from integration_hub.sandbox.salesforce import schema, soql, store
+from integration_hub.sandbox.salesforce import composite, schema, soql, store
 from integration_hub.sandbox.salesforce.models import SfApiUsage, SfOutboundMessage, SfQueryCursor
 from integration_hub.sandbox.salesforce.outbound import dispatch_pending
 from integration_hub.sandbox.salesforce.store import SfApiError, api_error
@@ -86,6 +103,16 @@ def _render_fault(fault: Fault) -> HttpResponse:
     return response
 
 
+def _usage(response: HttpResponse, used: int) -> HttpResponse:
+    response["Sforce-Limit-Info"] = f"api-usage={used}/{DAILY_LIMIT}"
+    return response
+
+
+def _counted(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """A response outside `_api` (404, 405): counted and stamped when the caller is authenticated."""
+    return _usage(response, _count_call()) if _authorized(request) else response
+
+
 def _api(request: HttpRequest, operation: str, handler: Handler) -> HttpResponse:
     if not _authorized(request):
         return _errors(401, "INVALID_SESSION_ID", "Session expired or invalid")
@@ -103,8 +130,7 @@ def _api(request: HttpRequest, operation: str, handler: Handler) -> HttpResponse
             response = _errors(500, "UNKNOWN_EXCEPTION", "An unexpected error occurred.")
         if fault is not None:  # drop: the work is committed, the client never hears of it
             drop_response(request)
-    response["Sforce-Limit-Info"] = f"api-usage={used}/{DAILY_LIMIT}"
-    return response
+    return _usage(response, used)
 
 
 def _json_body(request: HttpRequest) -> Any:
@@ -117,7 +143,7 @@ def _json_body(request: HttpRequest) -> Any:
 def _method_not_allowed(request: HttpRequest, allowed: str) -> HttpResponse:
     response = _errors(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{request.method}' not allowed. Allowed are {allowed}")
     response["Allow"] = allowed
-    return response
+    return _counted(request, response)
 
 
 # -- versions, resources, limits ---------------------------------------------------------------
@@ -125,8 +151,7 @@ def _method_not_allowed(request: HttpRequest, allowed: str) -> HttpResponse:
 def versions(request: HttpRequest) -> HttpResponse:
     data = [{"label": f"Version {v}", "url": f"/services/data/v{v}", "version": v}
             for v in ("57.0", "58.0", "59.0", "60.0", "61.0", "62.0")]
-    response = JsonResponse(data, safe=False)
-    return response
+    return _counted(request, JsonResponse(data, safe=False))
 
 
 @csrf_exempt
@@ -227,7 +252,10 @@ def _describe(name: str, version: str) -> HttpResponse:
     obj = store.get_sobject(name)
     fields = [
         {
-            "name": f.name, "label": f.name, "type": f.type, "length": f.length,
+            "name": f.name, "label": f.display_label, "type": f.type, "length": f.length,
+            "picklistValues": [{"active": True, "defaultValue": False, "label": v, "validFor": None, "value": v}
+                               for v in f.picklist_values],
+            "restrictedPicklist": f.restricted,
             "nillable": f.nillable, "createable": not f.readonly, "updateable": not (f.readonly or f.create_only),
             "custom": f.name.endswith("__c"), "referenceTo": [f.reference_to] if f.reference_to else [],
             "relationshipName": f.relationship_name or None, "defaultedOnCreate": f.readonly,
@@ -310,6 +338,38 @@ def sobject_row(request: HttpRequest, version: str, sobject: str, record_id: str
     return _method_not_allowed(request, "GET,HEAD,PATCH,DELETE")
 
 
+# -- composite ---------------------------------------------------------------------------------
+_RECORD_FAULTS = (Fault.Kind.LOCK, Fault.Kind.STATUS)
+
+
+def _record_refusal(sobject: str, record_id: str) -> dict[str, Any] | None:
+    """The error a record-level fault (`composite:sobjects:<Type>:<id>`) makes this record answer."""
+    fault = fault_take(system="salesforce", operation=f"composite:sobjects:{sobject}:{record_id}",
+                       kinds=_RECORD_FAULTS, latency=False)
+    if fault is None:
+        return None
+    if fault.kind == Fault.Kind.LOCK:
+        return {"statusCode": "UNABLE_TO_LOCK_ROW", "fields": [], "message": fault.message or
+                f"unable to obtain exclusive access to this record or 1 records: {record_id}"}
+    if fault.status == 400:
+        return {"statusCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION", "fields": [],
+                "message": fault.message or "The record was refused by a validation rule."}
+    return None
+
+
+@csrf_exempt
+def composite_sobjects(request: HttpRequest, version: str) -> HttpResponse:
+    """sObject Collections update (`integration_hub.sandbox.salesforce.composite` has the rules)."""
+    if request.method != "PATCH":
+        return _method_not_allowed(request, "PATCH")
+
+    def update() -> HttpResponse:
+        results = composite.collection_update(body=_json_body(request), refuse=_record_refusal)
+        return JsonResponse(results, safe=False)
+
+    return _api(request, "composite:sobjects", update)
+
+
 # -- control plane -----------------------------------------------------------------------------
 @csrf_exempt
 def outbound_view(request: HttpRequest) -> HttpResponse:
@@ -328,4 +388,4 @@ def outbound_view(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt
 def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
-    return _errors(404, "NOT_FOUND", "The requested resource does not exist")
+    return _counted(request, _errors(404, "NOT_FOUND", "The requested resource does not exist"))
