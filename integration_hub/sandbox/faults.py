@@ -150,7 +150,8 @@ def fault_take(
     return chosen
 
 
-def _authorized(request: HttpRequest) -> bool:
+def control_plane_authorized(request: HttpRequest) -> bool:
+    """The sandboxes' control planes accept either sandbox's own credentials."""
     header = request.headers.get("Authorization", "")
     if header == f"Bearer {settings.SANDBOX_SALESFORCE_TOKEN}":
         return True
@@ -166,7 +167,7 @@ def _authorized(request: HttpRequest) -> bool:
 @csrf_exempt
 def faults_view(request: HttpRequest, *, system: str) -> HttpResponse:
     """The control plane for one sandbox's faults (same credentials as the sandbox itself)."""
-    if not _authorized(request):
+    if not control_plane_authorized(request):
         return JsonResponse({"error": "sandbox credentials required"}, status=401)
     if request.method == "GET":
         faults = [f.as_dict() for f in Fault.objects.filter(system=system)]

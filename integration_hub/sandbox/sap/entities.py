@@ -182,6 +182,7 @@ _SO_ITEM_FIELDS = (
     D("ConfdDelivQtyInOrderQtyUnit", 15, 3, **RO),
     S("SDProcessStatus", 1, **RO),
     S("DeliveryStatus", 1, **RO),
+    S("OrderRelatedBillingStatus", 1, **RO),
 )
 
 _PR_ELEMENT_FIELDS = (
@@ -725,6 +726,9 @@ CREDIT_SRV = Service(
 )
 
 # -- API_OPLACCTGDOCITEMCUBE_SRV -------------------------------------------------------------------
+# Customer line items of journal entries. An open item has IsCleared false and an empty
+# ClearingAccountingDocument (the hub's "uncleared" filter is `ClearingAccountingDocument eq ''`);
+# BillingDocument/SalesDocument link an invoice's receivable to SD (WIRE-ERP 4.2).
 AR_SRV = Service(
     "API_OPLACCTGDOCITEMCUBE_SRV",
     (
@@ -744,16 +748,173 @@ AR_SRV = Service(
                 DT("PostingDate"),
                 DT("DocumentDate"),
                 DT("NetDueDate"),
+                DT("DueCalculationBaseDate"),
+                B("IsCleared"),
                 S("ClearingAccountingDocument", 10),
                 DT("ClearingDate"),
+                DT("ClearingCreationDate"),
+                S("ClearingDocFiscalYear", 4),
+                B("ClearingIsReversed"),
                 D("AmountInTransactionCurrency", 23, 2),
                 S("TransactionCurrency", 5),
                 D("AmountInCompanyCodeCurrency", 23, 2),
                 S("CompanyCodeCurrency", 5),
                 S("PaymentTerms", 4),
                 S("DocumentReferenceID", 16),
+                S("OriginalReferenceDocument", 20),
+                S("ReferenceDocumentType", 5),
+                S("InvoiceReference", 10),
+                S("AssignmentReference", 18),
+                S("BillingDocument", 10),
                 S("SalesDocument", 10),
+                B("IsSalesRelated"),
             ),
+            creatable=False,
+            updatable=False,
+        ),
+    ),
+)
+
+# -- API_OUTBOUND_DELIVERY_SRV (read-only in the sandbox; deliveries come from /_sandbox/events) --
+_DLV = ("DeliveryDocument", "DeliveryDocument")
+
+OUTBOUND_DELIVERY_SRV = Service(
+    "API_OUTBOUND_DELIVERY_SRV",
+    (
+        EntityType(
+            "A_OutbDeliveryHeaderType",
+            "A_OutbDeliveryHeader",
+            ("DeliveryDocument",),
+            (
+                K("DeliveryDocument", 10),
+                S("DeliveryDocumentType", 4),
+                S("SalesOrganization", 4),
+                S("SoldToParty", 10),
+                S("ShipToParty", 10),
+                S("ShippingPoint", 4),
+                S("ShippingCondition", 2),
+                DT("PlannedGoodsIssueDate"),
+                DT("ActualGoodsMovementDate"),
+                DT("DeliveryDate"),
+                S("OverallGoodsMovementStatus", 1),
+                S("OverallPickingStatus", 1),
+                S("OverallSDProcessStatus", 1),
+                S("OverallDelivReltdBillgStatus", 1),
+                S("DeliveryBlockReason", 2),
+                S("HeaderBillingBlockReason", 2),
+                S("TotalBlockStatus", 1),
+                S("CreatedByUser", 12),
+                DT("CreationDate"),
+                DT("LastChangeDate"),
+                DTO("LastChangeDateTime"),
+            ),
+            (Nav("to_DeliveryDocumentItem", "A_OutbDeliveryItem", True, (_DLV,)),),
+            creatable=False,
+            updatable=False,
+        ),
+        EntityType(
+            "A_OutbDeliveryItemType",
+            "A_OutbDeliveryItem",
+            ("DeliveryDocument", "DeliveryDocumentItem"),
+            (
+                K("DeliveryDocument", 10),
+                K("DeliveryDocumentItem", 6),
+                S("DeliveryDocumentItemCategory", 4),
+                S("DeliveryDocumentItemText", 40),
+                S("Material", 40),
+                S("Plant", 4),
+                D("ActualDeliveryQuantity", 13, 3),
+                S("DeliveryQuantityUnit", 3),
+                S("GoodsMovementStatus", 1),
+                S("PickingStatus", 1),
+                S("ItemBillingBlockReason", 2),
+                S("ReferenceSDDocument", 10),
+                S("ReferenceSDDocumentItem", 6),
+                S("ReferenceSDDocumentCategory", 4),
+                DT("CreationDate"),
+            ),
+            (Nav("to_DeliveryDocument", "A_OutbDeliveryHeader", False, (_DLV,), required=True),),
+            creatable=False,
+            updatable=False,
+        ),
+    ),
+)
+
+# -- API_BILLING_DOCUMENT_SRV (read-only; names and types from the S/4HANA EDMX, WIRE-ERP 4.1) -----
+# A_BillingDocument's ETag is LastChangeDateTime (ConcurrencyMode="Fixed" in the EDMX). Its tax
+# total is `TaxAmount`, not "TotalTaxAmount": the EDMX has no property of that name.
+_BD = ("BillingDocument", "BillingDocument")
+
+BILLING_DOCUMENT_SRV = Service(
+    "API_BILLING_DOCUMENT_SRV",
+    (
+        EntityType(
+            "A_BillingDocumentType",
+            "A_BillingDocument",
+            ("BillingDocument",),
+            (
+                K("BillingDocument", 10),
+                S("SDDocumentCategory", 4),
+                S("BillingDocumentCategory", 1),
+                S("BillingDocumentType", 4),
+                DT("CreationDate"),
+                DT("LastChangeDate"),
+                DTO("LastChangeDateTime"),
+                S("SalesOrganization", 4),
+                S("DistributionChannel", 2),
+                S("Division", 2),
+                DT("BillingDocumentDate"),
+                B("BillingDocumentIsCancelled"),
+                S("CancelledBillingDocument", 10),
+                D("TotalNetAmount", 16, 3),
+                S("TransactionCurrency", 5),
+                D("TaxAmount", 14, 3),
+                D("TotalGrossAmount", 17, 3),
+                S("PayerParty", 10),
+                S("CustomerPaymentTerms", 4),
+                S("PaymentMethod", 1),
+                S("CompanyCode", 4),
+                S("FiscalYear", 4),
+                S("AccountingDocument", 10),
+                S("DocumentReferenceID", 16),
+                S("SoldToParty", 10),
+                S("PurchaseOrderByCustomer", 35),
+                S("OverallSDProcessStatus", 1),
+                S("OverallBillingStatus", 1),
+                S("AccountingPostingStatus", 1),
+                S("AccountingTransferStatus", 1),
+                S("InvoiceClearingStatus", 1),
+            ),
+            (Nav("to_Item", "A_BillingDocumentItem", True, (_BD,)),),
+            etag="LastChangeDateTime",
+            creatable=False,
+            updatable=False,
+        ),
+        EntityType(
+            "A_BillingDocumentItemType",
+            "A_BillingDocumentItem",
+            ("BillingDocument", "BillingDocumentItem"),
+            (
+                K("BillingDocument", 10),
+                K("BillingDocumentItem", 6),
+                S("SalesDocumentItemCategory", 4),
+                DT("CreationDate"),
+                S("Material", 40),
+                S("Plant", 4),
+                S("BillingDocumentItemText", 40),
+                D("BillingQuantity", 13, 3),
+                S("BillingQuantityUnit", 3),
+                D("NetAmount", 16, 3),
+                S("TransactionCurrency", 5),
+                D("GrossAmount", 16, 3),
+                D("TaxAmount", 14, 3),
+                S("SalesDocument", 10),
+                S("SalesDocumentItem", 6),
+                S("ReferenceSDDocument", 10),
+                S("ReferenceSDDocumentItem", 6),
+                S("ReferenceSDDocumentCategory", 4),
+            ),
+            (Nav("to_BillingDocument", "A_BillingDocument", False, (_BD,), required=True),),
             creatable=False,
             updatable=False,
         ),
@@ -770,6 +931,8 @@ SERVICES: dict[str, Service] = {
         PRICING_SRV,
         CREDIT_SRV,
         AR_SRV,
+        OUTBOUND_DELIVERY_SRV,
+        BILLING_DOCUMENT_SRV,
     )
 }
 

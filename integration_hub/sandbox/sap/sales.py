@@ -154,9 +154,12 @@ def credit_exposure(customer: str, *, exclude_order: str = "") -> tuple[Row | No
     return account, exposure
 
 
-def credit_status(customer: str, amount: Decimal, currency: str) -> str:
-    """'A' when limit covers open AR + open orders + this order, 'B' (blocked) otherwise."""
-    account, exposure = credit_exposure(customer)
+def credit_status(customer: str, amount: Decimal, currency: str, *, exclude_order: str = "") -> str:
+    """'A' when limit covers open AR + open orders + this order, 'B' (blocked) otherwise.
+
+    `exclude_order` leaves an existing order out of the exposure when it is checked again.
+    """
+    account, exposure = credit_exposure(customer, exclude_order=exclude_order)
     if account is None:
         return "A"
     if account.get("CreditAccountIsBlocked"):
@@ -356,6 +359,7 @@ def draft_order(service: Service, payload: Any, *, simulate: bool = False) -> tu
             ConfdDelivQtyInOrderQtyUnit=str(quantity),
             SDProcessStatus="A",
             DeliveryStatus="A",
+            OrderRelatedBillingStatus="A",
         )
         items.append(data)
         item_elements[number] = elements
@@ -371,7 +375,7 @@ def draft_order(service: Service, payload: Any, *, simulate: bool = False) -> tu
             }
 
     partners = _partners(parsed, sold_to)
-    header_elements = _header_elements(item_elements, currency)
+    header_elements = header_element_totals(item_elements, currency)
     total = sum((Decimal(item["NetAmount"]) for item in items), Decimal(0))
     header.update(TotalNetAmount=money(total))
     if warnings or not items:
@@ -405,7 +409,7 @@ def _partners(parsed: Parsed, sold_to: str) -> list[Row]:
     return list(partners.values())
 
 
-def _header_elements(item_elements: dict[str, list[Row]], currency: str) -> list[Row]:
+def header_element_totals(item_elements: dict[str, list[Row]], currency: str) -> list[Row]:
     totals: dict[tuple[str, str], Row] = {}
     for elements in item_elements.values():
         for element in elements:

@@ -23,9 +23,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from integration_hub.sandbox.faults import drop_response, fault_take
+from integration_hub.sandbox.faults import control_plane_authorized, drop_response, fault_take
 from integration_hub.sandbox.models import Fault
-from integration_hub.sandbox.sap import sales, services, store
+from integration_hub.sandbox.sap import events, sales, services, store
 from integration_hub.sandbox.sap.entities import SERVICES, EntityType, Service
 from integration_hub.sandbox.sap.metadata import metadata_xml
 from integration_hub.sandbox.sap.models import CsrfToken
@@ -498,3 +498,34 @@ def odata(request: HttpRequest, service: str, resource: str = "") -> HttpRespons
     if drop:
         drop_response(request)
     return response
+
+
+# -- control plane: follow-on documents ------------------------------------------------------------
+@csrf_exempt
+def events_view(request: HttpRequest) -> HttpResponse:
+    """`POST /_sandbox/events` `{"sales_order": "5000000", "event": "deliver", ...options}`.
+
+    201 with the documents created or changed and the order's statuses; 400/404/409 with
+    `{"error": ..., "field": ...}`, the control plane's plain JSON rather than SAP's.
+    """
+    if not control_plane_authorized(request):
+        return JsonResponse({"error": "sandbox credentials required"}, status=401)
+    if request.method != "POST":
+        return JsonResponse({"error": "method not allowed: POST an event"}, status=405)
+    try:
+        body = json.loads(request.body or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return JsonResponse({"error": "body must be JSON"}, status=400)
+    if not isinstance(body, dict):
+        return JsonResponse({"error": "body must be a JSON object"}, status=400)
+    options = dict(body)
+    number, event = options.pop("sales_order", None), options.pop("event", None)
+    try:
+        if number is None:
+            raise events.EventError("sales_order is required", field="sales_order")
+        if event is None:
+            raise events.EventError("event is required", field="event")
+        result = events.sales_order_event(number, event, **options)
+    except events.EventError as exc:
+        return JsonResponse(exc.as_dict(), status=exc.status)
+    return JsonResponse(result.as_dict(), status=201)
