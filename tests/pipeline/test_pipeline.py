@@ -23,6 +23,7 @@ from integration_hub.sandbox import catalog
 from integration_hub.sandbox.dealflow import DEFECTS
 from integration_hub.services import handoff_override_set
 from integration_hub.triggers import poll_salesforce
+from tests.crosswalks.test_api import client_for
 
 S = HandoffStatus
 
@@ -223,6 +224,36 @@ def test_it_routes_a_material_sap_rejects_to_product_ops_before_pushing(sync_wor
     exception = SyncException.objects.get(handoff=handoff, type_code="product_not_mapped")
     assert exception.evidence["material"] == "MAT-GONE-001"
     assert sync_world.orders_for(opportunity_id) == []
+
+
+def test_it_turns_a_deal_blocked_on_a_product_into_one_order_once_the_mapping_is_added_through_the_api(
+        any_sync_world, django_user_model):
+    """Issue 10's bug: the API's mapping used to record history and resolve nothing."""
+    sync_world = any_sync_world
+    planned = sync_world.flow.planner.plan("clean")
+    while len(planned.lines) != 1:
+        planned = sync_world.flow.planner.plan("clean")
+    code = planned.lines[0].product.code
+    mapping = ProductMapping.objects.get(crm_product_code=code)
+    materials = [{"sap_material": c.sap_material, "quantity_factor": str(c.quantity_factor)}
+                 for c in mapping.components.order_by("position")]
+    mapping.delete()
+    opportunity_id = sync_world.flow.open_deal(planned)
+    sync_world.flow.close_won(opportunity_id)
+    handoff = sync_world.drive(sync_world.receive(opportunity_id))
+    assert handoff.status == S.BLOCKED and _open_types(handoff) == {"product_not_mapped"}
+
+    admin = django_user_model.objects.create_superuser("ops-admin", "ops@example.com", "x")
+    response = client_for(admin).post("/api/v1/crosswalks/products/", {
+        "crm_product_code": code, "crm_product_name": planned.lines[0].product.name, "components": materials,
+    }, format="json")
+
+    assert response.status_code == 201, response.content
+    assert response.json()["rerun_handoffs"] == [handoff.pk]
+    assert not _open_types(handoff)
+    handoff = sync_world.drive(handoff)
+    assert handoff.status == S.WRITTEN_BACK, (handoff.last_error, _open_types(handoff))
+    assert [o.number for o in sync_world.orders_for(opportunity_id)] == [handoff.sap_sales_order]
 
 
 def test_it_re_runs_from_validation_when_the_last_exception_is_resolved(any_sync_world):
