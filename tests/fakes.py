@@ -222,6 +222,9 @@ class FakeErp:
             raise StaleETag("the order changed since it was read", system="sap", status=412)
         order.delivery_block = delivery_block
         order.etag = str(int(order.etag or "0") + 1)
+        status = self.statuses[number]
+        if status.order_status in ("Open", "Delivery Block"):
+            self.status_set(number, order_status="Delivery Block" if delivery_block else "Open")
         return order.etag
 
     def order_cancel(self, number: str, *, etag: str | None) -> None:
