@@ -45,6 +45,7 @@ class ExceptionType(models.TextChoices):
     ADDRESS_INVALID = "address_invalid", "Address validation failure"
     MISSING_REQUIRED_FIELD = "missing_required_field", "Missing required field"
     SAP_CREATION_ERROR = "sap_creation_error", "SAP creation error"
+    CRM_UPDATE_REJECTED = "crm_update_rejected", "CRM update rejected"
 
 
 class Priority(models.IntegerChoices):
@@ -71,6 +72,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
     ExceptionType.ADDRESS_INVALID: CatalogueEntry("logistics", "Address validation failure"),
     ExceptionType.MISSING_REQUIRED_FIELD: CatalogueEntry("sales-ops", "Missing required field"),
     ExceptionType.SAP_CREATION_ERROR: CatalogueEntry("integration-ops", "SAP creation error", Priority.HIGH),
+    # The ERP → CRM status write-back: Salesforce refused a record (a validation rule, a lock).
+    ExceptionType.CRM_UPDATE_REJECTED: CatalogueEntry("integration-ops", "CRM update rejected"),
 }
 
 # slug → (name, description); used by the data migration and by tests.

@@ -364,6 +364,8 @@ PATHS_BY_TYPE: dict[str, tuple[str, ...]] = {
     ExceptionType.ADDRESS_INVALID: ("ship_to", "send_back"),
     ExceptionType.MISSING_REQUIRED_FIELD: ("payment_terms", "ship_to", "retry", "send_back"),
     ExceptionType.SAP_CREATION_ERROR: ("retry", "cancel"),
+    # The next status poll writes the record again; it also resolves itself once one lands.
+    ExceptionType.CRM_UPDATE_REJECTED: ("retry",),
 }
 
 

@@ -97,6 +97,11 @@ class Handoff(models.Model):
         help_text="decisions people made while resolving exceptions (accepted prices, credit release, "
         "picked ship-to, filled fields); validation honours them on every re-run",
     )
+    erp_status = models.JSONField(
+        default=dict, blank=True,
+        help_text="the ERP status last written to the CRM (integration_hub.backflow): {'deal': …, 'account': …}",
+    )
+    erp_status_synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -213,6 +218,22 @@ class PollWatermark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.org_id} @ {self.last_system_modstamp}"
+
+
+class ErpStatusWatermark(models.Model):
+    """How far the ERP → CRM status poll has read one ERP target, and who is reading it now.
+
+    A beat claims the row by compare-and-swap on `claimed_until` (an expired claim is free
+    again), so two beats never poll one target at once."""
+
+    erp_target = models.CharField(max_length=20, unique=True)
+    last_changed_at = models.DateTimeField(null=True, blank=True, help_text="newest order change read")
+    claimed_by = models.CharField(max_length=200, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.erp_target} @ {self.last_changed_at}"
 
 
 _SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +24,7 @@ from integration_hub.connectors.base import CallRecord, redact, redact_text
 from integration_hub.dispatch import PROCESS_HANDOFF, enqueue_on_commit
 from integration_hub.models import (
     ALLOWED_TRANSITIONS,
+    ErpStatusWatermark,
     Handoff,
     HandoffEvent,
     HandoffSource,
@@ -319,3 +320,59 @@ def handoff_override_set(
     )
     handoff.overrides = overrides
     return handoff
+
+
+# -- ERP → CRM status (integration_hub.backflow) -------------------------------------------------
+ERP_STATUS_KINDS = ("deal", "account")
+
+
+@transaction.atomic
+def handoff_erp_status_record(*, handoff_id: int, kind: str, view: dict[str, Any], written: bool,
+                              now: datetime | None = None) -> dict[str, Any]:
+    """Remember what the status poll wrote to the CRM for this handoff (`kind` "deal" or
+    "account"), or that the CRM refused it (`written` False: the record is pending and sent
+    again on the next poll; what was last written stays). Returns the new `erp_status`.
+
+    Not a lifecycle change (the handoff's status stays), so no event row: the sync attempts
+    and, for a refusal, the `crm_update_rejected` exception are the audit trail.
+    """
+    if kind not in ERP_STATUS_KINDS:
+        raise ValueError(f"unknown ERP status kind {kind!r}; expected one of {', '.join(ERP_STATUS_KINDS)}")
+    locked = Handoff.objects.select_for_update().get(pk=handoff_id)
+    status = dict(locked.erp_status or {})
+    pending = set(status.get("pending") or [])
+    fields = ["erp_status"]
+    if written:
+        status[kind] = view
+        pending.discard(kind)
+        locked.erp_status_synced_at = now or timezone.now()
+        fields.append("erp_status_synced_at")
+    else:
+        pending.add(kind)
+    status["pending"] = sorted(pending)
+    locked.erp_status = status
+    locked.save(update_fields=fields)
+    return status
+
+
+def erp_status_watermark_claim(*, erp_target: str, worker: str) -> ErpStatusWatermark | None:
+    """Compare-and-swap claim of the target's status-poll watermark: one poller at a time; a
+    claim older than the lease belongs to a dead beat and is free again."""
+    ErpStatusWatermark.objects.get_or_create(erp_target=erp_target)
+    now = timezone.now()
+    count = (
+        ErpStatusWatermark.objects.filter(erp_target=erp_target)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(claimed_by=worker, claimed_until=now + _claim_lease())
+    )
+    if count != 1:
+        return None
+    return ErpStatusWatermark.objects.get(erp_target=erp_target)
+
+
+def erp_status_watermark_release(*, erp_target: str, worker: str, last_changed_at: datetime | None = None) -> bool:
+    """Give the claim back (only its holder can), moving the watermark forward if told to."""
+    fields: dict[str, Any] = {"claimed_by": "", "claimed_until": None}
+    if last_changed_at is not None:
+        fields["last_changed_at"] = last_changed_at
+    return bool(ErpStatusWatermark.objects.filter(erp_target=erp_target, claimed_by=worker).update(**fields))

@@ -367,6 +367,9 @@ HUB_SAP_CREATE_MAX_FAILURES = env_int("HUB_SAP_CREATE_MAX_FAILURES", 3, minimum=
 # Reads and write-backs keep retrying with backoff this many times before the handoff fails.
 HUB_MAX_TRANSIENT_FAILURES = env_int("HUB_MAX_TRANSIENT_FAILURES", 8, minimum=1)
 HUB_POLL_INTERVAL_SECONDS = env_float("HUB_POLL_INTERVAL_SECONDS", 10.0, minimum=0.5)
+# ERP -> CRM status (integration_hub.backflow): how often order, invoice, payment and credit
+# changes are read from each ERP and written to Salesforce.
+HUB_ERP_STATUS_POLL_SECONDS = env_float("HUB_ERP_STATUS_POLL_SECONDS", 30.0, minimum=1.0)
 HUB_SWEEP_INTERVAL_SECONDS = env_float("HUB_SWEEP_INTERVAL_SECONDS", 15.0, minimum=0.5)
 # The sweeper leaves rows alone this long after their last change: their own message may still come.
 HUB_SWEEP_GRACE_SECONDS = env_float("HUB_SWEEP_GRACE_SECONDS", 30.0, minimum=0.0)
@@ -387,6 +390,7 @@ HUB_SAP_PAYMENT_TERMS_KEYS = env_list("HUB_SAP_PAYMENT_TERMS_KEYS", ["0001", "00
 CELERY_BEAT_SCHEDULE = {
     "poll-salesforce": {"task": "integration_hub.tasks.poll_salesforce", "schedule": HUB_POLL_INTERVAL_SECONDS},
     "sweep-handoffs": {"task": "integration_hub.tasks.sweep_handoffs", "schedule": HUB_SWEEP_INTERVAL_SECONDS},
+    "poll-erp-statuses": {"task": "integration_hub.tasks.poll_erp_statuses", "schedule": HUB_ERP_STATUS_POLL_SECONDS},
     "refresh-sap-caches": {"task": "crosswalks.tasks.refresh_sap_caches",
                            "schedule": env_float("HUB_SAP_CACHE_REFRESH_SECONDS", 300.0, minimum=10.0)},
 }

@@ -12,7 +12,7 @@ import socket
 
 from celery import shared_task
 
-from integration_hub import pipeline, triggers
+from integration_hub import backflow, pipeline, triggers
 from integration_hub.errors import TransientError
 from integration_hub.models import WORKABLE_STATUSES
 from integration_hub.services import handoff_claim, handoff_release
@@ -54,3 +54,10 @@ def poll_salesforce() -> int:
 def sweep_handoffs() -> int:
     """Beat: re-enqueue handoffs a lost message or a dead worker left behind."""
     return triggers.sweep()
+
+
+@shared_task
+def poll_erp_statuses() -> int:
+    """Beat: ERP order, delivery, invoice, payment and credit changes written to the CRM;
+    returns how many records were sent."""
+    return sum(result.records_sent for result in backflow.erp_status_poll_all())

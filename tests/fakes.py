@@ -4,7 +4,9 @@ The pipeline's tests run against it as well as against the SAP sandbox, so the p
 be the only way the engine reaches an ERP. It prices the way the sandbox does (PPR0 × FX, the
 customer's K007, the deal's item discount), keeps credit and receivables from the catalogue, and
 can be told to fail: `fail_next(op, error)` raises once, `drop_next_create()` commits an order
-and then answers with an unknown outcome.
+and then answers with an unknown outcome. After an order: `status_set(number, **fields)` changes
+its status (and its change time, unless `moved=False`, as a payment in FI leaves it) and
+`standing_set(customer, **fields)` the customer's credit standing.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
@@ -22,11 +24,13 @@ from integration_hub.canonical import CanonicalDeal
 from integration_hub.erp.base import (
     CreditStanding,
     CustomerCandidate,
+    CustomerStanding,
     CustomerSummary,
     DraftCheck,
     ErpAddress,
     ErpCustomer,
     ErpOrder,
+    ErpOrderStatus,
     OpenItem,
     PriceCondition,
     PricedItem,
@@ -58,6 +62,8 @@ class FakeErp:
         self.companies = {c.business_partner: c for c in catalog.companies() if c.in_sap}
         self.materials = {m.material: m for m in catalog.materials()}
         self.discounts = dict(catalog.customer_discounts())
+        self.statuses: dict[str, ErpOrderStatus] = {}
+        self.standings: dict[str, CustomerStanding] = {}
 
     # -- test controls -------------------------------------------------------------------------
     def fail_next(self, operation: str, error: HubError, *, times: int = 1) -> None:
@@ -187,6 +193,9 @@ class FakeErp:
                    for i in items],
         )
         self.orders[number] = order
+        self.statuses[number] = ErpOrderStatus(number=number, deal_key=order.deal_key, customer=order.customer,
+                                               order_status="Delivery Block" if delivery_block else "Open",
+                                               currency=order.currency, changed_at=timezone.now())
         if self._drop_next_create:
             self._drop_next_create = False
             raise AmbiguousOutcome("connection reset after the request was sent", system="sap")
@@ -213,6 +222,9 @@ class FakeErp:
             raise StaleETag("the order changed since it was read", system="sap", status=412)
         order.delivery_block = delivery_block
         order.etag = str(int(order.etag or "0") + 1)
+        status = self.statuses[number]
+        if status.order_status in ("Open", "Delivery Block"):
+            self.status_set(number, order_status="Delivery Block" if delivery_block else "Open")
         return order.etag
 
     def order_cancel(self, number: str, *, etag: str | None) -> None:
@@ -221,6 +233,35 @@ class FakeErp:
         if etag != order.etag:
             raise StaleETag("the order changed since it was read", system="sap", status=412)
         del self.orders[number]
+
+    # -- after the order ---------------------------------------------------------------------------
+    def status_set(self, number: str, *, moved: bool = True, **fields: object) -> ErpOrderStatus:
+        current = self.statuses[number]
+        changed_at = timezone.now() if moved else current.changed_at
+        self.statuses[number] = replace(current, changed_at=changed_at, **fields)  # type: ignore[arg-type]
+        return self.statuses[number]
+
+    def standing_set(self, customer: str, **fields: object) -> CustomerStanding:
+        self.standings[customer] = replace(self.customer_standing(customer), **fields)  # type: ignore[arg-type]
+        return self.standings[customer]
+
+    def orders_changed(self, *, since: datetime, limit: int = 500) -> list[ErpOrderStatus]:
+        self._enter("orders_changed")
+        found = [s for s in self.statuses.values() if s.changed_at is not None and s.changed_at >= since]
+        return sorted(found, key=lambda s: (s.changed_at, s.number))[:limit]
+
+    def order_statuses(self, numbers: list[str]) -> list[ErpOrderStatus]:
+        self._enter("order_statuses")
+        return [self.statuses[n] for n in numbers if n in self.statuses]
+
+    def customer_standing(self, customer: str) -> CustomerStanding:
+        if customer in self.standings:
+            return self.standings[customer]
+        items = self.open_items(customer)
+        today = timezone.localdate()
+        overdue = [i.due_date for i in items if i.due_date is not None and i.due_date < today]
+        return CustomerStanding(customer=customer, open_ar=sum((i.amount for i in items), Decimal("0")),
+                                days_past_due=(today - min(overdue)).days if overdue else 0)
 
     def close(self) -> None:
         pass

@@ -19,7 +19,7 @@ import re
 import threading
 import time
 import xml.etree.ElementTree as ET  # noqa: S405 - parses the trusted SAP service's $metadata only
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -53,6 +53,9 @@ PRODUCT = "API_PRODUCT_SRV"
 PRICING = "API_SLSPRICINGCONDITIONRECORD_SRV"
 CREDIT = "API_CRDTMBUSINESSPARTNER"
 OPEN_ITEMS = "API_OPLACCTGDOCITEMCUBE_SRV"
+BILLING = "API_BILLING_DOCUMENT_SRV"
+# Values per `or` filter: keeps a URL well under the 8 KB a gateway takes.
+FILTER_CHUNK = 20
 
 MODIFYING = {"POST", "PUT", "PATCH", "MERGE", "DELETE"}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -721,6 +724,42 @@ class SapClient:
         self._modify("update:CreditManagementAccount", "PATCH", CREDIT, path,
                      json_body=to_wire({"CreditLimitAmount": amount}))
 
+    # -- after the order: billing, receivables, status changes ----------------------------------
+    def sales_orders_changed(self, since: datetime, *, top: int) -> list[dict[str, Any]]:
+        """Order headers whose LastChangeDateTime is at or after `since`, oldest change first
+        (every page, at most `top`)."""
+        moment = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        params = {"$filter": f"LastChangeDateTime ge datetimeoffset'{moment}Z'",
+                  "$orderby": "LastChangeDateTime asc,SalesOrder asc", "$top": str(top)}
+        return self._collection("query:A_SalesOrder", SALES_ORDER, "A_SalesOrder", params)[:top]
+
+    def sales_orders_by_number(self, numbers: Iterable[str]) -> list[dict[str, Any]]:
+        """Order headers by number (unknown numbers are simply absent)."""
+        found: list[dict[str, Any]] = []
+        for text in any_of("SalesOrder", numbers):
+            found += self._collection("query:A_SalesOrder", SALES_ORDER, "A_SalesOrder", {"$filter": text})
+        return found
+
+    def billing_documents_for_orders(self, orders: Iterable[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(billing document items, their headers) of these sales orders (WIRE-ERP 4.1)."""
+        items: list[dict[str, Any]] = []
+        for text in any_of("SalesDocument", orders):
+            items += self._collection("query:A_BillingDocumentItem", BILLING, "A_BillingDocumentItem",
+                                      {"$filter": text, "$select": "BillingDocument,BillingDocumentItem,SalesDocument"})
+        headers: list[dict[str, Any]] = []
+        for text in any_of("BillingDocument", (str(i.get("BillingDocument") or "") for i in items)):
+            headers += self._collection("query:A_BillingDocument", BILLING, "A_BillingDocument", {"$filter": text})
+        return items, headers
+
+    def receivables_for_orders(self, orders: Iterable[str]) -> list[dict[str, Any]]:
+        """Customer items of the AR cube (cleared or not) posted for these sales orders (WIRE-ERP 4.2)."""
+        found: list[dict[str, Any]] = []
+        for text in any_of("SalesDocument", orders):
+            found += self._collection("query:A_OperationalAcctgDocItemCube", OPEN_ITEMS,
+                                      "A_OperationalAcctgDocItemCube",
+                                      {"$filter": f"({text}) and FinancialAccountType eq 'D'"})
+        return found
+
     def get_open_items(self, customer: str) -> list[dict[str, Any]]:
         """The customer's uncleared receivables (A_OperationalAcctgDocItemCube), oldest due first;
         AmountInTransactionCurrency is a Decimal and NetDueDate an aware datetime."""
@@ -730,6 +769,13 @@ class SapClient:
         }
         return self._collection("query:A_OperationalAcctgDocItemCube", OPEN_ITEMS, "A_OperationalAcctgDocItemCube",
                                 params)
+
+
+def any_of(field: str, values: Iterable[str]) -> Iterator[str]:
+    """`$filter` texts `F eq 'a' or F eq 'b' …`, FILTER_CHUNK values each."""
+    unique = sorted(set(values))
+    for start in range(0, len(unique), FILTER_CHUNK):
+        yield " or ".join(f"{field} eq {quote_literal(v)}" for v in unique[start:start + FILTER_CHUNK])
 
 
 def key_path(entity_set: str, **keys: str) -> str:

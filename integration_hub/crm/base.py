@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from decimal import Decimal
+from typing import Any, Protocol, runtime_checkable
 
 from integration_hub.canonical import CanonicalDeal, Derivation
 
@@ -38,6 +39,50 @@ class ChangedDeal:
     changed_at: datetime | None
 
 
+@dataclass(frozen=True)
+class DealErpStatus:
+    """What the ERP says of a deal's order, as sales sees it (the ERP owns every one of these)."""
+
+    order_status: str
+    delivery_status: str
+    invoice_number: str
+    invoice_status: str
+    amount_invoiced: Decimal
+    amount_paid: Decimal
+
+
+@dataclass(frozen=True)
+class AccountErpStanding:
+    """What the ERP says of an account: credit ("OK" or "Blocked"), open receivables and their age."""
+
+    credit_status: str
+    open_ar: Decimal
+    days_past_due: int
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """One record to write: a deal's order status or an account's standing (exactly one of them)."""
+
+    record_id: str  # the deal's id for `deal`, the account's id for `account`
+    deal: DealErpStatus | None = None
+    account: AccountErpStanding | None = None
+    synced_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    """The CRM's answer for one record of a batch write."""
+
+    record_id: str
+    ok: bool
+    errors: tuple[dict[str, Any], ...] = ()  # {"code", "message", "fields"}
+
+    @property
+    def message(self) -> str:
+        return "; ".join(str(e.get("message") or e.get("code") or "") for e in self.errors)
+
+
 @runtime_checkable
 class CrmPort(Protocol):
     system: str
@@ -51,6 +96,11 @@ class CrmPort(Protocol):
     def deal_status_write(self, deal_id: str, *, status: str, hold_reason: str = "",
                           order_number: str | None = None) -> None:
         """Tell sales where the deal stands in the ERP (the hub writes only these fields)."""
+        ...
+
+    def deal_statuses_write(self, updates: list[StatusUpdate]) -> list[WriteOutcome]:
+        """Write many ERP statuses in as few calls as the CRM allows, one outcome per update in the
+        order given. A refused record is an outcome, not an error; the others still land."""
         ...
 
     def closed_won_changed(self, *, since: datetime, stages: Iterable[str], limit: int = 2000) -> list[ChangedDeal]:

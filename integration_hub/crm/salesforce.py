@@ -3,8 +3,11 @@
 Every SOQL query, sObject and field name of the engine lives here: the extract of a deal (one
 round trip: Opportunity, Account, line items, contact roles) and its mapping to the canonical
 deal, the deal owner, the poll by SystemModstamp and the write-back fields
-(`SAP_Sales_Order__c`, `ERP_Sync_Status__c`, `ERP_Hold_Reason__c`). An expired session is
-re-authenticated once and the call sent again, noted on the attempt it followed.
+(`SAP_Sales_Order__c`, `ERP_Sync_Status__c`, `ERP_Hold_Reason__c`), and the ERP back-flow
+fields written in batches through sObject Collections (Opportunity `ERP_Order_Status__c` …
+`ERP_Last_Synced__c`, Account `ERP_Credit_Status__c`, `ERP_Open_AR__c`, `ERP_Days_Past_Due__c`).
+An expired session is re-authenticated once and the call sent again, noted on the attempt it
+followed.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from django.utils.dateparse import parse_datetime
 
 from integration_hub.canonical import CanonicalDeal, Derivation, LineItem, Location, Organization, Person
 from integration_hub.connectors.salesforce import SalesforceClient
-from integration_hub.crm.base import ChangedDeal, CrmDeal, DealOwner
+from integration_hub.crm.base import ChangedDeal, CrmDeal, DealOwner, StatusUpdate, WriteOutcome
 from integration_hub.errors import SessionExpired
 from integration_hub.recording import heal
 
@@ -185,6 +188,38 @@ def deal_from_salesforce(record: dict[str, Any], *, org_id: str, currency: str) 
     return deal, log
 
 
+def _synced(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z") if moment else None
+
+
+def status_record(update: StatusUpdate) -> dict[str, Any]:
+    """One sObject Collections record for a back-flow update."""
+    if update.deal is not None:
+        deal = update.deal
+        return {
+            "attributes": {"type": "Opportunity"}, "id": update.record_id,
+            "ERP_Order_Status__c": deal.order_status, "ERP_Delivery_Status__c": deal.delivery_status,
+            "ERP_Invoice_Number__c": deal.invoice_number or None, "ERP_Invoice_Status__c": deal.invoice_status,
+            "ERP_Amount_Invoiced__c": float(deal.amount_invoiced), "ERP_Amount_Paid__c": float(deal.amount_paid),
+            "ERP_Last_Synced__c": _synced(update.synced_at),
+        }
+    if update.account is not None:
+        account = update.account
+        return {
+            "attributes": {"type": "Account"}, "id": update.record_id,
+            "ERP_Credit_Status__c": account.credit_status, "ERP_Open_AR__c": float(account.open_ar),
+            "ERP_Days_Past_Due__c": account.days_past_due,
+        }
+    raise ValueError(f"status update for {update.record_id} carries neither a deal status nor an account standing")
+
+
+def write_outcome(update: StatusUpdate, result: dict[str, Any]) -> WriteOutcome:
+    """A SaveResult read by position: a failed one may lack its id (MALFORMED_ID)."""
+    errors = tuple({"code": str(e.get("statusCode") or ""), "message": str(e.get("message") or ""),
+                    "fields": list(e.get("fields") or [])} for e in result.get("errors") or [])
+    return WriteOutcome(record_id=update.record_id, ok=bool(result.get("success")), errors=errors)
+
+
 class SalesforceCrm:
     """`CrmPort` over one Salesforce org."""
 
@@ -224,6 +259,13 @@ class SalesforceCrm:
         fields["ERP_Sync_Status__c"] = status
         fields["ERP_Hold_Reason__c"] = hold_reason[:255] or None
         self._call(lambda sf: sf.update("Opportunity", deal_id, fields))
+
+    def deal_statuses_write(self, updates: list[StatusUpdate]) -> list[WriteOutcome]:
+        if not updates:
+            return []
+        records = [status_record(u) for u in updates]
+        results = self._call(lambda sf: sf.update_collection(records, all_or_none=False))
+        return [write_outcome(u, r) for u, r in zip(updates, results, strict=True)]
 
     def closed_won_changed(self, *, since: datetime, stages: Iterable[str], limit: int = 2000) -> list[ChangedDeal]:
         quoted = ", ".join("'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'" for s in stages)

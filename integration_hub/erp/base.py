@@ -12,7 +12,7 @@ and its kinds (retry), `AmbiguousOutcome` (look the order up by its deal key bef
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
@@ -148,6 +148,48 @@ class ErpOrder:
     status: str = ""
 
 
+# What sales sees of an order after the handoff, in the hub's own terms (the adapter maps the
+# ERP's status codes onto these; the CRM adapter writes them as they are).
+ORDER_STATUSES = ("Open", "In Process", "Completed", "Credit Hold", "Delivery Block", "Cancelled")
+DELIVERY_STATUSES = ("Not Delivered", "Partially Delivered", "Delivered")
+INVOICE_STATUSES = ("Not Invoiced", "Open", "Partially Paid", "Paid", "Overdue", "Cancelled")
+# Invoice statuses a payment can still change: payments post in FI and do not move the order's
+# change timestamp, so orders in these states are re-read on every poll.
+UNSETTLED_INVOICE_STATUSES = frozenset({"Open", "Partially Paid", "Overdue"})
+
+
+@dataclass(frozen=True)
+class ErpOrderStatus:
+    """Where an order stands after it was created: fulfilment, billing and payment.
+
+    `invoice_number` is the latest invoice that stands (not cancelled); the amounts are gross
+    (what the customer owes and paid) over every invoice that stands, in `currency`.
+    """
+
+    number: str
+    deal_key: str = ""
+    customer: str = ""
+    order_status: str = "Open"  # one of ORDER_STATUSES
+    delivery_status: str = "Not Delivered"  # one of DELIVERY_STATUSES
+    invoice_number: str = ""
+    invoice_status: str = "Not Invoiced"  # one of INVOICE_STATUSES
+    amount_invoiced: Decimal = Decimal("0")
+    amount_paid: Decimal = Decimal("0")
+    currency: str = ""
+    changed_at: datetime | None = None  # the order's own last change in the ERP
+
+
+@dataclass(frozen=True)
+class CustomerStanding:
+    """A customer's credit and receivables, for sales: blocked or not, open AR and its age."""
+
+    customer: str
+    credit_blocked: bool = False
+    open_ar: Decimal = Decimal("0")
+    days_past_due: int = 0  # of the oldest open item past its due date; 0 when none is overdue
+    currency: str = ""
+
+
 @dataclass(frozen=True)
 class Rejection:
     """Which of the deal's fields an ERP refusal names, read from the ERP's error."""
@@ -225,6 +267,23 @@ class ErpPort(Protocol):
 
     def order_cancel(self, number: str, *, etag: str | None) -> None:
         """Cancel an order that has not shipped, under optimistic locking."""
+        ...
+
+    # -- after the order: fulfilment, billing, payment, credit ---------------------------------------
+    def orders_changed(self, *, since: datetime, limit: int = 500) -> list[ErpOrderStatus]:
+        """Orders whose own last change is at or after `since`, oldest change first, at most
+        `limit` (paging through the ERP's pages), each with its current status.
+
+        Payments post in financial accounting and do not move an order's change timestamp, so
+        a poll must also re-read orders with unsettled invoices (`order_statuses`)."""
+        ...
+
+    def order_statuses(self, numbers: list[str]) -> list[ErpOrderStatus]:
+        """The current status of these orders (an unknown number is left out)."""
+        ...
+
+    def customer_standing(self, customer: str) -> CustomerStanding:
+        """The customer's credit block, open receivables and days past due of the oldest open item."""
         ...
 
     def close(self) -> None: ...

@@ -4,28 +4,35 @@ Every S/4HANA detail the engine needs lives here: the business-partner entities 
 expansions, customer sales areas and the default one, the sales-order deep insert
 (`PurchaseOrderByCustomer` carries the deal's key, `to_Item`/`to_Partner`, DCM2 price conditions,
 `DeliveryBlockReason`), the simulation that prices a draft, the credit-management account and the
-receivables cube, and how to read which field an SAP error names.
+receivables cube, how to read which field an SAP error names, and the back-flow: order status
+from OverallSDProcessStatus / TotalCreditCheckStatus / DeliveryBlockReason, delivery status from
+OverallDeliveryStatus, invoices from the billing documents (F2 that stand, S1 cancellations) and
+payment from the AR cube's IsCleared / NetDueDate (WIRE-ERP 4.1-4.4).
 """
 
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from integration_hub.canonical import CanonicalDeal
 from integration_hub.connectors.sap import SapClient
 from integration_hub.erp.base import (
     CreditStanding,
     CustomerCandidate,
+    CustomerStanding,
     CustomerSummary,
     DraftCheck,
     ErpAddress,
     ErpCustomer,
     ErpOrder,
+    ErpOrderStatus,
     OpenItem,
     PriceCondition,
     PricedItem,
@@ -162,6 +169,74 @@ def order_from_wire(order: dict[str, Any]) -> ErpOrder:
     )
 
 
+# Credit statuses (CMGST) that hold an order: B not OK, C not OK but partly released (WIRE-ERP 4.0).
+_CREDIT_HELD = ("B", "C")
+_CANCELLATION_TYPES = ("S1", "S2")  # billing documents that reverse another
+ZERO = Decimal("0")
+
+
+def order_status_label(order: dict[str, Any]) -> str:
+    """The hub's order status from the header's SD statuses; a finished or rejected order says so
+    before any block, since nothing is left for a block to hold."""
+    if order.get("OverallSDDocumentRejectionSts") == "C":
+        return "Cancelled"
+    if order.get("OverallSDProcessStatus") == "C":
+        return "Completed"
+    if order.get("TotalCreditCheckStatus") in _CREDIT_HELD:
+        return "Credit Hold"
+    if order.get("DeliveryBlockReason"):
+        return "Delivery Block"
+    if order.get("OverallSDProcessStatus") == "B":
+        return "In Process"
+    return "Open"
+
+
+def delivery_status_label(order: dict[str, Any]) -> str:
+    # OverallDeliveryStatus exists only in newer releases; OverallTotalDeliveryStatus everywhere.
+    status = order.get("OverallDeliveryStatus") or order.get("OverallTotalDeliveryStatus") or ""
+    return {"C": "Delivered", "B": "Partially Delivered"}.get(str(status), "Not Delivered")
+
+
+def invoice_stands(header: dict[str, Any]) -> bool:
+    """An invoice that is neither a cancellation nor cancelled."""
+    return (str(header.get("BillingDocumentType") or "") not in _CANCELLATION_TYPES
+            and header.get("SDDocumentCategory") != "N"
+            and not header.get("BillingDocumentIsCancelled") and not header.get("CancelledBillingDocument"))
+
+
+def invoice_state(headers: list[dict[str, Any]], receivables: list[dict[str, Any]],
+                  today: date) -> tuple[str, str, Decimal, Decimal]:
+    """(latest invoice that stands, invoice status, amount invoiced, amount paid), gross.
+
+    Paid is what the invoices that stand came to less their receivables still open: a partial
+    payment leaves a residual open item carrying the same BillingDocument (WIRE-ERP 4.2)."""
+    standing = [h for h in headers if invoice_stands(h)]
+    if not standing:
+        return "", ("Cancelled" if any(h.get("BillingDocumentIsCancelled") for h in headers) else "Not Invoiced"), \
+            ZERO, ZERO
+    numbers = {str(h.get("BillingDocument") or "") for h in standing}
+    latest = max(standing, key=lambda h: (_day(h.get("BillingDocumentDate")) or date.min,
+                                          str(h.get("BillingDocument") or "")))
+    invoiced = sum((_dec(h.get("TotalGrossAmount")) or ZERO for h in standing), ZERO)
+    still_open = [r for r in receivables if str(r.get("BillingDocument") or "") in numbers and not r.get("IsCleared")
+                  and (_dec(r.get("AmountInTransactionCurrency")) or ZERO) > 0]
+    open_amount = sum((_dec(r.get("AmountInTransactionCurrency")) or ZERO for r in still_open), ZERO)
+    paid = max(ZERO, invoiced - open_amount)
+    if open_amount <= 0:
+        status = "Paid"
+    elif any((_day(r.get("NetDueDate")) or today) < today for r in still_open):
+        status = "Overdue"
+    elif paid > 0:
+        status = "Partially Paid"
+    else:
+        status = "Open"
+    return str(latest.get("BillingDocument") or ""), status, invoiced, paid
+
+
+def _moment(value: Any) -> datetime | None:
+    return value if isinstance(value, datetime) else None
+
+
 class S4HanaErp:
     """`ErpPort` over one S/4HANA tenant."""
 
@@ -288,6 +363,56 @@ class S4HanaErp:
 
     def order_cancel(self, number: str, *, etag: str | None) -> None:
         self.client.delete_sales_order(number, etag)
+
+    # -- after the order ---------------------------------------------------------------------------
+    def orders_changed(self, *, since: datetime, limit: int = 500) -> list[ErpOrderStatus]:
+        return self._statuses(self.client.sales_orders_changed(since, top=limit))
+
+    def order_statuses(self, numbers: list[str]) -> list[ErpOrderStatus]:
+        return self._statuses(self.client.sales_orders_by_number(numbers)) if numbers else []
+
+    def _statuses(self, orders: list[dict[str, Any]]) -> list[ErpOrderStatus]:
+        """Three reads for any number of orders: their billing items, those documents, their receivables."""
+        numbers = [str(o.get("SalesOrder") or "") for o in orders]
+        if not numbers:
+            return []
+        items, headers = self.client.billing_documents_for_orders(numbers)
+        receivables = self.client.receivables_for_orders(numbers) if headers else []
+        header_by_number = {str(h.get("BillingDocument") or ""): h for h in headers}
+        headers_of: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        for item in items:
+            number = str(item.get("BillingDocument") or "")
+            if number in header_by_number:
+                headers_of[str(item.get("SalesDocument") or "")][number] = header_by_number[number]
+        receivables_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in receivables:
+            receivables_of[str(row.get("SalesDocument") or "")].append(row)
+        today = timezone.now().astimezone(UTC).date()
+        statuses = []
+        for order in orders:
+            number = str(order.get("SalesOrder") or "")
+            invoice, invoice_status, invoiced, paid = invoice_state(
+                list(headers_of[number].values()), receivables_of[number], today)
+            statuses.append(ErpOrderStatus(
+                number=number, deal_key=str(order.get("PurchaseOrderByCustomer") or ""),
+                customer=str(order.get("SoldToParty") or ""), order_status=order_status_label(order),
+                delivery_status=delivery_status_label(order), invoice_number=invoice, invoice_status=invoice_status,
+                amount_invoiced=invoiced, amount_paid=paid, currency=str(order.get("TransactionCurrency") or ""),
+                changed_at=_moment(order.get("LastChangeDateTime")),
+            ))
+        return statuses
+
+    def customer_standing(self, customer: str) -> CustomerStanding:
+        account = self.client.get_credit_account(customer)
+        items = self.open_items(customer)
+        today = timezone.now().astimezone(UTC).date()
+        overdue = [i.due_date for i in items if i.due_date is not None and i.due_date < today and i.amount > 0]
+        return CustomerStanding(
+            customer=customer, credit_blocked=bool(account and account.get("blocked")),
+            open_ar=sum((i.amount for i in items), ZERO),
+            days_past_due=(today - min(overdue)).days if overdue else 0,
+            currency=str((account or {}).get("currency") or ""),
+        )
 
     def close(self) -> None:
         self.client.close()
