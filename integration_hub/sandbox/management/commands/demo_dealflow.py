@@ -1,18 +1,22 @@
 from __future__ import annotations
 
+import random
 import time
 from typing import Any
 
+import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from integration_hub.connectors.salesforce import SalesforceClient
 from integration_hub.errors import HubError
 from integration_hub.sandbox.dealflow import DEFECTS, DealFlow
+from integration_hub.sandbox.orderflow import OrderFlow
 
 
 class Command(BaseCommand):
-    help = "Keep closing realistic deals in the Salesforce sandbox (most clean, some with defects)."
+    help = ("Keep closing realistic deals in the Salesforce sandbox (most clean, some with defects), and move "
+            "the SAP sandbox's orders along (delivered, invoiced, most paid).")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--interval", type=float, default=8.0, help="seconds between deals")
@@ -25,8 +29,15 @@ class Command(BaseCommand):
         if not settings.HUB_SANDBOX:
             raise CommandError("the demo runs on the local sandboxes: set HUB_SANDBOX=1 (make demo does)")
         flow = DealFlow(SalesforceClient.from_settings(), seed=seed)
+        orders = OrderFlow(f"http://127.0.0.1:{settings.SANDBOX_SAP_PORT}",
+                           (settings.SANDBOX_SAP_USER, settings.SANDBOX_SAP_PASSWORD), random.Random(seed))
         made = 0
         while not count or made < count:
+            try:
+                for order, event in orders.tick():
+                    self.stdout.write(f"SAP: order {order} {event}")
+            except requests.RequestException as error:
+                self.stderr.write(f"orders not moved on yet: {error}")
             try:
                 opportunity_id, planned = flow.one(kind)
             except (HubError, LookupError) as error:
