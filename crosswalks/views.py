@@ -182,8 +182,8 @@ def history(request: AuthenticatedHttpRequest, table: str) -> HttpResponse:
     as_of = None
     if key and as_of_text:
         as_of = parse_datetime(as_of_text)
-        if as_of is None and parse_date(as_of_text):
-            as_of = datetime.combine(parse_date(as_of_text), time.max)  # type: ignore[arg-type]
+        if as_of is None and (day := parse_date(as_of_text)):
+            as_of = datetime.combine(day, time.max)
         if as_of is not None and timezone.is_naive(as_of):
             as_of = timezone.make_aware(as_of)
         if as_of is not None:

@@ -126,7 +126,7 @@ def bulk_ids_for_filter(*, user: Any, queue: Queue, query: str) -> list[int]:
     form = FilterForm(params)
     form.is_valid()
     qs = exception_list(user=user, queue=queue, include_snoozed=params.get("snoozed") == "1",
-                        **form.filters())  # type: ignore[arg-type]
+                        **form.filters())
     return list(qs.values_list("pk", flat=True)[: BULK_LIMIT + 1])
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, available_timezones
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpResponse, QueryDict
@@ -176,9 +177,10 @@ class PolicyForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["calendar"]
-        field.queryset = BusinessCalendar.objects.order_by("name")  # type: ignore[attr-defined]
-        field.empty_label = "Default calendar"  # type: ignore[attr-defined]
+        # `fields` is typed as plain `Field`; this one is the model's foreign key.
+        field = cast("forms.ModelChoiceField[BusinessCalendar]", self.fields["calendar"])
+        field.queryset = BusinessCalendar.objects.order_by("name")
+        field.empty_label = "Default calendar"
 
 
 class LevelForm(forms.Form):
@@ -194,9 +196,9 @@ class LevelForm(forms.Form):
 
     def __init__(self, *args: Any, queue: Queue, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["manager"].queryset = get_user_model().objects.filter(  # type: ignore[attr-defined]
+        cast("forms.ModelChoiceField[User]", self.fields["manager"]).queryset = get_user_model().objects.filter(
             is_active=True).order_by("username")
-        self.fields["reassign_to"].queryset = queue_workers(queue=queue)  # type: ignore[attr-defined]
+        cast("forms.ModelChoiceField[User]", self.fields["reassign_to"]).queryset = queue_workers(queue=queue)
         row = (self.prefix or "").rsplit("-", 1)[-1]
         for field in self.fields.values():
             field.widget.attrs.setdefault(

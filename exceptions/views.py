@@ -130,7 +130,7 @@ def queue_list(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     form.is_valid()
     filters = form.filters()
     qs = exception_list(user=request.user, queue=queue,
-                        include_snoozed=request.GET.get("snoozed") == "1", **filters)  # type: ignore[arg-type]
+                        include_snoozed=request.GET.get("snoozed") == "1", **filters)
     page = exception_page(qs, sort=request.GET.get("sort") or "priority", cursor=request.GET.get("after", ""),
                           size=PAGE_SIZE)
     now = timezone.now()
