@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -16,7 +17,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -44,6 +44,7 @@ from crosswalks.services import (
 )
 from crosswalks.tables import table_get
 from integration_hub.api import EnumChoiceField
+from integration_hub.http import AuthenticatedRequest
 
 
 class ProductMappingComponentSerializer(serializers.ModelSerializer):
@@ -62,8 +63,9 @@ class ProductMappingSerializer(serializers.ModelSerializer):
     confidence = serializers.DecimalField(
         max_digits=4, decimal_places=3, min_value=Decimal("0"), max_value=Decimal("1"), default=Decimal("1")
     )
-    updated_by = serializers.StringRelatedField(read_only=True)
-    source = EnumChoiceField(MappingSource, default=MappingSource.MANUAL)
+    updated_by: serializers.StringRelatedField[User] = serializers.StringRelatedField(read_only=True)
+    # The API field `source` shadows DRF's Field.source (a serializer is a field too).
+    source = EnumChoiceField(MappingSource, default=MappingSource.MANUAL)  # type: ignore[assignment]
     # Only in the answer to a create or update: the handoffs the save sent back to validation.
     rerun_handoffs = serializers.ListField(child=serializers.IntegerField(), read_only=True)
 
@@ -84,7 +86,7 @@ class ProductMappingSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "updated_by", "created_at", "updated_at"]
         # Uniqueness is checked by the service, with a message that says what to do instead.
-        extra_kwargs = {"crm_product_code": {"validators": []}}
+        extra_kwargs: dict[str, dict[str, Any]] = {"crm_product_code": {"validators": []}}
 
     def _actor(self) -> Any:
         request = self.context.get("request")
@@ -115,6 +117,7 @@ class ProductMappingViewSet(viewsets.ModelViewSet):
     serializer_class = ProductMappingSerializer
     queryset = ProductMapping.objects.all()  # DjangoModelPermissions reads the model from here
     permission_classes = [permissions.IsAuthenticated, permissions.DjangoModelPermissions]
+    request: AuthenticatedRequest
 
     def get_queryset(self) -> QuerySet[ProductMapping]:
         return product_mapping_list(search=self.request.query_params.get("search"))
@@ -130,12 +133,12 @@ class CrosswalkTableView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request, table: str) -> Response:
+    def get(self, request: AuthenticatedRequest, table: str) -> Response:
         spec = table_get(table)
         return Response([{"id": o.pk, **spec.snapshot(o)} for o in spec.filtered(request.query_params.get("q"))[:1000]])
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
-    def post(self, request: Request, table: str) -> Response:
+    def post(self, request: AuthenticatedRequest, table: str) -> Response:
         spec = table_get(table)
         if not can_edit(request.user, spec):
             raise PermissionDenied(f"You may read {spec.label} but not change it.")
@@ -164,7 +167,7 @@ class CrosswalkHistoryView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request, table: str) -> Response:
+    def get(self, request: AuthenticatedRequest, table: str) -> Response:
         table_get(table)
         changes = change_list(table=table, row_key=request.query_params.get("key"))[:500]
         return Response([{"id": c.pk, "row_key": c.row_key, "action": c.action, "channel": c.channel,
@@ -176,7 +179,7 @@ class CrosswalkRevertView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         change = get_object_or_404(CrosswalkChange, pk=pk)
         if not can_edit(request.user, table_get(change.table)):
             raise PermissionDenied("You may not change this table.")
@@ -194,7 +197,7 @@ class CrosswalkImportView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
-    def post(self, request: Request, table: str) -> Response:
+    def post(self, request: AuthenticatedRequest, table: str) -> Response:
         spec = table_get(table)
         if not can_edit(request.user, spec):
             raise PermissionDenied("You may not import into this table.")
@@ -221,7 +224,7 @@ class CrosswalkSuggestionsView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response([
             {"kind": s.kind, "key": s.key, "name": s.name, "blocked": s.blocked,
              "candidates": [{"value": c.value, "name": c.name, "confidence": c.confidence,
@@ -235,5 +238,5 @@ class CrosswalkAlertsView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response([vars(a) for a in stale_alerts()])

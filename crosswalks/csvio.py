@@ -119,8 +119,8 @@ def import_plan(table: Table, content: bytes | str, *, replace: bool = False,
             continue
         raw = {name: cell for name, cell in zip(names, record, strict=False) if name}
         cleaned = table.clean(raw)
-        for column, message in cleaned.errors.items():
-            plan.errors.append(RowError(line, column, message))
+        for column_name, message in cleaned.errors.items():
+            plan.errors.append(RowError(line, column_name, message))
         if not cleaned.errors:
             rows.append((line, cleaned.values))
 
@@ -128,8 +128,8 @@ def import_plan(table: Table, content: bytes | str, *, replace: bool = False,
         if table.slug == "products":
             lookup.materials_exist({c["sap_material"] for _, v in rows for c in v["materials"]})
         for line, values in rows:
-            for column, message in sap_check(table.slug, values, lookup).items():
-                plan.errors.append(RowError(line, "" if column == "general" else column, message))
+            for column_name, message in sap_check(table.slug, values, lookup).items():
+                plan.errors.append(RowError(line, "" if column_name == "general" else column_name, message))
 
     existing = {table.row_key(table.snapshot(obj)): obj for obj in table.queryset()}
     seen: dict[str, int] = {}
@@ -213,12 +213,12 @@ def _write(table: Table, plan: ImportPlan, actor: Any) -> None:
     is_product = model is ProductMapping
     removed = [obj.pk for obj in plan.removed]
     if removed:
-        model.objects.filter(pk__in=removed).delete()
+        model._default_manager.filter(pk__in=removed).delete()
     extra = {"updated_by": actor, "source": "import"} if is_product else {}
     if is_product and connection.vendor == "postgresql" and plan.added:
         created = _copy_products(plan.added, actor)
     else:
-        created = model.objects.bulk_create([model(**_plain(table, v), **extra) for v in plan.added], batch_size=5000)
+        created = model._default_manager.bulk_create([model(**_plain(table, v), **extra) for v in plan.added], batch_size=5000)
     changed_objs = []
     for obj, _, values in plan.changed:
         for name, value in _plain(table, values).items():
@@ -228,7 +228,7 @@ def _write(table: Table, plan: ImportPlan, actor: Any) -> None:
         changed_objs.append(obj)
     fields = [c.name for c in table.columns if c.kind != "materials"] + (["updated_by"] if is_product else [])
     if changed_objs:
-        model.objects.bulk_update(changed_objs, fields, batch_size=5000)
+        model._default_manager.bulk_update(changed_objs, fields, batch_size=5000)
     if is_product:
         ProductMappingComponent.objects.filter(mapping__in=changed_objs).delete()
         pairs = list(zip(created, plan.added, strict=True)) + [(o, v) for o, _, v in plan.changed]

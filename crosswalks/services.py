@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
@@ -144,7 +144,7 @@ def crosswalk_row_write(
     before = None
     if target is not None and target.pk is not None:
         # Lock, then read what is stored (not the caller's instance, which a form may have changed).
-        if table.model.objects.select_for_update().filter(pk=target.pk).exists():
+        if table.model._default_manager.select_for_update().filter(pk=target.pk).exists():
             before = table.snapshot(table.queryset().get(pk=target.pk))
         else:
             target = None  # deleted meanwhile: saved as a new row
@@ -283,7 +283,7 @@ def product_mapping_create(
     confidence: Decimal | float | str = Decimal("1"),
     active: bool = True,
     source: str = MappingSource.MANUAL,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     channel: str = ChangeChannel.API,
     reason: str = "",
     lookup: SapLookup | None = None,
@@ -302,7 +302,7 @@ def product_mapping_create(
 def product_mapping_update(
     *,
     mapping: ProductMapping,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     components: Iterable[Mapping[str, Any]] | None = None,
     channel: str = ChangeChannel.API,
     reason: str = "",
@@ -327,7 +327,7 @@ def product_mapping_update(
 
 
 def product_mapping_delete(
-    *, mapping: ProductMapping, actor: AbstractBaseUser | None = None, channel: str = ChangeChannel.API,
+    *, mapping: ProductMapping, actor: User | None = None, channel: str = ChangeChannel.API,
     reason: str = "",
 ) -> None:
     """Remove a mapping; deals using the product will raise `product_not_mapped` again."""

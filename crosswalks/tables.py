@@ -183,6 +183,8 @@ def _to_text(value: Any) -> str:
 class Table:
     slug: str
     label: str
+    # Code over any crosswalk model goes through `_default_manager` (Django's advice for generic
+    # code): `type[Model]` has no `objects`. None of these models declares another manager.
     model: type[models.Model]
     columns: tuple[Column, ...]
     key: tuple[str, ...]
@@ -209,7 +211,7 @@ class Table:
         return self.queryset().filter(**lookup).first()
 
     def queryset(self) -> QuerySet[Any]:
-        qs = self.model.objects.all()
+        qs = self.model._default_manager.all()
         if self.model is ProductMapping:
             qs = qs.prefetch_related("components")
         return qs

@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -36,25 +36,26 @@ from crosswalks.services import (
     crosswalk_row_write,
 )
 from crosswalks.tables import TABLES, Table, table_get
+from integration_hub.http import AuthenticatedHttpRequest
 from integration_hub.models import HandoffStatus
 
 SETTLED = {HandoffStatus.BLOCKED, HandoffStatus.WRITTEN_BACK, HandoffStatus.CREATED, HandoffStatus.FAILED,
            HandoffStatus.CANCELLED, HandoffStatus.AWAITING_APPROVAL}
 
 
-def _require_editor(request: HttpRequest, table: Table) -> None:
+def _require_editor(request: AuthenticatedHttpRequest, table: Table) -> None:
     if not can_edit(request.user, table):
         raise PermissionDenied(f"You may read {table.label} but not change it.")
 
 
-def _template(request: HttpRequest, name: str, partial: str) -> str:
+def _template(request: AuthenticatedHttpRequest, name: str, partial: str) -> str:
     return f"{name}#{partial}" if request.htmx else name
 
 
 PAGE_SIZE = 100
 
 
-def _context(request: HttpRequest, table: Table, **extra: Any) -> dict[str, Any]:
+def _context(request: AuthenticatedHttpRequest, table: Table, **extra: Any) -> dict[str, Any]:
     q = request.GET.get("q", "").strip()
     page = Paginator(table.filtered(q), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
@@ -73,7 +74,7 @@ def _context(request: HttpRequest, table: Table, **extra: Any) -> dict[str, Any]
 
 @login_required
 @require_GET
-def workbench(request: HttpRequest, table: str = "products") -> HttpResponse:
+def workbench(request: AuthenticatedHttpRequest, table: str = "products") -> HttpResponse:
     spec = table_get(table)
     extra: dict[str, Any] = {}
     edit = request.GET.get("edit")
@@ -93,12 +94,12 @@ def _errors(error: ValidationError) -> dict[str, str]:
     return {k: " ".join(v) for k, v in error.message_dict.items()}
 
 
-def _status(request: HttpRequest, status: int) -> int:
+def _status(request: AuthenticatedHttpRequest, status: int) -> int:
     # htmx 2 does not swap 4xx answers: the errors must come back as 200 to be shown in place.
     return 200 if request.htmx else status
 
 
-def _editor(request: HttpRequest, spec: Table, status: int = 200, **form: Any) -> HttpResponse:
+def _editor(request: AuthenticatedHttpRequest, spec: Table, status: int = 200, **form: Any) -> HttpResponse:
     context = _context(request, spec, form=form)
     if request.htmx:
         return render(request, "crosswalks/workbench.html#editor", context)
@@ -107,7 +108,7 @@ def _editor(request: HttpRequest, spec: Table, status: int = 200, **form: Any) -
 
 @login_required
 @require_POST
-def row_save(request: HttpRequest, table: str) -> HttpResponse:
+def row_save(request: AuthenticatedHttpRequest, table: str) -> HttpResponse:
     spec = table_get(table)
     _require_editor(request, spec)
     raw = {c.name: request.POST.get(c.name, "") for c in spec.columns}
@@ -131,7 +132,7 @@ def row_save(request: HttpRequest, table: str) -> HttpResponse:
     return _saved(request, spec, f"Saved {spec.row_key(spec.snapshot(saved.row))}.", saved.unblocked.handoff_ids)
 
 
-def _saved(request: HttpRequest, spec: Table, message: str, handoff_ids: list[int]) -> HttpResponse:
+def _saved(request: AuthenticatedHttpRequest, spec: Table, message: str, handoff_ids: list[int]) -> HttpResponse:
     watch = ",".join(map(str, handoff_ids))
     if not request.htmx:
         messages.success(request, message)
@@ -145,7 +146,7 @@ def _saved(request: HttpRequest, spec: Table, message: str, handoff_ids: list[in
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def row_delete(request: HttpRequest, table: str, pk: int) -> HttpResponse:
+def row_delete(request: AuthenticatedHttpRequest, table: str, pk: int) -> HttpResponse:
     """GET: what deleting the row would change (orders that used it, deals it would block); POST: delete."""
     spec = table_get(table)
     _require_editor(request, spec)
@@ -163,7 +164,7 @@ def row_delete(request: HttpRequest, table: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def watch(request: HttpRequest) -> HttpResponse:
+def watch(request: AuthenticatedHttpRequest) -> HttpResponse:
     ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()]
     handoffs = handoff_statuses(ids)
     return render(request, "crosswalks/workbench.html#watch", {"watched": handoffs, "watch_ids": ",".join(map(str, ids))})
@@ -172,7 +173,7 @@ def watch(request: HttpRequest) -> HttpResponse:
 # -- history ---------------------------------------------------------------------------------------
 @login_required
 @require_GET
-def history(request: HttpRequest, table: str) -> HttpResponse:
+def history(request: AuthenticatedHttpRequest, table: str) -> HttpResponse:
     spec = table_get(table)
     key = request.GET.get("key", "")
     changes = list(change_list(table=spec.slug, row_key=key if key else None)[:200])
@@ -181,8 +182,8 @@ def history(request: HttpRequest, table: str) -> HttpResponse:
     as_of = None
     if key and as_of_text:
         as_of = parse_datetime(as_of_text)
-        if as_of is None and parse_date(as_of_text):
-            as_of = datetime.combine(parse_date(as_of_text), time.max)  # type: ignore[arg-type]
+        if as_of is None and (day := parse_date(as_of_text)):
+            as_of = datetime.combine(day, time.max)
         if as_of is not None and timezone.is_naive(as_of):
             as_of = timezone.make_aware(as_of)
         if as_of is not None:
@@ -196,7 +197,7 @@ def history(request: HttpRequest, table: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def change_revert(request: HttpRequest, pk: int) -> HttpResponse:
+def change_revert(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     change = get_object_or_404(CrosswalkChange, pk=pk)
     spec = table_get(change.table)
     _require_editor(request, spec)
@@ -213,7 +214,7 @@ def change_revert(request: HttpRequest, pk: int) -> HttpResponse:
 # -- CSV -------------------------------------------------------------------------------------------
 @login_required
 @require_GET
-def csv_export(request: HttpRequest, table: str) -> HttpResponse:
+def csv_export(request: AuthenticatedHttpRequest, table: str) -> HttpResponse:
     spec = table_get(table)
     excel = request.GET.get("excel") == "1"
     body = export_csv(spec, spec.filtered(request.GET.get("q", "").strip()), excel=excel)
@@ -223,7 +224,7 @@ def csv_export(request: HttpRequest, table: str) -> HttpResponse:
 
 
 @login_required
-def csv_import(request: HttpRequest, table: str) -> HttpResponse:
+def csv_import(request: AuthenticatedHttpRequest, table: str) -> HttpResponse:
     spec = table_get(table)
     context: dict[str, Any] = {"table": spec, "tables": TABLES.values(), "can_edit": can_edit(request.user, spec)}
     if request.method == "GET":
@@ -256,7 +257,7 @@ def csv_import(request: HttpRequest, table: str) -> HttpResponse:
 # -- suggestions -----------------------------------------------------------------------------------
 @login_required
 @require_GET
-def suggestion_list(request: HttpRequest) -> HttpResponse:
+def suggestion_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "crosswalks/suggestions.html", {
         "suggestions": suggest.suggestions(), "tables": TABLES.values(),
         "can_products": can_edit(request.user, TABLES["products"]),
@@ -266,7 +267,7 @@ def suggestion_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def suggestion_accept(request: HttpRequest) -> HttpResponse:
+def suggestion_accept(request: AuthenticatedHttpRequest) -> HttpResponse:
     kind, key, value = request.POST.get("kind"), request.POST.get("key", ""), request.POST.get("value", "")
     name = request.POST.get("name", "")
     if kind == "product":

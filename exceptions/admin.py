@@ -26,8 +26,8 @@ class ExceptionEventInline(admin.TabularInline):
     model = ExceptionEvent
     extra = 0
     can_delete = False
-    fields = ["created_at", "from_status", "to_status", "actor", "actor_label", "reason"]
-    readonly_fields = fields
+    readonly_fields = ("created_at", "from_status", "to_status", "actor", "actor_label", "reason")
+    fields = readonly_fields
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
@@ -27,7 +28,7 @@ from exceptions.bulk import (
 )
 from exceptions.errors import BulkError, ExceptionNotOpen, ResolutionError
 from exceptions.escalation import exception_deadlines
-from exceptions.models import BulkJob, ExceptionStatus, ExceptionType, SyncException
+from exceptions.models import BulkJob, ExceptionStatus, ExceptionType, Queue, SyncException
 from exceptions.permissions import can_be_assigned, queue_has_perm, queues_for
 from exceptions.resolution import PATHS, exception_resolve_path
 from exceptions.selectors import exception_list
@@ -39,6 +40,7 @@ from exceptions.services import (
     exception_wait,
 )
 from integration_hub.api import enum_field, salesforce_id_param
+from integration_hub.http import AuthenticatedRequest
 
 
 class AllowedOr404(permissions.BasePermission):
@@ -61,11 +63,12 @@ def username_field(help_text: str, **kwargs: Any) -> serializers.SlugRelatedFiel
 
 
 class SyncExceptionSerializer(serializers.ModelSerializer):
-    queue = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    queue: serializers.SlugRelatedField[Queue] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     opportunity_id = serializers.CharField(source="handoff.opportunity_id", read_only=True)
     type_label = serializers.CharField(source="get_type_code_display", read_only=True)
     status = enum_field(ExceptionStatus)
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    assignee: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(slug_field="username",
+                                                                               read_only=True)
 
     class Meta:
         model = SyncException
@@ -120,7 +123,8 @@ class DeadlineSerializer(serializers.Serializer):
     level = serializers.IntegerField()
     after_hours = serializers.DecimalField(max_digits=6, decimal_places=2)
     action = serializers.CharField()
-    label = serializers.CharField()
+    # The API field `label` shadows DRF's Field.label (a serializer is a field too).
+    label = serializers.CharField()  # type: ignore[assignment]
     due_at = serializers.DateTimeField(allow_null=True, help_text="null while the timers are paused")
     fired_at = serializers.DateTimeField(allow_null=True)
 
@@ -203,7 +207,7 @@ class SyncExceptionViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=AssignSerializer, responses=SyncExceptionSerializer)
     @action(detail=True, methods=["post"])
-    def assign(self, request: Request, pk: Any = None) -> Response:
+    def assign(self, request: AuthenticatedRequest, pk: Any = None) -> Response:
         exception = self._workable()
         payload = AssignSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -216,7 +220,7 @@ class SyncExceptionViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=CommentSerializer, responses=SyncExceptionSerializer)
     @action(detail=True, methods=["post"])
-    def comment(self, request: Request, pk: Any = None) -> Response:
+    def comment(self, request: AuthenticatedRequest, pk: Any = None) -> Response:
         exception = self._workable()
         payload = CommentSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -225,7 +229,7 @@ class SyncExceptionViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=TagsSerializer, responses=SyncExceptionSerializer)
     @action(detail=True, methods=["post"])
-    def tags(self, request: Request, pk: Any = None) -> Response:
+    def tags(self, request: AuthenticatedRequest, pk: Any = None) -> Response:
         exception = self._workable()
         payload = TagsSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -234,7 +238,7 @@ class SyncExceptionViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=WaitSerializer, responses=SyncExceptionSerializer)
     @action(detail=True, methods=["post"])
-    def wait(self, request: Request, pk: Any = None) -> Response:
+    def wait(self, request: AuthenticatedRequest, pk: Any = None) -> Response:
         exception = self._workable()
         payload = WaitSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -249,13 +253,13 @@ class SyncExceptionViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=None, responses=DeadlineSerializer(many=True))
     @action(detail=True, methods=["get"])
-    def deadlines(self, request: Request, pk: Any = None) -> Response:
+    def deadlines(self, request: AuthenticatedRequest, pk: Any = None) -> Response:
         """Every escalation level of the exception's queue with its due time (fired or not)."""
         return Response(DeadlineSerializer(exception_deadlines(self.get_object()), many=True).data)
 
     @extend_schema(request=ResolveSerializer, responses=SyncExceptionSerializer)
     @action(detail=True, methods=["post"])
-    def resolve(self, request: Request, pk: Any = None) -> Response:
+    def resolve(self, request: AuthenticatedRequest, pk: Any = None) -> Response:
         exception = self._workable()
         payload = ResolveSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -271,7 +275,7 @@ class SyncExceptionViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=BulkSerializer, responses={200: OpenApiTypes.OBJECT})
     @action(detail=False, methods=["post"])
-    def bulk(self, request: Request) -> Response:
+    def bulk(self, request: AuthenticatedRequest) -> Response:
         payload = BulkSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
@@ -286,7 +290,7 @@ class SyncExceptionViewSet(viewsets.ReadOnlyModelViewSet):
 
 # -- bulk jobs: the screen's bulk bar, with progress ---------------------------------------------------
 class BulkJobSerializer(serializers.ModelSerializer):
-    queue = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    queue: serializers.SlugRelatedField[Queue] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     total = serializers.IntegerField(read_only=True)
     processed = serializers.IntegerField(read_only=True)
     changed = serializers.IntegerField(read_only=True)
@@ -323,10 +327,11 @@ class BulkJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = BulkJobSerializer
     queryset = BulkJob.objects.none()
+    request: AuthenticatedRequest  # IsAuthenticated, the default permission
 
     def get_queryset(self) -> QuerySet[BulkJob]:
         jobs = BulkJob.objects.select_related("queue").order_by("-created_at", "-pk")
-        return jobs if self.request.user.is_staff else jobs.filter(actor=self.request.user)  # type: ignore[union-attr]
+        return jobs if self.request.user.is_staff else jobs.filter(actor=self.request.user)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         payload = BulkJobStartSerializer(data=request.data)

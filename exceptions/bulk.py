@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -45,7 +45,7 @@ FLUSH_ITEMS = 25
 FLUSH_SECONDS = 0.5
 
 
-def _assignee(data: dict[str, Any]) -> AbstractBaseUser:
+def _assignee(data: dict[str, Any]) -> User:
     who = str(data.get("assignee") or "").strip()
     user = get_user_model().objects.filter(username=who, is_active=True).first() if who else None
     if user is None:
@@ -54,7 +54,7 @@ def _assignee(data: dict[str, Any]) -> AbstractBaseUser:
 
 
 def bulk_item(*, exception: SyncException, user: Any, action: str, data: dict[str, Any] | None = None,
-              assignee: AbstractBaseUser | None = None) -> str:
+              assignee: User | None = None) -> str:
     """Apply `action` to one exception: "changed", "unchanged" or "failed: <reason>"."""
     data = data or {}
     try:
@@ -126,7 +126,7 @@ def bulk_ids_for_filter(*, user: Any, queue: Queue, query: str) -> list[int]:
     form = FilterForm(params)
     form.is_valid()
     qs = exception_list(user=user, queue=queue, include_snoozed=params.get("snoozed") == "1",
-                        **form.filters())  # type: ignore[arg-type]
+                        **form.filters())
     return list(qs.values_list("pk", flat=True)[: BULK_LIMIT + 1])
 
 

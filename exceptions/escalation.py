@@ -126,7 +126,7 @@ def conditions_met(exception: SyncException, conditions: Iterable[str], *, backl
         return []
     facts = deal_facts(exception)
     evidence = exception.evidence or {}
-    met = []
+    met: list[str] = []
     if EscalationCondition.VARIANCE in wanted:
         try:
             variance = abs(Decimal(str(evidence.get("variance_percent"))))

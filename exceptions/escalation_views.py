@@ -10,16 +10,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, available_timezones
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
@@ -55,6 +56,7 @@ from exceptions.policies import (
     weekdays_label,
 )
 from exceptions.screens import screen_render, screen_sidebar
+from integration_hub.http import AuthenticatedHttpRequest
 
 PREVIEW_SIZE = 20
 PREVIEW_HOURS = (4, 8)
@@ -62,7 +64,7 @@ POLICY_TEMPLATE = "exceptions/escalation_form.html"
 CALENDAR_TEMPLATE = "exceptions/calendar_form.html"
 
 
-def _admin(request: HttpRequest, perm: str) -> None:
+def _admin(request: AuthenticatedHttpRequest, perm: str) -> None:
     if not can_edit_settings(request.user, perm):
         raise Http404("no such page")
 
@@ -131,7 +133,7 @@ def _history(changes: Any) -> list[dict[str, Any]]:
 # -- escalation policies ----------------------------------------------------------------------------
 @login_required
 @require_GET
-def escalation_list(request: HttpRequest) -> HttpResponse:
+def escalation_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     editable = policy_queues_for(request.user)
     if not editable.exists():
         raise Http404("no such page")
@@ -175,9 +177,10 @@ class PolicyForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["calendar"]
-        field.queryset = BusinessCalendar.objects.order_by("name")  # type: ignore[attr-defined]
-        field.empty_label = "Default calendar"  # type: ignore[attr-defined]
+        # `fields` is typed as plain `Field`; this one is the model's foreign key.
+        field = cast("forms.ModelChoiceField[BusinessCalendar]", self.fields["calendar"])
+        field.queryset = BusinessCalendar.objects.order_by("name")
+        field.empty_label = "Default calendar"
 
 
 class LevelForm(forms.Form):
@@ -193,9 +196,9 @@ class LevelForm(forms.Form):
 
     def __init__(self, *args: Any, queue: Queue, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["manager"].queryset = get_user_model().objects.filter(  # type: ignore[attr-defined]
+        cast("forms.ModelChoiceField[User]", self.fields["manager"]).queryset = get_user_model().objects.filter(
             is_active=True).order_by("username")
-        self.fields["reassign_to"].queryset = queue_workers(queue=queue)  # type: ignore[attr-defined]
+        cast("forms.ModelChoiceField[User]", self.fields["reassign_to"]).queryset = queue_workers(queue=queue)
         row = (self.prefix or "").rsplit("-", 1)[-1]
         for field in self.fields.values():
             field.widget.attrs.setdefault(
@@ -289,13 +292,13 @@ def _apply_errors(form: PolicyForm, error: ValidationError) -> list[ValidationEr
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def escalation_edit(request: HttpRequest, slug: str) -> HttpResponse:
+def escalation_edit(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     # Settings editors edit every queue's policy; a queue's leads (administer) edit their own.
     queue = get_object_or_404(policy_queues_for(request.user).select_related("calendar"), slug=slug)
     saved = EscalationPolicy.objects.filter(queue=queue).first()
     policy = saved or EscalationPolicy(queue=queue)
     level_errors: list[ValidationError] = []
-    formset_kwargs = {"prefix": LEVELS_PREFIX, "form_kwargs": {"queue": queue}}
+    formset_kwargs: dict[str, Any] = {"prefix": LEVELS_PREFIX, "form_kwargs": {"queue": queue}}
     if request.method != "POST":
         form = PolicyForm(instance=policy, initial={"calendar": queue.calendar_id, "sla_hours": queue.sla_hours})
         initial = [_level_initial(level) for level in saved.levels.all()] if saved else []
@@ -314,9 +317,9 @@ def escalation_edit(request: HttpRequest, slug: str) -> HttpResponse:
                          "manager": "", "manager_email": "", "reassign_to": ""})
         elif data.get("remove_level", "").isdigit() and int(data["remove_level"]) < len(rows):
             del rows[int(data["remove_level"])]
-        data = _with_rows(data, rows)
-        form = PolicyForm(data, instance=policy)
-        formset = LevelFormSet(data, **formset_kwargs)
+        rebuilt = _with_rows(data, rows)
+        form = PolicyForm(rebuilt, instance=policy)
+        formset = LevelFormSet(rebuilt, **formset_kwargs)
         response = _policy_page(request, queue, saved, form, formset, level_errors, partial="escalation-levels")
         response["HX-Trigger-After-Swap"] = "levelsChanged"
         return response
@@ -326,7 +329,7 @@ def escalation_edit(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             queue_escalation_save(queue=queue, policy=form.save(commit=False), levels=_levels(formset),
                                   calendar=form.cleaned_data.get("calendar"), sla_hours=form.cleaned_data["sla_hours"],
-                                  actor=request.user)  # type: ignore[arg-type]
+                                  actor=request.user)
         except ValidationError as error:
             level_errors = _apply_errors(form, error)
         else:
@@ -335,7 +338,7 @@ def escalation_edit(request: HttpRequest, slug: str) -> HttpResponse:
     return _policy_page(request, queue, saved, form, formset, level_errors, status=422)
 
 
-def _policy_page(request: HttpRequest, queue: Queue, saved: EscalationPolicy | None, form: PolicyForm,
+def _policy_page(request: AuthenticatedHttpRequest, queue: Queue, saved: EscalationPolicy | None, form: PolicyForm,
                  formset: Any, level_errors: list[ValidationError], *, partial: str | None = None,
                  status: int = 200) -> HttpResponse:
     targets = Q(kind=SettingKind.QUEUE, object_id=queue.pk)
@@ -346,7 +349,7 @@ def _policy_page(request: HttpRequest, queue: Queue, saved: EscalationPolicy | N
         "level_errors": _messages(level_errors),
         "flagged": {e.params.get("level") for e in level_errors if e.params},
         # An htmx "+ level" swaps the table only; the preview then asks again (levelsChanged).
-        "preview": None if partial == "escalation-levels" and request.htmx  # type: ignore[attr-defined]
+        "preview": None if partial == "escalation-levels" and request.htmx
         else _policy_preview(queue, _draft(queue, saved, form, formset)),
         "history": _history(setting_changes_for(request.user).filter(targets).select_related("actor")[:50]),
         "sidebar": screen_sidebar(request),
@@ -410,8 +413,9 @@ def _calendar_preview(form: CalendarForm, calendar: BusinessCalendar | None, *,
             except ValidationError as error:
                 form.add_error(None, error)
         if form.errors:
-            return {"errors": [f"{form.fields[k].label}: {' '.join(v)}" if k in form.fields else " ".join(v)
-                               for k, v in form.errors.items()]}
+            # An ErrorList yields its messages as str (the stubs say ValidationError | str | promise).
+            return {"errors": [f"{form.fields[k].label}: {' '.join(map(str, v))}" if k in form.fields
+                               else " ".join(map(str, v)) for k, v in form.errors.items()]}
     if draft is None:
         return None
     now = now or timezone.now()
@@ -427,7 +431,7 @@ def _calendar_preview(form: CalendarForm, calendar: BusinessCalendar | None, *,
 
 @login_required
 @require_GET
-def calendar_list(request: HttpRequest) -> HttpResponse:
+def calendar_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     _admin(request, CALENDAR_PERM)
     today = timezone.localdate()
     calendars = []
@@ -445,7 +449,7 @@ def calendar_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def calendar_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def calendar_edit(request: AuthenticatedHttpRequest, pk: int | None = None) -> HttpResponse:
     _admin(request, CALENDAR_PERM)
     calendar = get_object_or_404(BusinessCalendar, pk=pk) if pk else None
     status = 200
@@ -453,7 +457,7 @@ def calendar_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         form = CalendarForm(request.POST, instance=calendar or BusinessCalendar())
         if "preview" not in request.POST and form.is_valid():
             try:
-                saved = business_calendar_save(calendar=form.save(commit=False), actor=request.user)  # type: ignore[arg-type]
+                saved = business_calendar_save(calendar=form.save(commit=False), actor=request.user)
             except ValidationError as error:
                 form.add_error(None, error)
             else:

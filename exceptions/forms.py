@@ -1,9 +1,27 @@
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import TypedDict
+
 from django import forms
 
 from exceptions.models import ExceptionStatus, ExceptionType
 from exceptions.selectors import AGE_LABELS, SORTS
+
+
+class ListFilters(TypedDict):
+    """The keyword filters `exceptions.selectors.exception_list` takes, as the list's form gives them."""
+
+    type_code: str | None
+    status: str | None
+    age: str | None
+    assignee: str | None
+    amount_min: Decimal | None
+    amount_max: Decimal | None
+    customer: str | None
+    product: str | None
+    tag: str | None
+    fingerprint: str | None
 
 
 class FilterForm(forms.Form):
@@ -21,7 +39,7 @@ class FilterForm(forms.Form):
     cause = forms.CharField(required=False, max_length=255)
     sort = forms.ChoiceField(required=False, choices=[(k, v[0]) for k, v in SORTS.items()])
 
-    def filters(self) -> dict[str, object]:
+    def filters(self) -> ListFilters:
         data = self.cleaned_data if self.is_valid() else {
             k: v for k, v in self.cleaned_data.items() if k not in self.errors
         } if hasattr(self, "cleaned_data") else {}

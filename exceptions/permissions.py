@@ -9,17 +9,17 @@ apps (the demo, the handoff API) add members directly; `queue_member_add` writes
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal, cast
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 from guardian.shortcuts import get_objects_for_user, get_users_with_perms
 
 from exceptions.models import Queue
 
 Perm = Literal["view", "work", "administer"]
-User = AbstractBaseUser | AnonymousUser
+Viewer = User | AnonymousUser
 
 
 # Each screen asks several times per request (the page's queue, the list's scope, the sidebar,
@@ -27,7 +27,7 @@ User = AbstractBaseUser | AnonymousUser
 _MEMO = "_queue_perm_memo"
 
 
-def _queue_ids(user: User, perm: Perm) -> frozenset[int]:
+def _queue_ids(user: Viewer, perm: Perm) -> frozenset[int]:
     memo: dict[str, frozenset[int]] | None = getattr(user, _MEMO, None)
     if memo is None:
         memo = {}
@@ -43,37 +43,37 @@ def _queue_ids(user: User, perm: Perm) -> frozenset[int]:
     return memo[perm]
 
 
-def queue_perms_forget(user: User) -> None:
+def queue_perms_forget(user: Viewer) -> None:
     """Drop the memo after a membership or grant of `user` changed (exceptions.services)."""
     if getattr(user, _MEMO, None) is not None:
         setattr(user, _MEMO, None)
 
 
-def queues_for(*, user: User, perm: Perm = "view") -> QuerySet[Queue]:
+def queues_for(*, user: Viewer, perm: Perm = "view") -> QuerySet[Queue]:
     """Queues on which `user` holds `perm`."""
     if not user.is_authenticated:
         return Queue.objects.none()
-    if user.is_staff or user.is_superuser:  # type: ignore[union-attr]
+    if user.is_staff or user.is_superuser:
         return Queue.objects.all()
     return Queue.objects.filter(pk__in=_queue_ids(user, perm))
 
 
-def queue_has_perm(*, user: User, queue: Queue, perm: Perm) -> bool:
+def queue_has_perm(*, user: Viewer, queue: Queue, perm: Perm) -> bool:
     if not user.is_authenticated:
         return False
-    if user.is_staff or user.is_superuser:  # type: ignore[union-attr]
+    if user.is_staff or user.is_superuser:
         return True
     return queue.pk in _queue_ids(user, perm)
 
 
-def can_edit(user: User, perm: str) -> bool:
+def can_edit(user: Viewer, perm: str) -> bool:
     """Who edits a triage setting guarded by a model permission (routing rules, escalation policies,
     business calendars): staff, superusers and holders of `perm`, on the screens and in the API."""
     return bool(user.is_authenticated and (
-        user.is_staff or user.is_superuser or user.has_perm(perm)))  # type: ignore[union-attr]
+        user.is_staff or user.is_superuser or user.has_perm(perm)))
 
 
-def can_be_assigned(*, user: User | None, queue: Queue) -> bool:
+def can_be_assigned(*, user: Viewer | None, queue: Queue) -> bool:
     """Whether an exception in `queue` may be given to `user`: an active person who may work the
     queue. One rule for every channel that assigns — the screens, the API, bulk actions and jobs,
     an escalation level's "reassign to" (when it is saved and again when it fires)."""
@@ -81,12 +81,13 @@ def can_be_assigned(*, user: User | None, queue: Queue) -> bool:
                 and queue_has_perm(user=user, queue=queue, perm="work"))
 
 
-def queue_workers(*, queue: Queue) -> QuerySet[Any]:
+def queue_workers(*, queue: Queue) -> QuerySet[User]:
     """Active users who may work `queue`, for the assignee pickers: members, leads and holders of
     the guardian `work_queue` permission, themselves or by group. Each of them `can_be_assigned`;
     staff and superusers, who may work every queue, are assignable too but not listed."""
-    granted = get_users_with_perms(queue, only_with_perms_in=["work_queue"], with_group_users=True,
-                                   with_superusers=False)
+    # guardian annotates the return as `Any | list[str]`; without `attach_perms` it is a user queryset.
+    granted = cast("QuerySet[User]", get_users_with_perms(queue, only_with_perms_in=["work_queue"],
+                                                          with_group_users=True, with_superusers=False))
     return (get_user_model().objects.filter(is_active=True)
             .filter(Q(pk__in=granted.values("pk")) | Q(exception_queues=queue) | Q(led_exception_queues=queue))
             .distinct().order_by("username"))

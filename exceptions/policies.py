@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -98,7 +98,7 @@ def queue_policy(queue: Queue) -> EscalationPolicy | None:
         return None
 
 
-def queue_role(queue: Queue, user: AbstractBaseUser) -> str | None:
+def queue_role(queue: Queue, user: User) -> str | None:
     """"lead", "member" or None, from the queue's own membership lists."""
     if queue.leads.filter(pk=user.pk).exists():
         return "lead"
@@ -106,8 +106,8 @@ def queue_role(queue: Queue, user: AbstractBaseUser) -> str | None:
 
 
 @transaction.atomic
-def queue_membership_set(*, queue: Queue, user: AbstractBaseUser, role: str | None,
-                         actor: AbstractBaseUser | None) -> int:
+def queue_membership_set(*, queue: Queue, user: User, role: str | None,
+                         actor: User | None) -> int:
     """Make `user` a "member" or "lead" of `queue`, or take them out (None), with an audit row.
 
     A lead cannot take away their own lead role (the queue would lose the person who can give it
@@ -371,7 +371,7 @@ def calendar_snapshot(calendar: BusinessCalendar) -> dict[str, Any]:
             "holidays": list(calendar.holidays or [])}
 
 
-def _audit(*, kind: str, object_id: int, label: str, actor: AbstractBaseUser | None, before: dict[str, Any],
+def _audit(*, kind: str, object_id: int, label: str, actor: User | None, before: dict[str, Any],
            after: dict[str, Any]) -> SettingChange | None:
     if before == after:
         return None  # a save that changes nothing leaves the history alone
@@ -381,7 +381,7 @@ def _audit(*, kind: str, object_id: int, label: str, actor: AbstractBaseUser | N
 
 @transaction.atomic
 def escalation_policy_save(*, policy: EscalationPolicy, levels: Sequence[EscalationLevel],
-                           actor: AbstractBaseUser | None) -> EscalationPolicy:
+                           actor: User | None) -> EscalationPolicy:
     """Save a queue's policy with exactly these timer levels (numbered 1..n, each waiting longer
     than the one before), and audit the change. Existing level rows are updated in place by
     number, surplus ones deleted, so fired steps (keyed by level number) keep their meaning."""
@@ -411,7 +411,7 @@ def escalation_policy_save(*, policy: EscalationPolicy, levels: Sequence[Escalat
 
 
 @transaction.atomic
-def business_calendar_save(*, calendar: BusinessCalendar, actor: AbstractBaseUser | None) -> BusinessCalendar:
+def business_calendar_save(*, calendar: BusinessCalendar, actor: User | None) -> BusinessCalendar:
     """Create or update a calendar after checking it (a real time zone, at least one working day,
     the day ending after it starts, holidays that are dates — deduplicated and sorted); audited."""
     business_calendar_clean(calendar)
@@ -427,7 +427,7 @@ def business_calendar_save(*, calendar: BusinessCalendar, actor: AbstractBaseUse
 
 @transaction.atomic
 def queue_calendar_set(*, queue: Queue, calendar: BusinessCalendar | None, sla_hours: int,
-                       actor: AbstractBaseUser | None) -> Queue:
+                       actor: User | None) -> Queue:
     """Set the calendar a queue's timers count on (None: the default calendar) and its SLA hours."""
     if not isinstance(sla_hours, int) or not 1 <= sla_hours <= SLA_HOURS_MAX:
         raise ValidationError({"sla_hours": ValidationError("The SLA must be 1 to %(max)s hours.", code="invalid",
@@ -450,7 +450,7 @@ def queue_calendar_set(*, queue: Queue, calendar: BusinessCalendar | None, sla_h
 @transaction.atomic
 def queue_escalation_save(*, queue: Queue, policy: EscalationPolicy, levels: Sequence[EscalationLevel],
                           calendar: BusinessCalendar | None, sla_hours: int,
-                          actor: AbstractBaseUser | None) -> EscalationPolicy:
+                          actor: User | None) -> EscalationPolicy:
     """What the escalation screen and API save together: the queue's policy with its timer levels,
     and the calendar and SLA its clock runs on. Both or neither (each audited on its own)."""
     saved = escalation_policy_save(policy=policy, levels=levels, actor=actor)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -20,7 +21,6 @@ from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import GenericAPIView
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
@@ -52,6 +52,7 @@ from exceptions.policies import (
     setting_history_readable,
 )
 from exceptions.selectors import queue_people
+from integration_hub.http import AuthenticatedRequest
 
 PREVIEW_SIZE = 20  # as on the screen
 PREVIEW_MAX = 100
@@ -212,32 +213,33 @@ class EscalationPolicyViewSet(viewsets.GenericViewSet):
         fresh = self.get_queryset().get(pk=queue.pk)
         return Response(EscalationPolicySerializer(_policy_data(fresh)).data)
 
-    def list(self, request: Request) -> Response:
+    def list(self, request: AuthenticatedRequest) -> Response:
         page = self.paginate_queryset(self.get_queryset())
+        assert page is not None  # DEFAULT_PAGINATION_CLASS is set: a list is always paginated
         return self.get_paginated_response(EscalationPolicySerializer([_policy_data(q) for q in page], many=True).data)
 
-    def retrieve(self, request: Request, queue: str | None = None) -> Response:
+    def retrieve(self, request: AuthenticatedRequest, queue: str | None = None) -> Response:
         return self._answer(self.get_object())
 
-    def update(self, request: Request, queue: str | None = None, partial: bool = False) -> Response:
+    def update(self, request: AuthenticatedRequest, queue: str | None = None, partial: bool = False) -> Response:
         edited = self.get_object()
         payload = EscalationPolicySerializer(data=request.data, partial=partial)
         payload.is_valid(raise_exception=True)
         policy, levels, calendar, sla_hours = _draft(edited, payload.validated_data)
         try:
             queue_escalation_save(queue=edited, policy=policy, levels=levels, calendar=calendar,  # as on the screen
-                                  sla_hours=sla_hours, actor=request.user)  # type: ignore[arg-type]
+                                  sla_hours=sla_hours, actor=request.user)
         except DjangoValidationError as error:
             raise _invalid(error) from error
         return self._answer(edited)
 
-    def partial_update(self, request: Request, queue: str | None = None) -> Response:
+    def partial_update(self, request: AuthenticatedRequest, queue: str | None = None) -> Response:
         return self.update(request, queue, partial=True)
 
     @extend_schema(request=EscalationPolicySerializer, responses=PolicyPreviewSerializer,
                    parameters=[QUEUE_PARAM, PreviewQuerySerializer])
     @action(detail=True, methods=["post"])
-    def preview(self, request: Request, queue: str | None = None) -> Response:
+    def preview(self, request: AuthenticatedRequest, queue: str | None = None) -> Response:
         """The queue's open exceptions (oldest first) and their deadlines under the posted policy;
         nothing is saved. Levels that could not be saved answer 400, as a PUT would."""
         edited = self.get_object()
@@ -265,8 +267,8 @@ class BusinessCalendarSerializer(serializers.ModelSerializer):
     day_end = serializers.TimeField(required=False, help_text="after day_start")
     holidays = serializers.ListField(child=serializers.CharField(allow_blank=True), required=False,
                                      help_text="ISO dates (YYYY-MM-DD) without work")
-    queues = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True,
-                                          help_text="queues whose timers count on it")
+    queues: serializers.SlugRelatedField[Queue] = serializers.SlugRelatedField(
+        slug_field="slug", many=True, read_only=True, help_text="queues whose timers count on it")
 
     class Meta:
         model = BusinessCalendar
@@ -288,27 +290,27 @@ class BusinessCalendarViewSet(viewsets.GenericViewSet):
     queryset = BusinessCalendar.objects.prefetch_related("queues").order_by("name")
     lookup_value_regex = r"[0-9]+"
 
-    def _save(self, calendar: BusinessCalendar, request: Request, *, created: bool = False) -> Response:
+    def _save(self, calendar: BusinessCalendar, request: AuthenticatedRequest, *, created: bool = False) -> Response:
         try:
-            saved = business_calendar_save(calendar=calendar, actor=request.user)  # type: ignore[arg-type]
+            saved = business_calendar_save(calendar=calendar, actor=request.user)
         except DjangoValidationError as error:
             raise _invalid(error) from error
         return Response(BusinessCalendarSerializer(self.get_queryset().get(pk=saved.pk)).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
-    def list(self, request: Request) -> Response:
+    def list(self, request: AuthenticatedRequest) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(BusinessCalendarSerializer(page, many=True).data)
 
-    def retrieve(self, request: Request, pk: Any = None) -> Response:
+    def retrieve(self, request: AuthenticatedRequest, pk: Any = None) -> Response:
         return Response(BusinessCalendarSerializer(self.get_object()).data)
 
-    def create(self, request: Request) -> Response:
+    def create(self, request: AuthenticatedRequest) -> Response:
         payload = BusinessCalendarSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         return self._save(BusinessCalendar(**payload.validated_data), request, created=True)
 
-    def update(self, request: Request, pk: Any = None, partial: bool = False) -> Response:
+    def update(self, request: AuthenticatedRequest, pk: Any = None, partial: bool = False) -> Response:
         calendar = self.get_object()
         payload = BusinessCalendarSerializer(calendar, data=request.data, partial=partial)
         payload.is_valid(raise_exception=True)
@@ -316,7 +318,7 @@ class BusinessCalendarViewSet(viewsets.GenericViewSet):
             setattr(calendar, name, value)
         return self._save(calendar, request)
 
-    def partial_update(self, request: Request, pk: Any = None) -> Response:
+    def partial_update(self, request: AuthenticatedRequest, pk: Any = None) -> Response:
         return self.update(request, pk, partial=True)
 
 
@@ -328,8 +330,8 @@ class SettingChangeQuerySerializer(serializers.Serializer):
 
 
 class SettingChangeSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
-                                         help_text="username; null: the system")
+    actor: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="username; null: the system")
 
     class Meta:
         model = SettingChange
@@ -355,7 +357,7 @@ class SettingChangeViewSet(viewsets.GenericViewSet):
     def get_queryset(self) -> QuerySet[SettingChange]:
         return setting_changes_for(self.request.user).select_related("actor").order_by("-created_at", "-pk")
 
-    def list(self, request: Request) -> Response:
+    def list(self, request: AuthenticatedRequest) -> Response:
         query = SettingChangeQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         changes = self.get_queryset()
@@ -394,11 +396,11 @@ class QueueMembersView(GenericAPIView):
                  "open_assigned": p.open_assigned} for p in queue_people(queue=queue)]
 
     @extend_schema(responses=QueueMemberSerializer(many=True))
-    def get(self, request: Request, slug: str) -> Response:
+    def get(self, request: AuthenticatedRequest, slug: str) -> Response:
         return Response(QueueMemberSerializer(self._members(self._queue(slug)), many=True).data)
 
     @extend_schema(request=QueueMemberSerializer, responses=QueueMemberSerializer(many=True))
-    def post(self, request: Request, slug: str) -> Response:
+    def post(self, request: AuthenticatedRequest, slug: str) -> Response:
         queue = self._queue(slug)
         payload = QueueMemberSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -407,7 +409,7 @@ class QueueMembersView(GenericAPIView):
             raise ValidationError({"username": [f"There is no user called '{payload.validated_data['username']}'."]})
         try:
             queue_membership_set(queue=queue, user=person, role=payload.validated_data["role"],
-                                 actor=request.user)  # type: ignore[arg-type]
+                                 actor=request.user)
         except DjangoValidationError as error:
             raise _invalid(error) from error
         return Response(QueueMemberSerializer(self._members(queue), many=True).data)

@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -23,6 +23,7 @@ from exceptions.permissions import queues_for
 from exceptions.policies import queue_membership_set, setting_changes_for
 from exceptions.screens import screen_render, screen_sidebar
 from exceptions.selectors import queue_people
+from integration_hub.http import AuthenticatedHttpRequest
 
 ROLE_LABELS = {"lead": "lead", "member": "member", None: "removed"}
 
@@ -40,13 +41,13 @@ def membership_change_text(change: SettingChange) -> str:
     return f"made {user} a {role}" if role == "lead" else f"made {user} a member (no longer a lead)"
 
 
-def _queue_for_admin(request: HttpRequest, slug: str) -> Queue:
+def _queue_for_admin(request: AuthenticatedHttpRequest, slug: str) -> Queue:
     return get_object_or_404(queues_for(user=request.user, perm="administer"), slug=slug)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def queue_members(request: HttpRequest, slug: str) -> HttpResponse:
+def queue_members(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     queue = _queue_for_admin(request, slug)
     users = get_user_model().objects
     if request.method == "POST":
@@ -57,8 +58,8 @@ def queue_members(request: HttpRequest, slug: str) -> HttpResponse:
             messages.error(request, f"There is no user called '{username}'." if username else "Name someone first.")
         else:
             try:
-                unassigned = queue_membership_set(queue=queue, user=person, role=role,  # type: ignore[arg-type]
-                                                  actor=request.user)  # type: ignore[arg-type]
+                unassigned = queue_membership_set(queue=queue, user=person, role=role,
+                                                  actor=request.user)
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
             else:

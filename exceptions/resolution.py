@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
@@ -38,11 +38,11 @@ from integration_hub.models import Handoff, HandoffStatus
 from integration_hub.orders import handoff_status_write_back_on_commit
 from integration_hub.services import handoff_override_set, handoff_transition
 
-User = AbstractBaseUser | None
+Actor = User | None
 POLICY_DEFAULT_TERMS = "Net 30"
 
 
-def _by(actor: User) -> str:
+def _by(actor: Actor) -> str:
     return actor.get_username() if actor is not None else "system"
 
 
@@ -56,7 +56,7 @@ def _require_type(exception: SyncException, *types: str) -> None:
         raise ResolutionError(f"this path does not apply to a {exception.get_type_code_display()} exception")
 
 
-def root_cause_group(*, exception: SyncException, actor: User = None) -> QuerySet[SyncException]:
+def root_cause_group(*, exception: SyncException, actor: Actor = None) -> QuerySet[SyncException]:
     """Open exceptions sharing this one's cause (type + fingerprint) across handoffs, limited to
     the queues `actor` may work."""
     group = SyncException.objects.filter(
@@ -68,7 +68,7 @@ def root_cause_group(*, exception: SyncException, actor: User = None) -> QuerySe
 
 
 def _end_deal(
-    *, exception: SyncException, actor: User, to_status: str, note: str, hold_reason: str
+    *, exception: SyncException, actor: Actor, to_status: str, note: str, hold_reason: str
 ) -> SyncException:
     note = (note or "").strip()
     if not note:
@@ -118,7 +118,7 @@ def customer_pick_check(*, exception: SyncException, business_partner: str) -> C
 
 
 @transaction.atomic
-def _customer_pick_apply(*, exception: SyncException, actor: User, row: CheckedRow, note: str) -> SyncException:
+def _customer_pick_apply(*, exception: SyncException, actor: Actor, row: CheckedRow, note: str) -> SyncException:
     _require_open(exception)
     values = row.values
     note = note or f"mapped {values['crm_account_name'] or values['crm_account_id']} to BP {values['sap_business_partner']}"
@@ -128,7 +128,7 @@ def _customer_pick_apply(*, exception: SyncException, actor: User, row: CheckedR
 
 
 def resolve_customer_pick(
-    *, exception: SyncException, actor: User, business_partner: str, note: str = ""
+    *, exception: SyncException, actor: Actor, business_partner: str, note: str = ""
 ) -> SyncException:
     """Map the deal's account to the picked SAP business partner (customer crosswalk, manual).
 
@@ -139,7 +139,7 @@ def resolve_customer_pick(
 
 
 @transaction.atomic
-def resolve_pricing(*, exception: SyncException, actor: User, action: str, note: str = "") -> SyncException:
+def resolve_pricing(*, exception: SyncException, actor: Actor, action: str, note: str = "") -> SyncException:
     """Accept SAP's price, or approve the CRM price as a manual condition (override `pricing`)."""
     _require_open(exception)
     _require_type(exception, ExceptionType.PRICING_MISMATCH)
@@ -153,20 +153,20 @@ def resolve_pricing(*, exception: SyncException, actor: User, action: str, note:
 
 
 @transaction.atomic
-def resolve_send_back(*, exception: SyncException, actor: User, note: str) -> SyncException:
+def resolve_send_back(*, exception: SyncException, actor: Actor, note: str) -> SyncException:
     """Send the deal back to sales: the handoff fails and the reason is written to Salesforce."""
     _require_open(exception)
     return _end_deal(exception=exception, actor=actor, to_status=HandoffStatus.FAILED, note=note,
                      hold_reason=f"Sent back to sales ({exception.get_type_code_display()})")
 
 
-def _require_credit_role(actor: User) -> None:
+def _require_credit_role(actor: Actor) -> None:
     if actor is not None and not queue_has_perm(user=actor, queue=queue_ensure(slug="credit"), perm="work"):
         raise PermissionDenied("only credit management may release or reject a credit hold")
 
 
 @transaction.atomic
-def resolve_credit_release(*, exception: SyncException, actor: User, note: str = "") -> SyncException:
+def resolve_credit_release(*, exception: SyncException, actor: Actor, note: str = "") -> SyncException:
     _require_open(exception)
     _require_type(exception, ExceptionType.CREDIT_CHECK_FAILED)
     _require_credit_role(actor)
@@ -176,7 +176,7 @@ def resolve_credit_release(*, exception: SyncException, actor: User, note: str =
 
 
 @transaction.atomic
-def resolve_credit_reject(*, exception: SyncException, actor: User, note: str) -> SyncException:
+def resolve_credit_reject(*, exception: SyncException, actor: Actor, note: str) -> SyncException:
     _require_open(exception)
     _require_type(exception, ExceptionType.CREDIT_CHECK_FAILED)
     _require_credit_role(actor)
@@ -207,7 +207,7 @@ def product_map_check(
 
 
 @transaction.atomic
-def _product_map_apply(*, exception: SyncException, actor: User, row: CheckedRow) -> SyncException:
+def _product_map_apply(*, exception: SyncException, actor: Actor, row: CheckedRow) -> SyncException:
     _require_open(exception)
     values = row.values
     note = f"mapped {values['crm_product_code']} to {format_components(values['materials'])}"
@@ -217,7 +217,7 @@ def _product_map_apply(*, exception: SyncException, actor: User, row: CheckedRow
 
 
 def resolve_product_map(
-    *, exception: SyncException, actor: User, components: list[dict[str, Any]], crm_product_name: str = ""
+    *, exception: SyncException, actor: Actor, components: list[dict[str, Any]], crm_product_name: str = ""
 ) -> SyncException:
     """Write the product crosswalk row and resolve every open exception it fixes: one mapping,
     the whole root cause.
@@ -230,7 +230,7 @@ def resolve_product_map(
 
 @transaction.atomic
 def resolve_ship_to(
-    *, exception: SyncException, actor: User, address: dict[str, Any], note: str = ""
+    *, exception: SyncException, actor: Actor, address: dict[str, Any], note: str = ""
 ) -> SyncException:
     """Ship to a picked SAP address or a corrected one (override `ship_to`)."""
     _require_open(exception)
@@ -253,7 +253,7 @@ def policy_default_terms_key() -> str | None:
 
 @transaction.atomic
 def resolve_payment_terms(
-    *, exception: SyncException, actor: User, terms_key: str = "", use_default: bool = False
+    *, exception: SyncException, actor: Actor, terms_key: str = "", use_default: bool = False
 ) -> SyncException:
     """Fill the payment terms with an SAP key from the crosswalk, or the policy default (Net 30)."""
     _require_open(exception)
@@ -274,14 +274,14 @@ def resolve_payment_terms(
 
 
 @transaction.atomic
-def resolve_retry(*, exception: SyncException, actor: User, note: str = "") -> SyncException:
+def resolve_retry(*, exception: SyncException, actor: Actor, note: str = "") -> SyncException:
     """Resolve as is (the data was fixed elsewhere, or SAP is healthy again): re-run the deal."""
     _require_open(exception)
     return exception_resolve(exception=exception, actor=actor, note=note or "retry from validation")
 
 
 @transaction.atomic
-def resolve_cancel(*, exception: SyncException, actor: User, note: str) -> SyncException:
+def resolve_cancel(*, exception: SyncException, actor: Actor, note: str) -> SyncException:
     """Give the deal up: the handoff is cancelled and Salesforce hears why."""
     _require_open(exception)
     _require_type(exception, ExceptionType.SAP_CREATION_ERROR)
@@ -289,7 +289,7 @@ def resolve_cancel(*, exception: SyncException, actor: User, note: str) -> SyncE
                      hold_reason="Cancelled by integration ops")
 
 
-def _resolve_rest(*, exception: SyncException, actor: User, note: str) -> SyncException:
+def _resolve_rest(*, exception: SyncException, actor: Actor, note: str) -> SyncException:
     """After a crosswalk write, which resolved every exception of a blocked deal it fixes: the
     exception itself if still open (its deal was not blocked at that moment) and the rest of its
     root cause in the queues `actor` works."""
@@ -304,7 +304,7 @@ def _resolve_rest(*, exception: SyncException, actor: User, note: str) -> SyncEx
 # -- one entry point for views, the API and bulk actions --------------------------------------------
 def _address_from(data: dict[str, Any], exception: SyncException) -> dict[str, Any]:
     pick = data.get("nearest")
-    if pick not in (None, ""):
+    if pick is not None and pick != "":
         nearest = (exception.evidence or {}).get("nearest") or []
         try:
             chosen = nearest[int(pick)]
@@ -317,7 +317,7 @@ def _address_from(data: dict[str, Any], exception: SyncException) -> dict[str, A
 class Path(NamedTuple):
     label: str
     # Inside the transaction: (exception, actor, data, what `check` returned) → the exception.
-    run: Callable[[SyncException, User, dict[str, Any], Any], SyncException]
+    run: Callable[[SyncException, Actor, dict[str, Any], Any], SyncException]
     # Before it, for the paths that ask SAP about a crosswalk row: (exception, data) → the row.
     check: Callable[[SyncException, dict[str, Any]], Any] | None = None
 
@@ -370,7 +370,7 @@ PATHS_BY_TYPE: dict[str, tuple[str, ...]] = {
 
 
 def exception_resolve_path(
-    *, exception: SyncException, actor: User, path: str, data: dict[str, Any]
+    *, exception: SyncException, actor: Actor, path: str, data: dict[str, Any]
 ) -> SyncException:
     """Run resolution `path` on `exception` (fresh from the database) with the form/API `data`.
 

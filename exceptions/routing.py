@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.forms.models import model_to_dict
 
@@ -159,7 +159,7 @@ def _catalogue_queue_id(type_code: str, cache: dict[str, int]) -> int:
 
 def exception_route(
     *, exception: SyncException, rules: Sequence[RoutingRule] | None = None,
-    canonical: dict[str, Any] | None = None, actor: AbstractBaseUser | None = None, reason: str = "routing",
+    canonical: dict[str, Any] | None = None, actor: User | None = None, reason: str = "routing",
     set_priority: bool = True,
 ) -> bool:
     """Apply the rules to one (locked, open, unassigned) exception; writes a routing event when
@@ -244,7 +244,7 @@ def rules_with_draft(*, draft: RoutingRule | None, replaces: RoutingRule | None 
     return ordered
 
 
-def exceptions_reroute(*, actor: AbstractBaseUser | None = None, batch: int = 500) -> int:
+def exceptions_reroute(*, actor: User | None = None, batch: int = 500) -> int:
     """Re-apply the rules to open, unassigned exceptions (only those move). Returns how many moved.
 
     Each batch is its own transaction with rows locked and re-checked, so a person assigning an
@@ -275,7 +275,7 @@ def _snapshot(rule: RoutingRule) -> dict[str, Any]:
 
 
 @transaction.atomic
-def routing_rule_save(*, rule: RoutingRule, actor: AbstractBaseUser | None) -> RoutingRule:
+def routing_rule_save(*, rule: RoutingRule, actor: User | None) -> RoutingRule:
     """Create or update a rule (a new one goes last unless it has a position) and audit it."""
     before: dict[str, Any] = {}
     if rule.pk:
@@ -284,7 +284,7 @@ def routing_rule_save(*, rule: RoutingRule, actor: AbstractBaseUser | None) -> R
     elif not rule.position:
         last = RoutingRule.objects.order_by("-position").values_list("position", flat=True).first()
         rule.position = (last or 0) + 1
-    rule.updated_by = actor  # type: ignore[assignment]
+    rule.updated_by = actor
     rule.save()
     RoutingRuleChange.objects.create(rule=rule, rule_name=rule.name, action="update" if before else "create",
                                      actor=actor, before=before, after=_snapshot(rule))
@@ -292,14 +292,14 @@ def routing_rule_save(*, rule: RoutingRule, actor: AbstractBaseUser | None) -> R
 
 
 @transaction.atomic
-def routing_rule_delete(*, rule: RoutingRule, actor: AbstractBaseUser | None) -> None:
+def routing_rule_delete(*, rule: RoutingRule, actor: User | None) -> None:
     RoutingRuleChange.objects.create(rule=None, rule_name=rule.name, action="delete", actor=actor,
                                      before=_snapshot(rule))
     rule.delete()
 
 
 @transaction.atomic
-def routing_rule_move(*, rule: RoutingRule, actor: AbstractBaseUser | None, direction: str) -> bool:
+def routing_rule_move(*, rule: RoutingRule, actor: User | None, direction: str) -> bool:
     """Swap the rule with its neighbour up or down; positions are renumbered 1..n first."""
     rules = list(RoutingRule.objects.select_for_update().order_by("position", "pk"))
     for i, r in enumerate(rules, start=1):
@@ -319,12 +319,12 @@ def routing_rule_move(*, rule: RoutingRule, actor: AbstractBaseUser | None, dire
 
 
 @transaction.atomic
-def routing_rule_toggle(*, rule: RoutingRule, actor: AbstractBaseUser | None, active: bool) -> bool:
+def routing_rule_toggle(*, rule: RoutingRule, actor: User | None, active: bool) -> bool:
     locked = RoutingRule.objects.select_for_update().get(pk=rule.pk)
     if locked.active == active:
         return False
     locked.active = active
-    locked.updated_by = actor  # type: ignore[assignment]
+    locked.updated_by = actor
     locked.save(update_fields=["active", "updated_by", "updated_at"])
     RoutingRuleChange.objects.create(rule=locked, rule_name=locked.name,
                                      action="activate" if active else "deactivate", actor=actor,
@@ -333,7 +333,7 @@ def routing_rule_toggle(*, rule: RoutingRule, actor: AbstractBaseUser | None, ac
     return True
 
 
-def routing_rules_edit(*, actor: AbstractBaseUser | None, edit: Callable[[], T]) -> tuple[T, int]:
+def routing_rules_edit(*, actor: User | None, edit: Callable[[], T]) -> tuple[T, int]:
     """Run one audited rule edit (a routing_rule_* call) in its own transaction, then re-route
     under the rules as committed. Returns the edit's result and how many exceptions moved.
 
@@ -345,7 +345,7 @@ def routing_rules_edit(*, actor: AbstractBaseUser | None, edit: Callable[[], T])
     return result, routing_rules_changed(actor=actor)
 
 
-def routing_rules_changed(*, actor: AbstractBaseUser | None) -> int:
+def routing_rules_changed(*, actor: User | None) -> int:
     """After an edit commits: re-route open unassigned exceptions and note the count on the audit row."""
     moved = exceptions_reroute(actor=actor)
     last = RoutingRuleChange.objects.order_by("-created_at", "-pk").first()

@@ -12,13 +12,13 @@ import re
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent, build_choice_description_list
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from exceptions.api import AllowedOr404, username_field
@@ -34,6 +34,7 @@ from exceptions.routing import (
     routing_rules_edit,
     rules_with_draft,
 )
+from integration_hub.http import AuthenticatedRequest
 
 PREVIEW_SIZE = 50  # as on the screen
 PREVIEW_MAX = 200
@@ -90,8 +91,8 @@ class RoutingRuleSerializer(serializers.ModelSerializer):
         error_messages={"does_not_exist": "There is no queue “{value}”.", "invalid": "Give a queue slug."},
     )
     assignee = username_field("username of an active user; null: nobody")
-    updated_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
-                                              help_text="username of the last editor")
+    updated_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="username of the last editor")
 
     class Meta:
         model = RoutingRule
@@ -199,8 +200,8 @@ class RoutingPreviewSerializer(serializers.Serializer):
 
 
 class RoutingRuleChangeSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
-                                         help_text="username; null: the system")
+    actor: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="username; null: the system")
 
     class Meta:
         model = RoutingRuleChange
@@ -211,7 +212,7 @@ class RoutingRuleChangeSerializer(serializers.ModelSerializer):
 def _preview_payload(rows: list[PreviewRow], limit: int) -> dict[str, Any]:
     queues = dict(Queue.objects.values_list("pk", "slug"))
     user_ids = {r.exception.assignee_id for r in rows} | {r.new_assignee_id for r in rows}
-    users = dict(get_user_model().objects.filter(pk__in=user_ids - {None}).values_list("pk", "username"))
+    users: dict[int | None, str] = dict(get_user_model().objects.filter(pk__in=user_ids - {None}).values_list("pk", "username"))
     return {
         "limit": limit,
         "moving": sum(r.moves for r in rows),
@@ -249,65 +250,65 @@ class RoutingRuleViewSet(viewsets.GenericViewSet):
         rule = self.get_queryset().get(pk=rule.pk)  # positions and updated_by as saved
         return {**RoutingRuleSerializer(rule).data, "changed": changed, "rerouted": rerouted}
 
-    def list(self, request: Request) -> Response:
+    def list(self, request: AuthenticatedRequest) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(RoutingRuleSerializer(page, many=True).data)
 
-    def retrieve(self, request: Request, pk: Any = None) -> Response:
+    def retrieve(self, request: AuthenticatedRequest, pk: Any = None) -> Response:
         return Response(RoutingRuleSerializer(self.get_object()).data)
 
-    def create(self, request: Request) -> Response:
+    def create(self, request: AuthenticatedRequest) -> Response:
         payload = RoutingRuleSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         draft = RoutingRule(**payload.validated_data)
-        rule, moved = routing_rules_edit(actor=request.user,  # type: ignore[arg-type]
-                                         edit=lambda: routing_rule_save(rule=draft, actor=request.user))  # type: ignore[arg-type]
+        rule, moved = routing_rules_edit(actor=request.user,
+                                         edit=lambda: routing_rule_save(rule=draft, actor=request.user))
         return Response(self._result(rule, changed=True, rerouted=moved), status=status.HTTP_201_CREATED)
 
-    def update(self, request: Request, pk: Any = None, partial: bool = False) -> Response:
+    def update(self, request: AuthenticatedRequest, pk: Any = None, partial: bool = False) -> Response:
         rule = self.get_object()
         payload = RoutingRuleSerializer(rule, data=request.data, partial=partial)
         payload.is_valid(raise_exception=True)
         for name, value in payload.validated_data.items():
             setattr(rule, name, value)
-        saved, moved = routing_rules_edit(actor=request.user,  # type: ignore[arg-type]
-                                          edit=lambda: routing_rule_save(rule=rule, actor=request.user))  # type: ignore[arg-type]
+        saved, moved = routing_rules_edit(actor=request.user,
+                                          edit=lambda: routing_rule_save(rule=rule, actor=request.user))
         return Response(self._result(saved, changed=True, rerouted=moved))
 
-    def partial_update(self, request: Request, pk: Any = None) -> Response:
+    def partial_update(self, request: AuthenticatedRequest, pk: Any = None) -> Response:
         return self.update(request, pk, partial=True)
 
-    def destroy(self, request: Request, pk: Any = None) -> Response:
+    def destroy(self, request: AuthenticatedRequest, pk: Any = None) -> Response:
         rule = self.get_object()
         deleted = rule.pk
-        _, moved = routing_rules_edit(actor=request.user,  # type: ignore[arg-type]
-                                      edit=lambda: routing_rule_delete(rule=rule, actor=request.user))  # type: ignore[arg-type]
+        _, moved = routing_rules_edit(actor=request.user,
+                                      edit=lambda: routing_rule_delete(rule=rule, actor=request.user))
         return Response({"id": deleted, "rerouted": moved})
 
     @extend_schema(request=MoveSerializer, responses=RoutingRuleResultSerializer)
     @action(detail=True, methods=["post"])
-    def move(self, request: Request, pk: Any = None) -> Response:
+    def move(self, request: AuthenticatedRequest, pk: Any = None) -> Response:
         """Swap the rule with its neighbour; "changed": false when it is already first (or last)."""
         rule = self.get_object()
         payload = MoveSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         direction = payload.validated_data["direction"]
         changed, moved = routing_rules_edit(
-            actor=request.user,  # type: ignore[arg-type]
-            edit=lambda: routing_rule_move(rule=rule, actor=request.user, direction=direction))  # type: ignore[arg-type]
+            actor=request.user,
+            edit=lambda: routing_rule_move(rule=rule, actor=request.user, direction=direction))
         return Response(self._result(rule, changed=changed, rerouted=moved))
 
     @extend_schema(request=ToggleSerializer, responses=RoutingRuleResultSerializer)
     @action(detail=True, methods=["post"])
-    def toggle(self, request: Request, pk: Any = None) -> Response:
+    def toggle(self, request: AuthenticatedRequest, pk: Any = None) -> Response:
         """Activate or deactivate; "changed": false when it already was."""
         rule = self.get_object()
         payload = ToggleSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         active = payload.validated_data["active"]
         changed, moved = routing_rules_edit(
-            actor=request.user,  # type: ignore[arg-type]
-            edit=lambda: routing_rule_toggle(rule=rule, actor=request.user, active=active))  # type: ignore[arg-type]
+            actor=request.user,
+            edit=lambda: routing_rule_toggle(rule=rule, actor=request.user, active=active))
         return Response(self._result(rule, changed=changed, rerouted=moved))
 
     @extend_schema(
@@ -317,7 +318,7 @@ class RoutingRuleViewSet(viewsets.GenericViewSet):
                                                  f"at most {PREVIEW_MAX})")],
     )
     @action(detail=False, methods=["post"])
-    def preview(self, request: Request) -> Response:
+    def preview(self, request: AuthenticatedRequest) -> Response:
         """Where the last `limit` exceptions would go under unsaved rules; nothing is saved."""
         query = PreviewQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -329,7 +330,7 @@ class RoutingRuleViewSet(viewsets.GenericViewSet):
 
     @extend_schema(request=None, responses=RoutingRuleChangeSerializer(many=True))
     @action(detail=False, methods=["get"], serializer_class=RoutingRuleChangeSerializer)
-    def changes(self, request: Request) -> Response:
+    def changes(self, request: AuthenticatedRequest) -> Response:
         """The audit trail of rule edits, newest first: who, what, before/after, how many re-routed."""
         page = self.paginate_queryset(RoutingRuleChange.objects.select_related("actor").order_by("-created_at", "-pk"))
         return self.get_paginated_response(RoutingRuleChangeSerializer(page, many=True).data)

@@ -5,13 +5,14 @@ exceptions.routing; after each one the open unassigned exceptions are re-routed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.contrib.auth.models import User
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -26,11 +27,12 @@ from exceptions.routing import (
     rules_with_draft,
 )
 from exceptions.screens import screen_render, screen_sidebar
+from integration_hub.http import AuthenticatedHttpRequest
 
 PREVIEW_SIZE = 50
 
 
-def _admin(request: HttpRequest) -> None:
+def _admin(request: AuthenticatedHttpRequest) -> None:
     if not can_edit_routing_rules(request.user):
         raise Http404("no such page")
 
@@ -66,14 +68,18 @@ class RoutingRuleForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["queue"].queryset = Queue.objects.order_by("name")
-        self.fields["assignee"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
+        # `fields` is typed as plain `Field`; these two are the model's foreign keys.
+        cast("forms.ModelChoiceField[Queue]", self.fields["queue"]).queryset = Queue.objects.order_by("name")
+        cast("forms.ModelChoiceField[User]", self.fields["assignee"]).queryset = (
+            get_user_model().objects.filter(is_active=True).order_by("username"))
 
     def clean_currency(self) -> str:
         return (self.cleaned_data.get("currency") or "").upper()
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        # The stubs give `BaseForm.clean` (`dict | None`); a ModelForm's returns its cleaned_data.
+        super().clean()
+        data = self.cleaned_data
         low, high = data.get("amount_min"), data.get("amount_max")
         if low is not None and high is not None and low > high:
             self.add_error("amount_max", "must not be below the minimum")
@@ -82,7 +88,7 @@ class RoutingRuleForm(forms.ModelForm):
 
 @login_required
 @require_GET
-def rule_list(request: HttpRequest) -> HttpResponse:
+def rule_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     _admin(request)
     context = {
         "rules": list(RoutingRule.objects.select_related("queue", "assignee").order_by("position", "pk")),
@@ -100,7 +106,7 @@ def _preview_rows(form: RoutingRuleForm, rule: RoutingRule | None) -> list[Any]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def rule_edit(request: AuthenticatedHttpRequest, pk: int | None = None) -> HttpResponse:
     _admin(request)
     rule = get_object_or_404(RoutingRule, pk=pk) if pk else None
     if request.method == "POST":
@@ -108,7 +114,7 @@ def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         if form.is_valid():
             draft = form.save(commit=False)
             saved, moved = routing_rules_edit(
-                actor=request.user, edit=lambda: routing_rule_save(rule=draft, actor=request.user))  # type: ignore[arg-type]
+                actor=request.user, edit=lambda: routing_rule_save(rule=draft, actor=request.user))
             messages.success(request, f"Rule “{saved.name}” saved; {moved} open unassigned exception(s) re-routed.")
             return redirect("exceptions:routing")
     else:
@@ -119,7 +125,7 @@ def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 @login_required
 @require_POST
-def rule_preview(request: HttpRequest) -> HttpResponse:
+def rule_preview(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Where the last N exceptions would go under the edited rules (nothing is saved)."""
     _admin(request)
     rule_id = request.POST.get("rule_id", "")
@@ -136,21 +142,21 @@ def rule_preview(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def rule_move(request: HttpRequest, pk: int) -> HttpResponse:
+def rule_move(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     _admin(request)
     rule = get_object_or_404(RoutingRule, pk=pk)
     direction = request.POST.get("direction", "")
-    routing_rules_edit(actor=request.user,  # type: ignore[arg-type]
-                       edit=lambda: routing_rule_move(rule=rule, actor=request.user, direction=direction))  # type: ignore[arg-type]
+    routing_rules_edit(actor=request.user,
+                       edit=lambda: routing_rule_move(rule=rule, actor=request.user, direction=direction))
     return redirect("exceptions:routing")
 
 
 @login_required
 @require_POST
-def rule_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+def rule_toggle(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     _admin(request)
     rule = get_object_or_404(RoutingRule, pk=pk)
     active = request.POST.get("active") == "1"
-    routing_rules_edit(actor=request.user,  # type: ignore[arg-type]
-                       edit=lambda: routing_rule_toggle(rule=rule, actor=request.user, active=active))  # type: ignore[arg-type]
+    routing_rules_edit(actor=request.user,
+                       edit=lambda: routing_rule_toggle(rule=rule, actor=request.user, active=active))
     return redirect("exceptions:routing")

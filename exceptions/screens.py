@@ -13,22 +13,23 @@ from django.shortcuts import render
 
 from exceptions.models import ExceptionStatus, Queue, SyncException
 from exceptions.permissions import queue_has_perm, queues_for
+from integration_hub.http import HtmxHttpRequest
 
 # Counting a million rows on every refresh of every list costs more than the page itself; counts
 # a few seconds old are what a person expects from a badge.
 BADGE_SECONDS = 15
 
 
-def screen_template(request: HttpRequest, template: str, partials: str | None) -> str:
+def screen_template(request: HtmxHttpRequest, template: str, partials: str | None) -> str:
     """`template#name` when an htmx request targets `name`, one of the comma-separated `partials`
     (a partial's name, its wrapper id and the hx-target are the same string); else the whole page."""
-    target = getattr(request, "htmx", None) and request.htmx.target  # type: ignore[attr-defined]
+    target = getattr(request, "htmx", None) and request.htmx.target
     if partials and target and target in partials.split(","):
         return f"{template}#{target}"
     return template
 
 
-def screen_render(request: HttpRequest, template: str, partials: str | None, context: dict[str, Any],
+def screen_render(request: HtmxHttpRequest, template: str, partials: str | None, context: dict[str, Any],
                   **kwargs: Any) -> HttpResponse:
     """Render the screen, or only the partial its htmx request targets (see screen_template)."""
     return render(request, screen_template(request, template, partials), context, **kwargs)

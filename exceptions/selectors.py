@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, F, Min, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -25,10 +25,10 @@ from exceptions.models import ExceptionStatus, Queue, SyncException
 from exceptions.permissions import queues_for
 from integration_hub.models import salesforce_id_18
 
-User = AbstractBaseUser | AnonymousUser
+Viewer = User | AnonymousUser
 
 
-def queue_list_for_user(*, user: User) -> QuerySet[Queue]:
+def queue_list_for_user(*, user: Viewer) -> QuerySet[Queue]:
     """Queues a user may view: all for staff, their memberships / guardian grants otherwise."""
     return queues_for(user=user, perm="view")
 
@@ -51,7 +51,7 @@ def _decimal(value: Any) -> Decimal | None:
 
 def exception_list(
     *,
-    user: User,
+    user: Viewer,
     opportunity_id: str | None = None,
     status: str | None = None,
     queue_slug: str | None = None,
@@ -75,7 +75,7 @@ def exception_list(
     qs = SyncException.objects.select_related("queue", "handoff", "assignee")
     if not user.is_authenticated:
         return qs.none()
-    if not (user.is_staff or user.is_superuser):  # type: ignore[union-attr]
+    if not (user.is_staff or user.is_superuser):
         qs = qs.filter(queue__in=queues_for(user=user, perm="view"))
     if opportunity_id:
         qs = qs.filter(handoff__opportunity_id=salesforce_id_18(opportunity_id))
@@ -88,7 +88,8 @@ def exception_list(
     if type_code:
         qs = qs.filter(type_code=type_code)
     if assignee == "me":
-        qs = qs.filter(assignee=user)
+        # By id: `user` is authenticated here, but the type checker cannot narrow AnonymousUser away.
+        qs = qs.filter(assignee_id=user.pk)
     elif assignee == "none":
         qs = qs.filter(assignee__isnull=True)
     elif assignee:
@@ -223,7 +224,7 @@ class QueueStats:
     oldest: SyncException | None = None
 
 
-def queue_overview(*, user: User, now: datetime | None = None) -> list[QueueStats]:
+def queue_overview(*, user: Viewer, now: datetime | None = None) -> list[QueueStats]:
     """Per visible queue: open / assigned / snoozed counts, age buckets, SLA breached and at
     risk (past 75 % of the queue's SLA, in business hours of its calendar), the oldest open item."""
     now = now or timezone.now()
@@ -298,7 +299,7 @@ def queue_people(*, queue: Queue) -> list[Any]:
     (their open exceptions in this queue), by username: the members screen and API."""
     open_assigned = Count("assigned_exceptions", filter=Q(assigned_exceptions__queue=queue,
                                                           assigned_exceptions__status=ExceptionStatus.OPEN))
-    people = list(get_user_model().objects.filter(Q(exception_queues=queue) | Q(led_exception_queues=queue))
+    people: list[Any] = list(get_user_model().objects.filter(Q(exception_queues=queue) | Q(led_exception_queues=queue))
                   .distinct().annotate(open_assigned=open_assigned).order_by("username"))
     leads = set(queue.leads.values_list("pk", flat=True))
     for person in people:
@@ -306,7 +307,7 @@ def queue_people(*, queue: Queue) -> list[Any]:
     return people
 
 
-def root_causes(*, user: User, queue: Queue | None = None, limit: int = 8) -> list[dict[str, Any]]:
+def root_causes(*, user: Viewer, queue: Queue | None = None, limit: int = 8) -> list[dict[str, Any]]:
     """Open causes shared by more than one exception (same type + fingerprint), biggest first."""
     qs = exception_list(user=user, status=ExceptionStatus.OPEN)
     if queue is not None:

@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
@@ -128,7 +128,7 @@ def exception_open(
 
 
 def _close(
-    *, exception: SyncException, to_status: str, actor: AbstractBaseUser | None, note: str
+    *, exception: SyncException, to_status: str, actor: User | None, note: str
 ) -> SyncException:
     locked = SyncException.objects.select_for_update().get(pk=exception.pk)
     if locked.status != ExceptionStatus.OPEN:
@@ -150,7 +150,7 @@ def _close(
     return locked
 
 
-def _unblock_if_clear(*, handoff_id: int, actor: AbstractBaseUser | None) -> None:
+def _unblock_if_clear(*, handoff_id: int, actor: User | None) -> None:
     # Lock the handoff first so two people closing its last two exceptions agree on "last".
     handoff = Handoff.objects.select_for_update().get(pk=handoff_id)
     if handoff.status != HandoffStatus.BLOCKED:
@@ -163,7 +163,7 @@ def _unblock_if_clear(*, handoff_id: int, actor: AbstractBaseUser | None) -> Non
 
 @transaction.atomic
 def exception_resolve(
-    *, exception: SyncException, actor: AbstractBaseUser | None, note: str
+    *, exception: SyncException, actor: User | None, note: str
 ) -> SyncException:
     """Mark an open exception resolved; the last one closed sends a blocked handoff back to validation."""
     return _close(exception=exception, to_status=ExceptionStatus.RESOLVED, actor=actor, note=note)
@@ -171,7 +171,7 @@ def exception_resolve(
 
 @transaction.atomic
 def exception_dismiss(
-    *, exception: SyncException, actor: AbstractBaseUser | None, note: str
+    *, exception: SyncException, actor: User | None, note: str
 ) -> SyncException:
     """Dismiss an open exception (not a real defect); unblocks like a resolution does."""
     return _close(exception=exception, to_status=ExceptionStatus.DISMISSED, actor=actor, note=note)
@@ -179,7 +179,7 @@ def exception_dismiss(
 
 # -- queues -------------------------------------------------------------------------------------
 @transaction.atomic
-def queue_member_add(*, queue: Queue, user: AbstractBaseUser, lead: bool = False) -> Queue:
+def queue_member_add(*, queue: Queue, user: User, lead: bool = False) -> Queue:
     """Make `user` a member (view + work) or lead (+ administer) of `queue`, as guardian perms too."""
     queue.members.add(user)
     perms = ["view_queue", "work_queue"]
@@ -193,7 +193,7 @@ def queue_member_add(*, queue: Queue, user: AbstractBaseUser, lead: bool = False
 
 
 @transaction.atomic
-def queue_member_remove(*, queue: Queue, user: AbstractBaseUser, actor: AbstractBaseUser | None,
+def queue_member_remove(*, queue: Queue, user: User, actor: User | None,
                         leads_only: bool = False) -> int:
     """Take `user` out of `queue` (or only out of its leads): membership and their own guardian
     grants go; their open exceptions there are unassigned (audited), since they can no longer work
@@ -252,7 +252,7 @@ def exception_enrich(*, exception_id: int) -> SyncException | None:
 
 # -- working an exception -------------------------------------------------------------------------
 def exception_note(
-    exception: SyncException, *, actor: AbstractBaseUser | None, kind: str, reason: str,
+    exception: SyncException, *, actor: User | None, kind: str, reason: str,
     actor_label: str = "", **data: Any
 ) -> ExceptionEvent:
     """The audit row of a change that keeps the status (assign, comment, tags, a resolution
@@ -271,7 +271,7 @@ def exception_note(
 
 @transaction.atomic
 def exception_assign(
-    *, exception: SyncException, assignee: AbstractBaseUser | None, actor: AbstractBaseUser | None,
+    *, exception: SyncException, assignee: User | None, actor: User | None,
     actor_label: str = "", now: datetime | None = None,
 ) -> bool:
     """Give the exception to `assignee` (None: unassign) and tell them. Returns False when nothing
@@ -295,7 +295,7 @@ def exception_assign(
 
 
 @transaction.atomic
-def exception_comment(*, exception: SyncException, actor: AbstractBaseUser | None, body: str) -> ExceptionEvent:
+def exception_comment(*, exception: SyncException, actor: User | None, body: str) -> ExceptionEvent:
     body = (body or "").strip()
     if not body:
         raise ValueError("a comment needs some text")
@@ -309,7 +309,7 @@ def clean_tags(raw: str | list[str]) -> list[str]:
 
 @transaction.atomic
 def exception_tags_set(
-    *, exception: SyncException, actor: AbstractBaseUser | None, tags: str | list[str]
+    *, exception: SyncException, actor: User | None, tags: str | list[str]
 ) -> bool:
     locked = SyncException.objects.select_for_update().get(pk=exception.pk)
     cleaned = clean_tags(tags)
@@ -324,7 +324,7 @@ def exception_tags_set(
 
 @transaction.atomic
 def exception_snooze(
-    *, exception: SyncException, actor: AbstractBaseUser | None, until: datetime | None
+    *, exception: SyncException, actor: User | None, until: datetime | None
 ) -> bool:
     """Hide an open exception from the default list until `until` (None: wake it now)."""
     locked = SyncException.objects.select_for_update().get(pk=exception.pk)
@@ -344,7 +344,7 @@ def exception_snooze(
 # -- waiting on someone outside (pauses escalation timers) ---------------------------------------------
 @transaction.atomic
 def exception_wait(
-    *, exception: SyncException, actor: AbstractBaseUser | None, on: str, now: datetime | None = None
+    *, exception: SyncException, actor: User | None, on: str, now: datetime | None = None
 ) -> bool:
     """Mark an open exception as waiting on someone outside the team: its timers stop."""
     locked = SyncException.objects.select_for_update().get(pk=exception.pk)
@@ -362,7 +362,7 @@ def exception_wait(
 
 @transaction.atomic
 def exception_unwait(
-    *, exception: SyncException, actor: AbstractBaseUser | None, now: datetime | None = None
+    *, exception: SyncException, actor: User | None, now: datetime | None = None
 ) -> bool:
     """End the wait: the paused business time is kept aside so the timers resume where they stopped."""
     locked = SyncException.objects.select_for_update().select_related("queue").get(pk=exception.pk)
@@ -380,7 +380,7 @@ def exception_unwait(
 
 
 @transaction.atomic
-def saved_filter_save(*, user: AbstractBaseUser, queue: Queue, name: str, query: str) -> SavedFilter:
+def saved_filter_save(*, user: User, queue: Queue, name: str, query: str) -> SavedFilter:
     """Keep the list's current filter under a name (saving the same name again replaces it)."""
     name = name.strip()[:80]
     if not name:
@@ -394,5 +394,5 @@ def saved_filter_save(*, user: AbstractBaseUser, queue: Queue, name: str, query:
 
 
 @transaction.atomic
-def saved_filter_delete(*, user: AbstractBaseUser, pk: int) -> None:
+def saved_filter_delete(*, user: User, pk: int) -> None:
     SavedFilter.objects.filter(user=user, pk=pk).delete()

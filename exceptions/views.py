@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -56,6 +56,7 @@ from exceptions.services import (
     saved_filter_delete,
     saved_filter_save,
 )
+from integration_hub.http import AuthenticatedHttpRequest
 from integration_hub.models import HandoffStatus
 
 PAGE_SIZE = 50
@@ -65,7 +66,7 @@ IN_FLIGHT = {HandoffStatus.RECEIVED, HandoffStatus.VALIDATING, HandoffStatus.REA
 TOTAL_CAP = 10_000
 
 
-def _root_causes(request: HttpRequest, queue: Queue) -> list[dict[str, Any]]:
+def _root_causes(request: AuthenticatedHttpRequest, queue: Queue) -> list[dict[str, Any]]:
     key = f"triage-causes:{request.user.pk}:{queue.pk}"
     causes = cache.get(key)
     if causes is None:
@@ -80,16 +81,16 @@ def _capped_total(qs: Any) -> tuple[int, bool]:
     return min(total, TOTAL_CAP), total > TOTAL_CAP
 
 
-def _visible_exception(request: HttpRequest, pk: int, *, work: bool = False) -> SyncException:
+def _visible_exception(request: AuthenticatedHttpRequest, pk: int, *, work: bool = False) -> SyncException:
     exception = get_object_or_404(exception_list(user=request.user), pk=pk)
     if work and not queue_has_perm(user=request.user, queue=exception.queue, perm="work"):
         raise Http404("no such exception")
     return exception
 
 
-def _done(request: HttpRequest, exception: SyncException, event: str, message: str,
+def _done(request: AuthenticatedHttpRequest, exception: SyncException, event: str, message: str,
           *, level: int = messages.SUCCESS) -> HttpResponse:
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         response = _detail(request, exception.pk)
         response["HX-Trigger"] = event
         if level == messages.ERROR:
@@ -101,7 +102,7 @@ def _done(request: HttpRequest, exception: SyncException, event: str, message: s
 
 @login_required
 @require_GET
-def queue_overview(request: HttpRequest) -> HttpResponse:
+def queue_overview(request: AuthenticatedHttpRequest) -> HttpResponse:
     stats = overview_stats(user=request.user)
     context = {
         "stats": stats,
@@ -120,7 +121,7 @@ def queue_overview(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def queue_list(request: HttpRequest, slug: str) -> HttpResponse:
+def queue_list(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     queue = get_object_or_404(queues_for(user=request.user, perm="view"), slug=slug)
     params = request.GET.copy()
     if "status" not in params:
@@ -129,7 +130,7 @@ def queue_list(request: HttpRequest, slug: str) -> HttpResponse:
     form.is_valid()
     filters = form.filters()
     qs = exception_list(user=request.user, queue=queue,
-                        include_snoozed=request.GET.get("snoozed") == "1", **filters)  # type: ignore[arg-type]
+                        include_snoozed=request.GET.get("snoozed") == "1", **filters)
     page = exception_page(qs, sort=request.GET.get("sort") or "priority", cursor=request.GET.get("after", ""),
                           size=PAGE_SIZE)
     now = timezone.now()
@@ -181,11 +182,11 @@ def _deal(exception: SyncException) -> dict[str, Any]:
 
 @login_required
 @require_GET
-def exception_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def exception_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _detail(request, pk)
 
 
-def _detail(request: HttpRequest, pk: int) -> HttpResponse:
+def _detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     # Undecorated: htmx POSTs answer with the detail's partial, which require_GET would refuse.
     exception = _visible_exception(request, pk)
     handoff = exception.handoff
@@ -217,57 +218,57 @@ def _detail(request: HttpRequest, pk: int) -> HttpResponse:
         "error": getattr(request, "resolution_error", ""),
     }
     return screen_render(request, "exceptions/exception_detail.html", "deal-status,exception-work", context,
-                   status=422 if context["error"] and not request.htmx else 200)  # type: ignore[attr-defined]
+                   status=422 if context["error"] and not request.htmx else 200)
 
 
 @login_required
 @require_POST
-def exception_assign_view(request: HttpRequest, pk: int) -> HttpResponse:
+def exception_assign_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     exception = _visible_exception(request, pk, work=True)
     who = request.POST.get("assignee", "me")
     assignee = None
     if who == "me":
         assignee = request.user
     elif who:
-        assignee = get_user_model().objects.filter(pk=who if who.isdigit() else None).first() or \
+        assignee = (get_user_model().objects.filter(pk=who).first() if who.isdigit() else None) or \
             get_user_model().objects.filter(username=who).first()
     if assignee is not None and not can_be_assigned(user=assignee, queue=exception.queue):
         raise Http404("no such assignee in this queue")
-    exception_assign(exception=exception, assignee=assignee, actor=request.user)  # type: ignore[arg-type]
-    if request.htmx and request.POST.get("from") == "list":  # type: ignore[attr-defined]
+    exception_assign(exception=exception, assignee=assignee, actor=request.user)
+    if request.htmx and request.POST.get("from") == "list":
         return HttpResponse(status=204, headers={"HX-Trigger": "exceptionAssigned"})
     return _done(request, exception, "exceptionAssigned", f"Assigned to {assignee or 'nobody'}.")
 
 
 @login_required
 @require_POST
-def exception_comment_view(request: HttpRequest, pk: int) -> HttpResponse:
+def exception_comment_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     exception = _visible_exception(request, pk, work=True)
     form = CommentForm(request.POST)
     if not form.is_valid():
         return _done(request, exception, "commentRejected", "A comment needs some text.", level=messages.ERROR)
-    exception_comment(exception=exception, actor=request.user, body=form.cleaned_data["body"])  # type: ignore[arg-type]
+    exception_comment(exception=exception, actor=request.user, body=form.cleaned_data["body"])
     return _done(request, exception, "exceptionCommented", "Comment added.")
 
 
 @login_required
 @require_POST
-def exception_tags_view(request: HttpRequest, pk: int) -> HttpResponse:
+def exception_tags_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     exception = _visible_exception(request, pk, work=True)
-    exception_tags_set(exception=exception, actor=request.user, tags=request.POST.get("tags", ""))  # type: ignore[arg-type]
+    exception_tags_set(exception=exception, actor=request.user, tags=request.POST.get("tags", ""))
     return _done(request, exception, "exceptionTagged", "Tags saved.")
 
 
 @login_required
 @require_POST
-def exception_wait_view(request: HttpRequest, pk: int) -> HttpResponse:
+def exception_wait_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Start or end "waiting on someone outside" (pauses the escalation timers)."""
     exception = _visible_exception(request, pk, work=True)
     try:
         if request.POST.get("waiting") == "0":
-            exception_unwait(exception=exception, actor=request.user)  # type: ignore[arg-type]
+            exception_unwait(exception=exception, actor=request.user)
             return _done(request, exception, "exceptionWaitEnded", "Timers resumed.")
-        exception_wait(exception=exception, actor=request.user,  # type: ignore[arg-type]
+        exception_wait(exception=exception, actor=request.user,
                        on=request.POST.get("on", ""))
     except ExceptionNotOpen as error:
         return _done(request, exception, "waitRejected", str(error), level=messages.ERROR)
@@ -289,14 +290,14 @@ def resolution_data(post: Any) -> dict[str, Any]:
 
 @login_required
 @require_POST
-def exception_resolve_view(request: HttpRequest, pk: int) -> HttpResponse:
+def exception_resolve_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     exception = _visible_exception(request, pk, work=True)
     path = request.POST.get("path", "")
     try:
-        exception_resolve_path(exception=exception, actor=request.user, path=path,  # type: ignore[arg-type]
+        exception_resolve_path(exception=exception, actor=request.user, path=path,
                                data=resolution_data(request.POST))
     except (ResolutionError, ExceptionNotOpen, PermissionDenied) as error:
-        if request.htmx:  # type: ignore[attr-defined]
+        if request.htmx:
             request.resolution_error = str(error)  # type: ignore[attr-defined]
             return _detail(request, exception.pk)
         messages.error(request, str(error))
@@ -306,7 +307,7 @@ def exception_resolve_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def queue_bulk(request: HttpRequest, slug: str) -> HttpResponse:
+def queue_bulk(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """Start one bulk action on the ticked exceptions, or on everything the list's filter matches.
 
     A worker applies it item by item; the answer is the job's progress (polled by htmx, a page
@@ -322,22 +323,22 @@ def queue_bulk(request: HttpRequest, slug: str) -> HttpResponse:
         job = bulk_job_start(user=request.user, queue=queue, ids=ids, action=action,
                              assignee=request.POST.get("assignee", ""))
     except BulkError as error:
-        if request.htmx:  # type: ignore[attr-defined]
+        if request.htmx:
             return screen_render(request, "exceptions/bulk_job.html", "bulk-status", {"error": str(error)})
         messages.error(request, str(error))
         return redirect(back)
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return screen_render(request, "exceptions/bulk_job.html", "bulk-status", {"job": job, "back": back})
     return redirect(f"{reverse('exceptions:bulk-job', args=[job.pk])}?{urlencode({'next': back})}")
 
 
 @login_required
 @require_GET
-def bulk_job_view(request: HttpRequest, pk: int) -> HttpResponse:
+def bulk_job_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """A bulk job's progress: item by item, with what happened to each. Only its author sees it."""
     jobs = BulkJob.objects.select_related("queue")
-    if not request.user.is_staff:  # type: ignore[union-attr]
-        jobs = jobs.filter(actor=request.user)  # type: ignore[misc]
+    if not request.user.is_staff:
+        jobs = jobs.filter(actor=request.user)
     job = get_object_or_404(jobs, pk=pk)
     context = {
         "job": job,
@@ -347,12 +348,12 @@ def bulk_job_view(request: HttpRequest, pk: int) -> HttpResponse:
         "sidebar": screen_sidebar(request),
     }
     response = screen_render(request, "exceptions/bulk_job.html", "bulk-status", context)
-    if request.htmx and job.status == BulkJobStatus.DONE:  # type: ignore[attr-defined]
+    if request.htmx and job.status == BulkJobStatus.DONE:
         response["HX-Trigger"] = "exceptionsBulkApplied"
     return response
 
 
-def _local_url(request: HttpRequest, url: str, default: str) -> str:
+def _local_url(request: AuthenticatedHttpRequest, url: str, default: str) -> str:
     """`url` if it stays on this site (a "next" parameter must not send anyone elsewhere)."""
     if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()},
                                                require_https=request.is_secure()):
@@ -360,7 +361,7 @@ def _local_url(request: HttpRequest, url: str, default: str) -> str:
     return default
 
 
-def _job_items(request: HttpRequest, job: BulkJob) -> list[dict[str, Any]]:
+def _job_items(request: AuthenticatedHttpRequest, job: BulkJob) -> list[dict[str, Any]]:
     # Titles only of what the person may still see; the rest by number.
     titles = dict(exception_list(user=request.user).filter(pk__in=job.ids[:500]).values_list("pk", "title"))
     return [{"pk": pk, "title": titles.get(pk, f"#{pk}"), "outcome": job.results.get(str(pk), "")}
@@ -369,7 +370,7 @@ def _job_items(request: HttpRequest, job: BulkJob) -> list[dict[str, Any]]:
 
 @login_required
 @require_POST
-def saved_filter_view(request: HttpRequest, slug: str) -> HttpResponse:
+def saved_filter_view(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """Save the list's current filter under a name, or delete one of the user's saved filters."""
     queue = get_object_or_404(queues_for(user=request.user, perm="view"), slug=slug)
     url = reverse("exceptions:list", args=[queue.slug])
