@@ -28,6 +28,7 @@ Nothing here runs inside a database transaction while it talks to a system.
 from __future__ import annotations
 
 import logging
+import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from crosswalks.selectors import product_mapping_active
 from exceptions.models import RECONCILIATION_TYPES, ExceptionStatus, ExceptionType, SyncException
 from exceptions.services import exception_open, exception_resolve
 from integration_hub import ports
@@ -124,13 +126,30 @@ def _explained(handoff: Handoff | None, *, now: Any) -> str:
     return ""
 
 
+def crosswalk_materials(deal: CanonicalDeal) -> Counter[tuple[str, str]]:
+    """(material, quantity) pairs the product crosswalk gives the deal's lines today, as validation
+    derives them (quantity × factor, rounded up to whole units); a line whose product has no active
+    mapping any more keeps the materials its order was made from."""
+    expected: Counter[tuple[str, str]] = Counter()
+    for line in deal.lines:
+        mapping = product_mapping_active(line.product_code) if line.product_code else None
+        components = list(mapping.components.all()) if mapping is not None else []
+        if not components:
+            expected.update((m.material, _quantity(m.quantity)) for m in line.materials)
+            continue
+        for component in components:
+            raw = line.quantity * component.quantity_factor
+            quantity = raw if raw == raw.to_integral_value() else Decimal(math.ceil(raw))
+            expected[(component.sap_material, _quantity(quantity))] += 1
+    return expected
+
+
 def lines_compare(canonical: dict[str, Any], order: ErpOrder) -> tuple[list[list[str]], list[list[str]]] | None:
     """(expected, found) material and quantity pairs when they differ; None when they agree or the
-    handoff has no materials to compare with."""
+    handoff has no lines to compare with."""
     if not canonical:
         return None
-    deal = CanonicalDeal.from_json(canonical)
-    expected = Counter((m.material, _quantity(m.quantity)) for line in deal.lines for m in line.materials)
+    expected = crosswalk_materials(CanonicalDeal.from_json(canonical))
     if not expected:
         return None
     found = Counter((str(i.get("material") or ""), _quantity(i.get("quantity"))) for i in order.items)

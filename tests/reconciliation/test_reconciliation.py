@@ -17,8 +17,13 @@ import pytest
 import requests
 from django.urls import reverse
 
+from crosswalks.models import ProductMapping
+from crosswalks.services import product_mapping_update
 from exceptions.models import ExceptionStatus, ExceptionType, SyncException
+from integration_hub import reconciliation
 from integration_hub.canonical import CanonicalDeal
+from integration_hub.crm.salesforce import SalesforceCrm
+from integration_hub.erp.s4hana import S4HanaErp
 from integration_hub.models import Handoff, HandoffStatus, ReconciliationRun, ReconciliationStatus
 from integration_hub.orders import erp_order_block_set
 from integration_hub.services import reconciliation_run_claim, reconciliation_run_request
@@ -186,21 +191,49 @@ def test_it_finds_an_orphan_order_for_a_deal_that_is_not_closed_won(sync_world, 
     assert findings(orphan_handoff) == {}
 
 
-def test_it_finds_lines_that_differ_from_what_the_crosswalk_gives(sync_world, runs_sent):
+def test_it_finds_lines_that_differ_from_what_the_crosswalk_gives_today(sync_world, runs_sent):
+    cast = make_cast()
     handoff = ordered(sync_world)
-    # The crosswalk now maps the first product to twice the quantity of its material, as a
-    # re-validated canonical record would carry it; the order in SAP still has the old one.
-    canonical = handoff.canonical
-    material = canonical["lines"][0]["materials"][0]
-    material["quantity"] = str(Decimal(str(material["quantity"])) * 2)
-    Handoff.objects.filter(pk=handoff.pk).update(canonical=canonical)
+    line = handoff.canonical["lines"][0]
+    mapping = ProductMapping.objects.get(crm_product_code__iexact=line["product_code"])
+    before = [{"sap_material": c.sap_material, "quantity_factor": c.quantity_factor, "unit": c.unit}
+              for c in mapping.components.all()]
+    # A steward corrects the crosswalk: the product is two of its material. SAP's order still has one.
+    product_mapping_update(mapping=mapping, actor=cast.admin, reason="sold in pairs",
+                           components=[{**before[0], "quantity_factor": before[0]["quantity_factor"] * 2}, *before[1:]])
 
     reconcile()
 
     mismatch = findings(handoff)[T.RECONCILIATION_LINE_MISMATCH]
-    assert mismatch.evidence["expected"] != mismatch.evidence["found"]
-    assert [material["material"], format(Decimal(material["quantity"]).normalize(), "f")] in \
-        mismatch.evidence["expected"]
+    doubled = Decimal(line["quantity"]) * before[0]["quantity_factor"] * 2
+    assert [before[0]["sap_material"], format(doubled.normalize(), "f")] in mismatch.evidence["expected"]
+    assert [before[0]["sap_material"], format(doubled.normalize(), "f")] not in mismatch.evidence["found"]
+
+    product_mapping_update(mapping=mapping, actor=cast.admin, reason="back to one", components=before)
+    reconcile()
+    assert findings(handoff) == {}
+
+
+def test_it_pages_through_both_systems_a_page_at_a_time(sync_world, runs_sent):
+    first, second = ordered(sync_world), ordered(sync_world)
+    duplicates = {h.pk: second_order(sync_world, h) for h in (first, second)}
+    open_deal = sync_world.flow.open_deal(sync_world.flow.planner.plan("clean"))
+    second_order(sync_world, first, opportunity_id=open_deal)
+
+    with mock.patch.object(reconciliation, "PAGE_SIZE", 1), \
+            mock.patch.object(SalesforceCrm, "closed_won_between", autospec=True,
+                              side_effect=SalesforceCrm.closed_won_between) as deal_pages, \
+            mock.patch.object(S4HanaErp, "orders_created_between", autospec=True,
+                              side_effect=S4HanaErp.orders_created_between) as order_pages:
+        run = reconcile()
+
+    assert deal_pages.call_count >= 3 and order_pages.call_count >= 6  # one deal / one order a call
+    assert all(call.kwargs["limit"] == 1 for call in deal_pages.call_args_list)
+    for handoff in (first, second):
+        found = findings(handoff)[T.RECONCILIATION_DUPLICATE_ORDER]
+        assert duplicates[handoff.pk] in {o["number"] for o in found.evidence["orders"]}
+    assert T.RECONCILIATION_ORPHAN_ORDER in findings(Handoff.objects.get(opportunity_id=open_deal))
+    assert run.orders_checked >= 5
 
 
 def test_a_run_is_claimed_once_and_a_second_request_gets_the_same_run(sync_world, runs_sent):
