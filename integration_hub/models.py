@@ -257,7 +257,7 @@ class ReconciliationRun(models.Model):
     window_end = models.DateField(help_text="last close date looked at")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+")
-    requested_via = models.CharField(max_length=20, default="api", help_text="api | beat | command")
+    requested_via = models.CharField(max_length=20, default="api", help_text="api | beat | screen | command")
     claimed_by = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -40,6 +40,13 @@ def reconciliation_run_get(*, user: AbstractBaseUser | AnonymousUser, run_id: in
     return ReconciliationRun.objects.filter(pk=run_id).first()
 
 
+def reconciliation_run_list(*, user: AbstractBaseUser | AnonymousUser, limit: int = 20) -> list[ReconciliationRun]:
+    """The latest runs, newest first (none for anyone who may not reconcile)."""
+    if not user_may_reconcile(user=user):
+        return []
+    return list(ReconciliationRun.objects.order_by("-created_at", "-pk")[:limit])
+
+
 def user_is_integration_user(*, user: AbstractBaseUser | AnonymousUser) -> bool:
     """Staff, or a member of any exception queue: the people who may look at handoffs."""
     if not isinstance(user, User) or not user.is_authenticated:

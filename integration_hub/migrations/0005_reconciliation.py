@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='queued', max_length=10)),
                 ('window_start', models.DateField(help_text='first close date looked at')),
                 ('window_end', models.DateField(help_text='last close date looked at')),
-                ('requested_via', models.CharField(default='api', help_text='api | beat | command', max_length=20)),
+                ('requested_via', models.CharField(default='api', help_text='api | beat | screen | command', max_length=20)),
                 ('claimed_by', models.CharField(blank=True, max_length=200)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('started_at', models.DateTimeField(blank=True, null=True)),
