@@ -8,9 +8,10 @@ import pytest
 from django.urls import reverse
 
 from exceptions.models import ExceptionType
+from exceptions.services import exception_open, exception_resolve
 from integration_hub.models import ReconciliationRun, ReconciliationStatus
-from integration_hub.tasks import reconciliation_run
-from tests.factories import make_cast
+from integration_hub.tasks import process_handoff, reconciliation_nightly, reconciliation_run
+from tests.factories import HandoffFactory, SyncExceptionFactory, make_cast
 
 
 @pytest.mark.django_db
@@ -41,3 +42,29 @@ def test_it_lists_runs_with_their_counts_and_starts_one_for_integration_ops_only
     assert fragment["HX-Trigger"] == "reconciliationRequested"
     assert 'id="reconciliation-runs"' in fragment.content.decode() and "<h1>" not in fragment.content.decode()
     assert ReconciliationRun.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_the_nightly_beat_asks_once_however_many_beats_fire(django_capture_on_commit_callbacks):
+    with mock.patch.object(reconciliation_run, "delay") as sent, django_capture_on_commit_callbacks(execute=True):
+        first = reconciliation_nightly()
+        second = reconciliation_nightly()
+    assert first == second
+    run = ReconciliationRun.objects.get()
+    assert run.requested_via == "beat" and (run.window_end - run.window_start).days == 29
+    sent.assert_called_once_with(run.pk)
+
+
+@pytest.mark.django_db
+def test_a_reconciliation_finding_never_holds_a_blocked_handoff(django_capture_on_commit_callbacks):
+    handoff = HandoffFactory(status="blocked")
+    unmapped = SyncExceptionFactory(handoff=handoff)
+    exception_open(handoff=handoff, type_code=ExceptionType.RECONCILIATION_DUPLICATE_ORDER,
+                   fingerprint=handoff.opportunity_id, title="2 ERP orders for one deal", message="")
+
+    with mock.patch.object(process_handoff, "delay") as sent, django_capture_on_commit_callbacks(execute=True):
+        exception_resolve(exception=unmapped, actor=None, note="mapped")
+
+    handoff.refresh_from_db()
+    assert handoff.status == "validating"  # the last exception that blocks it is gone: validated again
+    sent.assert_called_once_with(handoff.pk)
