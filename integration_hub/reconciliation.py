@@ -32,7 +32,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -113,7 +113,7 @@ def _is_won(summary: DealSummary) -> bool:
     return summary.is_won or summary.stage in settings.HUB_CLOSED_WON_STAGES
 
 
-def _explained(handoff: Handoff | None, *, now: Any) -> str:
+def _explained(handoff: Handoff | None, *, now: datetime) -> str:
     """Why the hub knows a closed-won deal has no order yet ("" when nothing explains it)."""
     if handoff is None:
         return ""
@@ -159,7 +159,7 @@ def lines_compare(canonical: dict[str, Any], order: ErpOrder) -> tuple[list[list
 
 
 def deal_findings(summary: DealSummary, orders: list[ErpOrder], handoff: Handoff | None, *,
-                  tolerance: Decimal, now: Any) -> list[Finding]:
+                  tolerance: Decimal, now: datetime) -> list[Finding]:
     """What is wrong between one deal and the orders carrying its key."""
     deal_id = summary.deal_id
     if not _is_won(summary):
@@ -246,20 +246,24 @@ class _Run:
                     continue  # a deal the hub never saw goes to the default ERP
                 handoff, _ = handoff_receive(org_id=settings.SALESFORCE_ORG_ID, opportunity_id=deal_id,
                                              source=HandoffSource.RECONCILE, actor_label=ACTOR)
-            opened = set()
-            for finding in findings:
-                assert handoff is not None
-                exception = exception_open(handoff=handoff, type_code=finding.type_code, fingerprint=deal_id,
-                                           title=finding.title[:200], message=finding.message,
-                                           evidence={**finding.evidence, "run": self.run.pk}, actor_label=ACTOR)
-                opened.add(exception.fingerprint)
-                self.outcome.counts[finding.type_code] += 1
-                self.outcome.finding_ids.append(exception.pk)
+            opened = self.open(handoff, deal_id, findings) if handoff is not None else set()
             for exception in open_findings.get(deal_id, []):
                 if exception.fingerprint not in opened:
                     exception_resolve(exception=exception, actor=None,
                                       note=f"reconciliation run {self.run.pk} found it mended")
                     self.outcome.resolved_ids.append(exception.pk)
+
+    def open(self, handoff: Handoff, deal_id: str, findings: list[Finding]) -> set[str]:
+        """Open (or refresh) each finding on the deal's handoff; returns their fingerprints."""
+        opened = set()
+        for finding in findings:
+            exception = exception_open(handoff=handoff, type_code=finding.type_code, fingerprint=deal_id,
+                                       title=finding.title[:200], message=finding.message,
+                                       evidence={**finding.evidence, "run": self.run.pk}, actor_label=ACTOR)
+            opened.add(exception.fingerprint)
+            self.outcome.counts[finding.type_code] += 1
+            self.outcome.finding_ids.append(exception.pk)
+        return opened
 
     def closed_won_deals(self) -> None:
         after = ""
