@@ -46,6 +46,11 @@ class ExceptionType(models.TextChoices):
     MISSING_REQUIRED_FIELD = "missing_required_field", "Missing required field"
     SAP_CREATION_ERROR = "sap_creation_error", "SAP creation error"
     CRM_UPDATE_REJECTED = "crm_update_rejected", "CRM update rejected"
+    RECONCILIATION_MISSING_ORDER = "reconciliation_missing_order", "Reconciliation: order missing"
+    RECONCILIATION_DUPLICATE_ORDER = "reconciliation_duplicate_order", "Reconciliation: duplicate orders"
+    RECONCILIATION_AMOUNT_DRIFT = "reconciliation_amount_drift", "Reconciliation: amount drift"
+    RECONCILIATION_LINE_MISMATCH = "reconciliation_line_mismatch", "Reconciliation: line mismatch"
+    RECONCILIATION_ORPHAN_ORDER = "reconciliation_orphan_order", "Reconciliation: orphan order"
 
 
 class Priority(models.IntegerChoices):
@@ -74,7 +79,23 @@ CATALOGUE: dict[str, CatalogueEntry] = {
     ExceptionType.SAP_CREATION_ERROR: CatalogueEntry("integration-ops", "SAP creation error", Priority.HIGH),
     # The ERP → CRM status write-back: Salesforce refused a record (a validation rule, a lock).
     ExceptionType.CRM_UPDATE_REJECTED: CatalogueEntry("integration-ops", "CRM update rejected"),
+    # Reconciliation (integration_hub.reconciliation): the CRM's closed-won deals against the ERP's orders.
+    ExceptionType.RECONCILIATION_MISSING_ORDER: CatalogueEntry("integration-ops", "Reconciliation: order missing",
+                                                               Priority.HIGH),
+    ExceptionType.RECONCILIATION_DUPLICATE_ORDER: CatalogueEntry("integration-ops",
+                                                                 "Reconciliation: duplicate orders", Priority.HIGH),
+    ExceptionType.RECONCILIATION_AMOUNT_DRIFT: CatalogueEntry("integration-ops", "Reconciliation: amount drift"),
+    ExceptionType.RECONCILIATION_LINE_MISMATCH: CatalogueEntry("integration-ops", "Reconciliation: line mismatch"),
+    ExceptionType.RECONCILIATION_ORPHAN_ORDER: CatalogueEntry("integration-ops", "Reconciliation: orphan order"),
 }
+
+# Findings about an order after the fact: they never hold a handoff in `blocked` (closing the
+# last other exception still sends it back to validation) and close themselves when mended.
+RECONCILIATION_TYPES = frozenset({
+    ExceptionType.RECONCILIATION_MISSING_ORDER, ExceptionType.RECONCILIATION_DUPLICATE_ORDER,
+    ExceptionType.RECONCILIATION_AMOUNT_DRIFT, ExceptionType.RECONCILIATION_LINE_MISMATCH,
+    ExceptionType.RECONCILIATION_ORPHAN_ORDER,
+})
 
 # slug → (name, description); used by the data migration and by tests.
 QUEUES: dict[str, tuple[str, str]] = {

@@ -5,11 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.models import User
 from django.db.models import Prefetch, QuerySet, TextChoices
+from django.http import Http404
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import serializers, viewsets
+from rest_framework import serializers, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from integration_hub.errors import InvalidSalesforceId
 from integration_hub.models import (
@@ -17,10 +23,14 @@ from integration_hub.models import (
     HandoffEvent,
     HandoffSource,
     HandoffStatus,
+    ReconciliationRun,
+    ReconciliationStatus,
     SyncAttempt,
     salesforce_id_18,
 )
-from integration_hub.selectors import handoff_list
+from integration_hub.ports import DEFAULT_ERP_TARGET
+from integration_hub.selectors import handoff_list, reconciliation_run_get, user_may_reconcile
+from integration_hub.services import reconciliation_run_request
 
 
 class EnumChoiceField(serializers.ChoiceField):
@@ -180,3 +190,56 @@ class HandoffViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
         return HandoffDetailSerializer if self.action == "retrieve" else HandoffSerializer
+
+
+# -- reconciliation ----------------------------------------------------------------------------
+class ReconciliationRequestSerializer(serializers.Serializer):
+    days = serializers.IntegerField(min_value=1, max_value=366, required=False,
+                                    help_text="window: deals closed in the last N days (default HUB_RECONCILIATION_DAYS)")
+
+
+class ReconciliationQueuedSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+
+
+class ReconciliationRunSerializer(serializers.ModelSerializer):
+    status = enum_field(ReconciliationStatus)
+    counts = serializers.DictField(child=serializers.IntegerField(), read_only=True,
+                                   help_text="findings per exception type")
+    finding_ids = serializers.ListField(child=serializers.IntegerField(), read_only=True,
+                                        help_text="the exceptions (findings) this run opened or saw again")
+    resolved_ids = serializers.ListField(child=serializers.IntegerField(), read_only=True,
+                                         help_text="findings this run found mended and resolved")
+
+    class Meta:
+        model = ReconciliationRun
+        fields = ["id", "status", "erp_target", "window_start", "window_end", "requested_via", "created_at",
+                  "started_at", "finished_at", "deals_checked", "orders_checked", "counts", "finding_ids",
+                  "resolved_ids", "error"]
+        read_only_fields = fields
+
+
+class ReconciliationRunsView(APIView):
+    """Start a reconciliation run: 202 with its id (the running one, if one is under way)."""
+
+    @extend_schema(request=ReconciliationRequestSerializer, responses={202: ReconciliationQueuedSerializer})
+    def post(self, request: Request) -> Response:
+        if not user_may_reconcile(user=request.user):
+            raise Http404
+        body = ReconciliationRequestSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        run, _ = reconciliation_run_request(days=body.validated_data.get("days", settings.HUB_RECONCILIATION_DAYS),
+                                            erp_target=DEFAULT_ERP_TARGET,
+                                            actor=request.user if isinstance(request.user, User) else None, via="api")
+        return Response({"id": run.pk}, status=status.HTTP_202_ACCEPTED)
+
+
+class ReconciliationRunView(APIView):
+    """Where a run stands: status, counts per finding type, finding ids."""
+
+    @extend_schema(responses=ReconciliationRunSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        run = reconciliation_run_get(user=request.user, run_id=pk)
+        if run is None:
+            raise Http404
+        return Response(ReconciliationRunSerializer(run).data)

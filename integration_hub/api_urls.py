@@ -16,7 +16,7 @@ from exceptions.policy_api import (
     SettingChangeViewSet,
 )
 from exceptions.routing_api import RoutingRuleViewSet
-from integration_hub.api import HandoffViewSet
+from integration_hub.api import HandoffViewSet, ReconciliationRunsView, ReconciliationRunView
 from integration_hub.webhooks import SalesforceOutboundMessageView
 
 app_name = "api"
@@ -46,6 +46,8 @@ urlpatterns = [
          name="crosswalk-history"),
     path("crosswalks/tables/<slug:table>/import/", crosswalk_api.CrosswalkImportView.as_view(),
          name="crosswalk-import"),
+    path("reconciliation/runs/", ReconciliationRunsView.as_view(), name="reconciliation-runs"),
+    path("reconciliation/runs/<int:pk>/", ReconciliationRunView.as_view(), name="reconciliation-run"),
     path("queues/<slug:slug>/members/", QueueMembersView.as_view(), name="queue-members"),
     path("", include(router.urls)),
 ]

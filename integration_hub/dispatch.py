@@ -16,7 +16,8 @@ from django.db import transaction
 # The task names services may enqueue; a typo fails at the call, not silently in a worker.
 PROCESS_HANDOFF = "integration_hub.tasks.process_handoff"
 BULK_JOB_RUN = "exceptions.tasks.bulk_job_run"
-TASK_NAMES = frozenset({PROCESS_HANDOFF, BULK_JOB_RUN})
+RECONCILIATION_RUN = "integration_hub.tasks.reconciliation_run"
+TASK_NAMES = frozenset({PROCESS_HANDOFF, BULK_JOB_RUN, RECONCILIATION_RUN})
 
 
 def send_now(task_name: str, *args: Any, countdown: float | None = None) -> None:

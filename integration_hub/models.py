@@ -62,6 +62,7 @@ class HandoffSource(models.TextChoices):
     WEBHOOK = "webhook", "Outbound Message webhook"
     POLL = "poll", "SystemModstamp poll"
     MANUAL = "manual", "Manual"
+    RECONCILE = "reconcile", "Reconciliation"
 
 
 class RiskLevel(models.TextChoices):
@@ -234,6 +235,50 @@ class ErpStatusWatermark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.erp_target} @ {self.last_changed_at}"
+
+
+class ReconciliationStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+RECONCILIATION_ACTIVE = (ReconciliationStatus.QUEUED, ReconciliationStatus.RUNNING)
+
+
+class ReconciliationRun(models.Model):
+    """One comparison of the CRM's closed-won deals in a window with the ERP's orders
+    (integration_hub.reconciliation). At most one is queued or running per ERP target."""
+
+    erp_target = models.CharField(max_length=20, default="s4hana")
+    status = models.CharField(max_length=10, choices=ReconciliationStatus.choices, default=ReconciliationStatus.QUEUED)
+    window_start = models.DateField(help_text="first close date looked at")
+    window_end = models.DateField(help_text="last close date looked at")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    requested_via = models.CharField(max_length=20, default="api", help_text="api | beat | screen | command")
+    claimed_by = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    deals_checked = models.PositiveIntegerField(default=0)
+    orders_checked = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True, help_text="findings per exception type")
+    finding_ids = models.JSONField(default=list, blank=True, help_text="ids of the open findings this run saw")
+    resolved_ids = models.JSONField(default=list, blank=True, help_text="ids of findings this run found mended")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # Two beats (or a beat and a person) asking at once get the same run, never two.
+            models.UniqueConstraint(fields=["erp_target"], condition=models.Q(status__in=["queued", "running"]),
+                                    name="reconciliationrun_one_active_per_target"),
+        ]
+
+    def __str__(self) -> str:
+        return f"reconciliation {self.pk} {self.window_start}…{self.window_end} ({self.status})"
 
 
 _SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"

@@ -11,15 +11,40 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from exceptions.models import ExceptionStatus, SyncException
+from exceptions.models import CATALOGUE, ExceptionStatus, ExceptionType, Queue, SyncException
 from integration_hub.models import (
     WORKABLE_STATUSES,
     Handoff,
     HandoffEvent,
     HandoffStatus,
+    ReconciliationRun,
     TransformationLog,
     salesforce_id_18,
 )
+
+RECONCILIATION_QUEUE = CATALOGUE[ExceptionType.RECONCILIATION_MISSING_ORDER].queue_slug
+
+
+def user_may_reconcile(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Staff, or a member or lead of the integration-ops queue: who starts and reads reconciliations."""
+    if not isinstance(user, User) or not user.is_authenticated:
+        return False
+    return user.is_staff or user.is_superuser or Queue.objects.filter(
+        Q(members=user) | Q(leads=user), slug=RECONCILIATION_QUEUE).exists()
+
+
+def reconciliation_run_get(*, user: AbstractBaseUser | AnonymousUser, run_id: int) -> ReconciliationRun | None:
+    """The run if `user` may see it (None for an unknown run and for anyone else alike)."""
+    if not user_may_reconcile(user=user):
+        return None
+    return ReconciliationRun.objects.filter(pk=run_id).first()
+
+
+def reconciliation_run_list(*, user: AbstractBaseUser | AnonymousUser, limit: int = 20) -> list[ReconciliationRun]:
+    """The latest runs, newest first (none for anyone who may not reconcile)."""
+    if not user_may_reconcile(user=user):
+        return []
+    return list(ReconciliationRun.objects.order_by("-created_at", "-pk")[:limit])
 
 
 def user_is_integration_user(*, user: AbstractBaseUser | AnonymousUser) -> bool:

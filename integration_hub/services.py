@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,15 +21,18 @@ from django.utils import timezone
 
 from integration_hub.canonical import Derivation
 from integration_hub.connectors.base import CallRecord, redact, redact_text
-from integration_hub.dispatch import PROCESS_HANDOFF, enqueue_on_commit
+from integration_hub.dispatch import PROCESS_HANDOFF, RECONCILIATION_RUN, enqueue_on_commit
 from integration_hub.models import (
     ALLOWED_TRANSITIONS,
+    RECONCILIATION_ACTIVE,
     ErpStatusWatermark,
     Handoff,
     HandoffEvent,
     HandoffSource,
     HandoffStatus,
     OutboundNotification,
+    ReconciliationRun,
+    ReconciliationStatus,
     SyncAttempt,
     TransformationLog,
     salesforce_id_18,
@@ -376,3 +379,57 @@ def erp_status_watermark_release(*, erp_target: str, worker: str, last_changed_a
     if last_changed_at is not None:
         fields["last_changed_at"] = last_changed_at
     return bool(ErpStatusWatermark.objects.filter(erp_target=erp_target, claimed_by=worker).update(**fields))
+
+
+# -- reconciliation runs ------------------------------------------------------------------------
+RECONCILIATION_LEASE = timedelta(hours=6)
+
+
+@transaction.atomic
+def reconciliation_run_request(*, days: int, erp_target: str, actor: User | None = None, via: str = "api",
+                               today: date | None = None) -> tuple[ReconciliationRun, bool]:
+    """Queue a reconciliation of the deals closed in the last `days` days; returns (run, created).
+
+    While a run of the target is queued or running, asking again gives that run (a partial
+    unique index decides a race between two beats). The run is sent to a worker on commit."""
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    end = today or timezone.localdate()
+    # A run its worker died in would hold the target forever: past the lease it counts as failed.
+    ReconciliationRun.objects.filter(
+        erp_target=erp_target, status=ReconciliationStatus.RUNNING,
+        started_at__lt=timezone.now() - RECONCILIATION_LEASE,
+    ).update(status=ReconciliationStatus.FAILED, finished_at=timezone.now(), error="abandoned: its worker stopped")
+    active = ReconciliationRun.objects.filter(erp_target=erp_target, status__in=RECONCILIATION_ACTIVE)
+    existing = active.first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            run = ReconciliationRun.objects.create(
+                erp_target=erp_target, window_start=end - timedelta(days=days - 1), window_end=end,
+                requested_by=actor, requested_via=via)
+    except IntegrityError:
+        return active.get(), False
+    enqueue_on_commit(RECONCILIATION_RUN, run.pk)
+    return run, True
+
+
+def reconciliation_run_claim(*, run_id: int, worker: str) -> ReconciliationRun | None:
+    """Compare-and-swap queued → running: a message delivered twice runs the reconciliation once."""
+    count = ReconciliationRun.objects.filter(pk=run_id, status=ReconciliationStatus.QUEUED).update(
+        status=ReconciliationStatus.RUNNING, claimed_by=worker, started_at=timezone.now())
+    if count != 1:
+        return None
+    return ReconciliationRun.objects.get(pk=run_id)
+
+
+def reconciliation_run_finish(*, run_id: int, worker: str, counts: dict[str, int], finding_ids: list[int],
+                              resolved_ids: list[int], deals_checked: int, orders_checked: int,
+                              error: str = "") -> bool:
+    """running → done (or failed, with `error`), by the worker holding the run only."""
+    return bool(ReconciliationRun.objects.filter(pk=run_id, status=ReconciliationStatus.RUNNING,
+                                                 claimed_by=worker).update(
+        status=ReconciliationStatus.FAILED if error else ReconciliationStatus.DONE, finished_at=timezone.now(),
+        counts=counts, finding_ids=finding_ids, resolved_ids=resolved_ids, deals_checked=deals_checked,
+        orders_checked=orders_checked, error=error[:2000]))

@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -387,7 +388,17 @@ HUB_PRICE_VARIANCE_PERCENT = env_float("HUB_PRICE_VARIANCE_PERCENT", 2.0, minimu
 HUB_SAP_PAYMENT_TERMS_KEYS = env_list("HUB_SAP_PAYMENT_TERMS_KEYS", ["0001", "0002", "0003", "0004", "NT30", "NT45",
                                                                     "NT60", "NT90"])
 
+# Reconciliation (integration_hub.reconciliation): how far an order's net may stray from the
+# deal's amount, the default window in days, and when the nightly run starts (local time).
+HUB_RECONCILIATION_TOLERANCE_PERCENT = env_float("HUB_RECONCILIATION_TOLERANCE_PERCENT", 0.5, minimum=0.0)
+HUB_RECONCILIATION_DAYS = env_int("HUB_RECONCILIATION_DAYS", 30, minimum=1)
+HUB_RECONCILIATION_HOUR = env_int("HUB_RECONCILIATION_HOUR", 2, minimum=0)
+if HUB_RECONCILIATION_HOUR > 23:
+    raise ImproperlyConfigured("HUB_RECONCILIATION_HOUR must be an hour of the day, 0 to 23")
+
 CELERY_BEAT_SCHEDULE = {
+    "reconcile-nightly": {"task": "integration_hub.tasks.reconciliation_nightly",
+                          "schedule": crontab(hour=HUB_RECONCILIATION_HOUR, minute=15)},
     "poll-salesforce": {"task": "integration_hub.tasks.poll_salesforce", "schedule": HUB_POLL_INTERVAL_SECONDS},
     "sweep-handoffs": {"task": "integration_hub.tasks.sweep_handoffs", "schedule": HUB_SWEEP_INTERVAL_SECONDS},
     "poll-erp-statuses": {"task": "integration_hub.tasks.poll_erp_statuses", "schedule": HUB_ERP_STATUS_POLL_SECONDS},

@@ -11,11 +11,17 @@ import os
 import socket
 
 from celery import shared_task
+from django.conf import settings
 
-from integration_hub import backflow, pipeline, triggers
+from integration_hub import backflow, pipeline, ports, reconciliation, triggers
 from integration_hub.errors import TransientError
 from integration_hub.models import WORKABLE_STATUSES
-from integration_hub.services import handoff_claim, handoff_release
+from integration_hub.services import (
+    handoff_claim,
+    handoff_release,
+    reconciliation_run_claim,
+    reconciliation_run_request,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -61,3 +67,21 @@ def poll_erp_statuses() -> int:
     """Beat: ERP order, delivery, invoice, payment and credit changes written to the CRM;
     returns how many records were sent."""
     return sum(result.records_sent for result in backflow.erp_status_poll_all())
+
+
+@shared_task
+def reconciliation_run(run_id: int) -> dict[str, int] | None:
+    """A queued reconciliation run: claimed once (queued → running), however often delivered."""
+    worker = f"{_worker_name()}:{run_id}"
+    run = reconciliation_run_claim(run_id=run_id, worker=worker)
+    if run is None:
+        logger.info("reconciliation run %s not claimed (already taken or finished)", run_id)
+        return None
+    return reconciliation.reconciliation_execute(run=run, worker=worker).counts
+
+
+@shared_task
+def reconciliation_nightly() -> list[int]:
+    """Beat: a reconciliation of the last HUB_RECONCILIATION_DAYS days for every ERP target."""
+    return [reconciliation_run_request(days=settings.HUB_RECONCILIATION_DAYS, erp_target=target, via="beat")[0].pk
+            for target in ports.ERP_TARGETS]

@@ -16,6 +16,7 @@ urlpatterns = [
     path("triage/", include("exceptions.urls")),
     path("crosswalks/", include("crosswalks.urls")),
     path("approvals/", include("approvals.urls")),
+    path("reconciliation/", include(([path("", views.reconciliation_runs, name="runs")], "reconciliation"))),
     path("api/v1/", include("integration_hub.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
 ]

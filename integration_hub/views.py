@@ -1,12 +1,23 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
 
-from integration_hub.selectors import health_metrics, user_is_integration_user
+from exceptions.models import CATALOGUE, RECONCILIATION_TYPES
+from integration_hub.http import AuthenticatedHttpRequest
+from integration_hub.models import RECONCILIATION_ACTIVE
+from integration_hub.ports import DEFAULT_ERP_TARGET
+from integration_hub.selectors import (
+    health_metrics,
+    reconciliation_run_list,
+    user_is_integration_user,
+    user_may_reconcile,
+)
+from integration_hub.services import reconciliation_run_request
 
 
 @login_required
@@ -26,3 +37,32 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception as exc:  # noqa: BLE001 - any database failure means unhealthy
         return JsonResponse({"ok": False, "database": str(exc.__class__.__name__)}, status=503)
     return JsonResponse({"ok": True})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def reconciliation_runs(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The latest reconciliation runs with their findings per type; POST starts one (staff and
+    integration ops only, like the API; anyone else gets 404)."""
+    if not user_may_reconcile(user=request.user):
+        raise Http404
+    if request.method == "POST":
+        try:
+            days = int(request.POST.get("days") or settings.HUB_RECONCILIATION_DAYS)
+        except ValueError:
+            days = settings.HUB_RECONCILIATION_DAYS
+        reconciliation_run_request(days=min(max(days, 1), 366), erp_target=DEFAULT_ERP_TARGET,
+                                   actor=request.user, via="screen")
+        if not request.htmx:
+            return redirect("reconciliation:runs")
+    runs = reconciliation_run_list(user=request.user)
+    types = [(code, CATALOGUE[code].label) for code in sorted(RECONCILIATION_TYPES)]
+    context = {"runs": runs, "types": types, "days": settings.HUB_RECONCILIATION_DAYS,
+               "active": any(run.status in RECONCILIATION_ACTIVE for run in runs)}
+    template = "reconciliation/runs.html"
+    if request.htmx:
+        template += "#reconciliation-runs"
+    response = render(request, template, context)
+    if request.method == "POST":
+        response["HX-Trigger"] = "reconciliationRequested"
+    return response

@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
@@ -204,6 +204,20 @@ class FakeErp:
     def orders_find(self, deal_key: str) -> list[ErpOrder]:
         self._enter("orders_find")
         return [replace(o) for o in self.orders.values() if o.deal_key == deal_key]
+
+    def orders_for_keys(self, deal_keys: list[str]) -> dict[str, list[ErpOrder]]:
+        self._enter("orders_for_keys")
+        found: dict[str, list[ErpOrder]] = {}
+        for order in sorted(self.orders.values(), key=lambda o: int(o.number)):
+            if order.deal_key in deal_keys:
+                found.setdefault(order.deal_key, []).append(replace(order))
+        return found
+
+    def orders_created_between(self, *, start: date, end: date, skip: int = 0, top: int = 200) -> list[ErpOrder]:
+        self._enter("orders_created_between")
+        rows = sorted((o for o in self.orders.values() if o.created_on and start <= o.created_on <= end),
+                      key=lambda o: int(o.number))
+        return [replace(o) for o in rows[skip:skip + top]]
 
     def order_get(self, number: str) -> ErpOrder:
         self._enter("order_get")

@@ -733,6 +733,21 @@ class SapClient:
                   "$orderby": "LastChangeDateTime asc,SalesOrder asc", "$top": str(top)}
         return self._collection("query:A_SalesOrder", SALES_ORDER, "A_SalesOrder", params)[:top]
 
+    def find_sales_orders_any(self, purchase_orders_by_customer: Iterable[str]) -> list[dict[str, Any]]:
+        """Orders carrying any of these customer references, with items (FILTER_CHUNK keys a call)."""
+        found: list[dict[str, Any]] = []
+        for text in any_of("PurchaseOrderByCustomer", purchase_orders_by_customer):
+            found += self._collection("query:A_SalesOrder", SALES_ORDER, "A_SalesOrder",
+                                      {"$filter": text, "$expand": "to_Item", "$orderby": "SalesOrder asc"})
+        return found
+
+    def sales_orders_created(self, start: date, end: date, *, skip: int, top: int) -> list[dict[str, Any]]:
+        """One page of order headers created on `start` … `end` (days, both included), by number."""
+        params = {"$filter": f"CreationDate ge datetime'{start.isoformat()}T00:00:00' and "
+                             f"CreationDate le datetime'{end.isoformat()}T23:59:59'",
+                  "$orderby": "SalesOrder asc", "$skip": str(skip), "$top": str(top)}
+        return self._collection("query:A_SalesOrder", SALES_ORDER, "A_SalesOrder", params)[:top]
+
     def sales_orders_by_number(self, numbers: Iterable[str]) -> list[dict[str, Any]]:
         """Order headers by number (unknown numbers are simply absent)."""
         found: list[dict[str, Any]] = []

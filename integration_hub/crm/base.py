@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
@@ -37,6 +37,17 @@ class ChangedDeal:
 
     deal_id: str
     changed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DealSummary:
+    """What reconciliation needs of a deal: its stage, whether it is won, amount and close date."""
+
+    deal_id: str
+    stage: str
+    is_won: bool
+    amount: Decimal | None
+    close_date: date | None
 
 
 @dataclass(frozen=True)
@@ -105,6 +116,16 @@ class CrmPort(Protocol):
 
     def closed_won_changed(self, *, since: datetime, stages: Iterable[str], limit: int = 2000) -> list[ChangedDeal]:
         """Deals at one of `stages` changed at or after `since`, oldest change first."""
+        ...
+
+    def closed_won_between(self, *, start: date, end: date, stages: Iterable[str], after: str = "",
+                           limit: int = 200) -> list[DealSummary]:
+        """One page of deals at one of `stages` closed on `start` … `end` (both included), by id,
+        the ids after `after` (keyset paging: pass the last id of the previous page)."""
+        ...
+
+    def deals_summary(self, deal_ids: list[str]) -> list[DealSummary]:
+        """These deals' stage, amount and close date; an id the CRM does not know is left out."""
         ...
 
     def close(self) -> None: ...

@@ -21,7 +21,7 @@ from django.utils.dateparse import parse_datetime
 
 from integration_hub.canonical import CanonicalDeal, Derivation, LineItem, Location, Organization, Person
 from integration_hub.connectors.salesforce import SalesforceClient
-from integration_hub.crm.base import ChangedDeal, CrmDeal, DealOwner, StatusUpdate, WriteOutcome
+from integration_hub.crm.base import ChangedDeal, CrmDeal, DealOwner, DealSummary, StatusUpdate, WriteOutcome
 from integration_hub.errors import SessionExpired
 from integration_hub.recording import heal
 
@@ -188,6 +188,22 @@ def deal_from_salesforce(record: dict[str, Any], *, org_id: str, currency: str) 
     return deal, log
 
 
+SUMMARY_FIELDS = ("Id", "StageName", "IsWon", "Amount", "CloseDate")
+SUMMARY_CHUNK = 200  # ids per query: keeps the SOQL well under its length limit
+
+
+def _quoted(values: Iterable[str]) -> str:
+    return ", ".join("'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'" for v in values)
+
+
+def deal_summary(record: dict[str, Any]) -> DealSummary:
+    closed = record.get("CloseDate")
+    return DealSummary(deal_id=_text(record.get("Id")), stage=_text(record.get("StageName")),
+                       is_won=bool(record.get("IsWon")),
+                       amount=_decimal(record.get("Amount")) if record.get("Amount") is not None else None,
+                       close_date=date.fromisoformat(str(closed)[:10]) if closed else None)
+
+
 def _synced(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z") if moment else None
 
@@ -268,7 +284,7 @@ class SalesforceCrm:
         return [write_outcome(u, r) for u, r in zip(updates, results, strict=True)]
 
     def closed_won_changed(self, *, since: datetime, stages: Iterable[str], limit: int = 2000) -> list[ChangedDeal]:
-        quoted = ", ".join("'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'" for s in stages)
+        quoted = _quoted(stages)
         soql = (
             f"SELECT Id, SystemModstamp FROM Opportunity WHERE StageName IN ({quoted}) "
             f"AND SystemModstamp >= {since.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')} "
@@ -278,6 +294,28 @@ class SalesforceCrm:
         return [ChangedDeal(deal_id=str(r["Id"]),
                             changed_at=parse_datetime(str(r.get("SystemModstamp", "")).replace("+0000", "+00:00")))
                 for r in records]
+
+    def closed_won_between(self, *, start: date, end: date, stages: Iterable[str], after: str = "",
+                           limit: int = 200) -> list[DealSummary]:
+        soql = (
+            f"SELECT {', '.join(SUMMARY_FIELDS)} FROM Opportunity WHERE StageName IN ({_quoted(stages)}) "
+            f"AND CloseDate >= {start.isoformat()} AND CloseDate <= {end.isoformat()}"
+            + (f" AND Id > '{_soql_id(after)}'" if after else "")
+            + f" ORDER BY Id ASC LIMIT {int(limit)}"
+        )
+        return [deal_summary(r) for r in self._call(lambda sf: sf.query_all(soql))]
+
+    def _query(self, soql: str) -> list[dict[str, Any]]:
+        return list(self._call(lambda sf: sf.query_all(soql)))
+
+    def deals_summary(self, deal_ids: list[str]) -> list[DealSummary]:
+        found: list[DealSummary] = []
+        ids = sorted({_soql_id(i) for i in deal_ids})
+        for start in range(0, len(ids), SUMMARY_CHUNK):
+            quoted = ", ".join(f"'{i}'" for i in ids[start:start + SUMMARY_CHUNK])
+            soql = f"SELECT {', '.join(SUMMARY_FIELDS)} FROM Opportunity WHERE Id IN ({quoted}) ORDER BY Id ASC"
+            found += [deal_summary(r) for r in self._query(soql)]
+        return found
 
     def close(self) -> None:
         self.client.close()

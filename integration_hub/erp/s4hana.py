@@ -352,6 +352,15 @@ class S4HanaErp:
     def orders_find(self, deal_key: str) -> list[ErpOrder]:
         return [order_from_wire(o) for o in self.client.find_sales_orders(deal_key)]
 
+    def orders_for_keys(self, deal_keys: list[str]) -> dict[str, list[ErpOrder]]:
+        found: dict[str, list[ErpOrder]] = defaultdict(list)
+        for order in self.client.find_sales_orders_any(deal_keys) if deal_keys else []:
+            found[str(order.get("PurchaseOrderByCustomer") or "")].append(order_from_wire(order))
+        return dict(found)
+
+    def orders_created_between(self, *, start: date, end: date, skip: int = 0, top: int = 200) -> list[ErpOrder]:
+        return [order_from_wire(o) for o in self.client.sales_orders_created(start, end, skip=skip, top=top)]
+
     def order_get(self, number: str) -> ErpOrder:
         return order_from_wire(self.client.get_sales_order(number, expand=False))
 

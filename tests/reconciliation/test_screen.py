@@ -1,0 +1,70 @@
+"""The reconciliation screen: the latest runs with their findings per type, and "Run now"."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+from django.urls import reverse
+
+from exceptions.models import ExceptionType
+from exceptions.services import exception_open, exception_resolve
+from integration_hub.models import ReconciliationRun, ReconciliationStatus
+from integration_hub.tasks import process_handoff, reconciliation_nightly, reconciliation_run
+from tests.factories import HandoffFactory, SyncExceptionFactory, make_cast
+
+
+@pytest.mark.django_db
+def test_it_lists_runs_with_their_counts_and_starts_one_for_integration_ops_only(client,
+                                                                                django_capture_on_commit_callbacks):
+    cast = make_cast()
+    done = ReconciliationRun.objects.create(
+        window_start="2026-11-02", window_end="2026-12-01", status=ReconciliationStatus.DONE, deals_checked=41,
+        counts={ExceptionType.RECONCILIATION_DUPLICATE_ORDER: 3}, resolved_ids=[7, 8])
+    url = reverse("reconciliation:runs")
+
+    client.force_login(cast.outsider)
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"days": "7"}).status_code == 404
+
+    client.force_login(cast.integration_ops)
+    page = client.get(url)
+    assert page.status_code == 200
+    assert f"#{done.pk}" in page.content.decode() and ">41<" in page.content.decode()
+    with mock.patch.object(reconciliation_run, "delay") as sent, django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"days": "7"})
+    assert response.status_code == 302
+    run = ReconciliationRun.objects.exclude(pk=done.pk).get()
+    assert (run.window_end - run.window_start).days == 6 and run.requested_via == "screen"
+    sent.assert_called_once_with(run.pk)
+
+    fragment = client.post(url, {"days": "7"}, headers={"HX-Request": "true"})  # one at a time: the same run
+    assert fragment["HX-Trigger"] == "reconciliationRequested"
+    assert 'id="reconciliation-runs"' in fragment.content.decode() and "<h1>" not in fragment.content.decode()
+    assert ReconciliationRun.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_the_nightly_beat_asks_once_however_many_beats_fire(django_capture_on_commit_callbacks):
+    with mock.patch.object(reconciliation_run, "delay") as sent, django_capture_on_commit_callbacks(execute=True):
+        first = reconciliation_nightly()
+        second = reconciliation_nightly()
+    assert first == second
+    run = ReconciliationRun.objects.get()
+    assert run.requested_via == "beat" and (run.window_end - run.window_start).days == 29
+    sent.assert_called_once_with(run.pk)
+
+
+@pytest.mark.django_db
+def test_a_reconciliation_finding_never_holds_a_blocked_handoff(django_capture_on_commit_callbacks):
+    handoff = HandoffFactory(status="blocked")
+    unmapped = SyncExceptionFactory(handoff=handoff)
+    exception_open(handoff=handoff, type_code=ExceptionType.RECONCILIATION_DUPLICATE_ORDER,
+                   fingerprint=handoff.opportunity_id, title="2 ERP orders for one deal", message="")
+
+    with mock.patch.object(process_handoff, "delay") as sent, django_capture_on_commit_callbacks(execute=True):
+        exception_resolve(exception=unmapped, actor=None, note="mapped")
+
+    handoff.refresh_from_db()
+    assert handoff.status == "validating"  # the last exception that blocks it is gone: validated again
+    sent.assert_called_once_with(handoff.pk)
