@@ -56,7 +56,9 @@ def reconciliation_runs(request: AuthenticatedHttpRequest) -> HttpResponse:
         if not request.htmx:
             return redirect("reconciliation:runs")
     runs = reconciliation_run_list(user=request.user)
-    types = [(code, CATALOGUE[code].label) for code in sorted(RECONCILIATION_TYPES)]
+    # The table's own heading says "reconciliation": the columns need only the finding.
+    types = [(code, CATALOGUE[code].label.removeprefix("Reconciliation: ").capitalize())
+             for code in sorted(RECONCILIATION_TYPES)]
     context = {"runs": runs, "types": types, "days": settings.HUB_RECONCILIATION_DAYS,
                "active": any(run.status in RECONCILIATION_ACTIVE for run in runs)}
     template = "reconciliation/runs.html"
