@@ -217,6 +217,9 @@ def _detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         "sidebar": screen_sidebar(request),
         "error": getattr(request, "resolution_error", ""),
     }
+    # After a refused resolution, the values the person typed go back into the form.
+    context["posted"] = request.POST if context["error"] else {}
+    context["posted_material"] = request.POST.getlist("sap_material[]")[:1] if context["error"] else []
     return screen_render(request, "exceptions/exception_detail.html", "deal-status,exception-work", context,
                    status=422 if context["error"] and not request.htmx else 200)
 
@@ -297,11 +300,9 @@ def exception_resolve_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRe
         exception_resolve_path(exception=exception, actor=request.user, path=path,
                                data=resolution_data(request.POST))
     except (ResolutionError, ExceptionNotOpen, PermissionDenied) as error:
-        if request.htmx:
-            request.resolution_error = str(error)  # type: ignore[attr-defined]
-            return _detail(request, exception.pk)
-        messages.error(request, str(error))
-        return redirect("exceptions:detail", pk=exception.pk)
+        # Shown in place, with what the person typed kept in the form (422 without htmx).
+        request.resolution_error = str(error)  # type: ignore[attr-defined]
+        return _detail(request, exception.pk)
     return _done(request, exception, "exceptionResolved", f"{PATHS[path][0]}: done. The deal is re-running.")
 
 

@@ -241,7 +241,10 @@ def test_it_refuses_a_business_partner_sap_does_not_know_says_so_and_writes_noth
     response = client.post(reverse("exceptions:resolve", args=[exception.pk]),
                            {"path": "pick_customer", "business_partner": "9999999999"}, follow=True)
 
-    assert "SAP has no business partner 9999999999" in response.content.decode()
+    page = response.content.decode()
+    assert response.status_code == 422
+    assert "SAP has no business partner 9999999999" in page
+    assert 'value="9999999999"' in page  # what the steward typed stays in the form, to correct it
     assert not CustomerMapping.objects.filter(org_id=handoff.org_id, crm_account_id=account).exists()
     assert not CrosswalkChange.objects.filter(table="customers", row_key=f"{handoff.org_id}|{account}").exists()
     exception.refresh_from_db()
