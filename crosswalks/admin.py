@@ -26,8 +26,8 @@ from crosswalks.models import (
 )
 
 
-class HistoryAdmin(admin.ModelAdmin):
-    """Read-only: edits go through the workbench's save path."""
+class ReadOnly:
+    """Shows rows, never writes them: edits go through the workbench's save path."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -39,19 +39,14 @@ class HistoryAdmin(admin.ModelAdmin):
         return False
 
 
-class ProductMappingComponentInline(admin.TabularInline):
+class HistoryAdmin(ReadOnly, admin.ModelAdmin):
+    pass
+
+
+class ProductMappingComponentInline(ReadOnly, admin.TabularInline):
     model = ProductMappingComponent
     extra = 0
     fields = ["position", "sap_material", "quantity_factor", "unit"]
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(ProductMapping)
