@@ -65,6 +65,9 @@ class CatalogueEntry:
     queue_slug: str
     label: str
     priority: int = Priority.NORMAL
+    # False for findings about a deal after the fact (a refused status write-back, reconciliation):
+    # they never hold a handoff in `blocked` nor stand in its hold reason.
+    holds_deal: bool = True
 
 
 # DESIGN.md's exception catalogue: each type has its own resolution path and default queue.
@@ -78,19 +81,26 @@ CATALOGUE: dict[str, CatalogueEntry] = {
     ExceptionType.MISSING_REQUIRED_FIELD: CatalogueEntry("sales-ops", "Missing required field"),
     ExceptionType.SAP_CREATION_ERROR: CatalogueEntry("integration-ops", "SAP creation error", Priority.HIGH),
     # The ERP → CRM status write-back: Salesforce refused a record (a validation rule, a lock).
-    ExceptionType.CRM_UPDATE_REJECTED: CatalogueEntry("integration-ops", "CRM update rejected"),
+    ExceptionType.CRM_UPDATE_REJECTED: CatalogueEntry("integration-ops", "CRM update rejected", holds_deal=False),
     # Reconciliation (integration_hub.reconciliation): the CRM's closed-won deals against the ERP's orders.
     ExceptionType.RECONCILIATION_MISSING_ORDER: CatalogueEntry("integration-ops", "Reconciliation: order missing",
-                                                               Priority.HIGH),
+                                                               Priority.HIGH, holds_deal=False),
     ExceptionType.RECONCILIATION_DUPLICATE_ORDER: CatalogueEntry("integration-ops",
-                                                                 "Reconciliation: duplicate orders", Priority.HIGH),
-    ExceptionType.RECONCILIATION_AMOUNT_DRIFT: CatalogueEntry("integration-ops", "Reconciliation: amount drift"),
-    ExceptionType.RECONCILIATION_LINE_MISMATCH: CatalogueEntry("integration-ops", "Reconciliation: line mismatch"),
-    ExceptionType.RECONCILIATION_ORPHAN_ORDER: CatalogueEntry("integration-ops", "Reconciliation: orphan order"),
+                                                                 "Reconciliation: duplicate orders", Priority.HIGH,
+                                                                 holds_deal=False),
+    ExceptionType.RECONCILIATION_AMOUNT_DRIFT: CatalogueEntry("integration-ops", "Reconciliation: amount drift",
+                                                              holds_deal=False),
+    ExceptionType.RECONCILIATION_LINE_MISMATCH: CatalogueEntry("integration-ops", "Reconciliation: line mismatch",
+                                                               holds_deal=False),
+    ExceptionType.RECONCILIATION_ORPHAN_ORDER: CatalogueEntry("integration-ops", "Reconciliation: orphan order",
+                                                               holds_deal=False),
 }
 
-# Findings about an order after the fact: they never hold a handoff in `blocked` (closing the
-# last other exception still sends it back to validation) and close themselves when mended.
+# The types that never hold a deal (see CatalogueEntry.holds_deal): one rule for unblocking,
+# the hold reason and reconciliation's "is this deal explained".
+NON_HOLDING_TYPES = frozenset(code for code, entry in CATALOGUE.items() if not entry.holds_deal)
+
+# Reconciliation's findings: counted per run, and closed by a later run once mended.
 RECONCILIATION_TYPES = frozenset({
     ExceptionType.RECONCILIATION_MISSING_ORDER, ExceptionType.RECONCILIATION_DUPLICATE_ORDER,
     ExceptionType.RECONCILIATION_AMOUNT_DRIFT, ExceptionType.RECONCILIATION_LINE_MISMATCH,

@@ -19,7 +19,7 @@ from exceptions.calendar import business_elapsed, calendar_for_queue
 from exceptions.errors import ExceptionNotOpen
 from exceptions.models import (
     CATALOGUE,
-    RECONCILIATION_TYPES,
+    NON_HOLDING_TYPES,
     EventKind,
     ExceptionEvent,
     ExceptionStatus,
@@ -156,7 +156,7 @@ def _unblock_if_clear(*, handoff_id: int, actor: User | None) -> None:
     handoff = Handoff.objects.select_for_update().get(pk=handoff_id)
     if handoff.status != HandoffStatus.BLOCKED:
         return
-    if handoff.exceptions.filter(status=ExceptionStatus.OPEN).exclude(type_code__in=RECONCILIATION_TYPES).exists():
+    if handoff.exceptions.filter(status=ExceptionStatus.OPEN).exclude(type_code__in=NON_HOLDING_TYPES).exists():
         return
     handoff_rerun(handoff=handoff, actor=actor, actor_label="" if actor else "system",
                   reason="last open exception closed; validating again")

@@ -26,7 +26,7 @@ from approvals.risk import risk_inputs_read
 from approvals.selectors import risk_settings_get
 from approvals.services import approval_window_start, risk_route
 from crosswalks.services import customer_mapping_learn
-from exceptions.models import ExceptionStatus, SyncException
+from exceptions.models import NON_HOLDING_TYPES, ExceptionStatus, SyncException
 from exceptions.services import exception_open
 from integration_hub import ports
 from integration_hub.canonical import CanonicalDeal
@@ -305,7 +305,8 @@ def _block_on_creation_error(handoff: Handoff, error: HubError, *, attempts: int
 # -- write-back ---------------------------------------------------------------------------------
 def _hold_reason(handoff: Handoff) -> str:
     titles = list(
-        SyncException.objects.filter(handoff=handoff, status=ExceptionStatus.OPEN).order_by("pk").values_list("title", flat=True)
+        SyncException.objects.filter(handoff=handoff, status=ExceptionStatus.OPEN).exclude(type_code__in=NON_HOLDING_TYPES)
+        .order_by("pk").values_list("title", flat=True)
     )
     return "; ".join(titles)[:255]
 

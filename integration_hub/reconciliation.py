@@ -40,7 +40,13 @@ from django.conf import settings
 from django.utils import timezone
 
 from crosswalks.selectors import product_mapping_active
-from exceptions.models import RECONCILIATION_TYPES, ExceptionStatus, ExceptionType, SyncException
+from exceptions.models import (
+    NON_HOLDING_TYPES,
+    RECONCILIATION_TYPES,
+    ExceptionStatus,
+    ExceptionType,
+    SyncException,
+)
 from exceptions.services import exception_open, exception_resolve
 from integration_hub import ports
 from integration_hub.canonical import CanonicalDeal
@@ -119,7 +125,7 @@ def _explained(handoff: Handoff | None, *, now: datetime) -> str:
         return ""
     if handoff.status == HandoffStatus.AWAITING_APPROVAL:
         return "awaiting approval"
-    if handoff.exceptions.filter(status=ExceptionStatus.OPEN).exclude(type_code__in=RECONCILIATION_TYPES).exists():
+    if handoff.exceptions.filter(status=ExceptionStatus.OPEN).exclude(type_code__in=NON_HOLDING_TYPES).exists():
         return "an open exception holds it"
     if handoff.status in IN_FLIGHT and handoff.updated_at >= now - IN_FLIGHT_GRACE:
         return "still on its way"

@@ -36,10 +36,6 @@ def heal(step: str) -> None:
         sync_attempt_add_healing(attempt=attempt, step=step)
 
 
-def current_handoff() -> Handoff | None:
-    return _current_handoff.get()
-
-
 @contextmanager
 def working_on(handoff: Handoff | None) -> Iterator[None]:
     """Calls made inside belong to `handoff`."""

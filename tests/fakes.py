@@ -152,7 +152,6 @@ class FakeErp:
                            currency=self.companies[deal.organization.sap_business_partner].sales_area.currency)
         if credit:
             check.credit = self.credit_get(deal.organization.sap_business_partner)
-            check.credit_read = True
         return check
 
     def credit_get(self, customer: str) -> CreditStanding | None:

@@ -77,6 +77,13 @@ def _children(record: dict[str, Any], name: str) -> list[dict[str, Any]]:
     return list(child.get("records") or [])
 
 
+def _address(account: dict[str, Any], kind: str) -> Location:
+    """The account's `Shipping*` or `Billing*` compound address."""
+    return Location(street=_text(account.get(f"{kind}Street")), city=_text(account.get(f"{kind}City")),
+                    region=_text(account.get(f"{kind}State")), postal_code=_text(account.get(f"{kind}PostalCode")),
+                    country=_text(account.get(f"{kind}Country")))
+
+
 def deal_from_salesforce(record: dict[str, Any], *, org_id: str, currency: str) -> tuple[CanonicalDeal, list[Derivation]]:
     """Map one Opportunity query record to the canonical deal, logging each derivation."""
     log: list[Derivation] = []
@@ -94,22 +101,10 @@ def deal_from_salesforce(record: dict[str, Any], *, org_id: str, currency: str) 
     note("entity.organization.name", account.get("Name"), organization.name, "Account.Name copied")
 
     # Ship-to: the shipping address; the billing address stands in only when shipping is empty.
-    ship_to = Location(
-        street=_text(account.get("ShippingStreet")),
-        city=_text(account.get("ShippingCity")),
-        region=_text(account.get("ShippingState")),
-        postal_code=_text(account.get("ShippingPostalCode")),
-        country=_text(account.get("ShippingCountry")),
-    )
+    ship_to = _address(account, "Shipping")
     rule = "Account.Shipping* copied"
     if not ship_to.is_complete and account.get("BillingStreet"):
-        ship_to = Location(
-            street=_text(account.get("BillingStreet")),
-            city=_text(account.get("BillingCity")),
-            region=_text(account.get("BillingState")),
-            postal_code=_text(account.get("BillingPostalCode")),
-            country=_text(account.get("BillingCountry")),
-        )
+        ship_to = _address(account, "Billing")
         rule = "shipping address empty: Account.Billing* used"
     note(
         "entity.location.ship_to",

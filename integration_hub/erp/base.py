@@ -127,7 +127,6 @@ class DraftCheck:
     total_net: Decimal | None
     currency: str = ""
     credit: CreditStanding | None = None  # None: not asked, or the ERP manages no credit for the customer
-    credit_read: bool = False  # whether credit was asked for
 
 
 @dataclass

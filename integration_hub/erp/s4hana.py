@@ -315,7 +315,6 @@ class S4HanaErp:
                            currency=str(simulation.get("currency") or ""))
         if credit:
             check.credit = self.credit_get(deal.organization.sap_business_partner)
-            check.credit_read = True
         return check
 
     def credit_get(self, customer: str) -> CreditStanding | None:
