@@ -76,6 +76,7 @@ class _Pending:
     update: StatusUpdate
     view: dict[str, Any]
     handoffs: list[Handoff]
+    erp_changed_at: datetime | None = None  # the order's change in the ERP that this record carries
 
 
 def deal_view(status: ErpOrderStatus) -> dict[str, Any]:
@@ -143,7 +144,8 @@ def updates_plan(pairs: list[tuple[Handoff, ErpOrderStatus]], standings: dict[st
                 record_id=handoff.opportunity_id, synced_at=now, deal=DealErpStatus(
                     order_status=status.order_status, delivery_status=status.delivery_status,
                     invoice_number=status.invoice_number, invoice_status=status.invoice_status,
-                    amount_invoiced=status.amount_invoiced, amount_paid=status.amount_paid)), view, [handoff]))
+                    amount_invoiced=status.amount_invoiced, amount_paid=status.amount_paid)), view, [handoff],
+                status.changed_at))
         standing = standings.get(status.customer)
         account_id = _account_id(handoff)
         if standing is None or not account_id:
@@ -166,7 +168,9 @@ def _settle(item: _Pending, outcome: WriteOutcome, *, now: datetime) -> None:
     identity = f"{item.kind}:{item.update.record_id}"
     fingerprint = exception_fingerprint(type_code=ExceptionType.CRM_UPDATE_REJECTED, identity=identity)
     for handoff in item.handoffs:
-        handoff_erp_status_record(handoff_id=handoff.pk, kind=item.kind, view=item.view, written=outcome.ok, now=now)
+        handoff_erp_status_record(handoff_id=handoff.pk, kind=item.kind, view=item.view, written=outcome.ok,
+                                  record_id=item.update.record_id, message="" if outcome.ok else outcome.message,
+                                  erp_changed_at=item.erp_changed_at, now=now)
         if outcome.ok:
             for exception in SyncException.objects.filter(handoff=handoff, fingerprint=fingerprint,
                                                           status=ExceptionStatus.OPEN):

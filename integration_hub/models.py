@@ -237,6 +237,29 @@ class ErpStatusWatermark(models.Model):
         return f"{self.erp_target} @ {self.last_changed_at}"
 
 
+class ErpStatusWrite(models.Model):
+    """One record the ERP → CRM status poll sent for a handoff, landed or refused.
+
+    The trace shows them in a deal's timeline, and `erp_changed_at` (the ERP's own change time
+    of the order) against `created_at` is the "ERP event → CRM" latency the dashboard and
+    `/metrics` report."""
+
+    handoff = models.ForeignKey(Handoff, on_delete=models.CASCADE, related_name="erp_status_writes")
+    kind = models.CharField(max_length=10, help_text='"deal" or "account"')
+    record_id = models.CharField(max_length=18, help_text="the CRM record written")
+    view = models.JSONField(default=dict, blank=True, help_text="the values sent")
+    written = models.BooleanField(default=True, help_text="False: the CRM refused the record")
+    message = models.TextField(blank=True, help_text="the CRM's error when it refused the record")
+    erp_changed_at = models.DateTimeField(null=True, blank=True, help_text="when the ERP last changed the order")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.record_id} {'written' if self.written else 'refused'}"
+
+
 class ReconciliationStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"

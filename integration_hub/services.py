@@ -26,6 +26,7 @@ from integration_hub.models import (
     ALLOWED_TRANSITIONS,
     RECONCILIATION_ACTIVE,
     ErpStatusWatermark,
+    ErpStatusWrite,
     Handoff,
     HandoffEvent,
     HandoffSource,
@@ -331,13 +332,15 @@ ERP_STATUS_KINDS = ("deal", "account")
 
 @transaction.atomic
 def handoff_erp_status_record(*, handoff_id: int, kind: str, view: dict[str, Any], written: bool,
+                              record_id: str = "", message: str = "", erp_changed_at: datetime | None = None,
                               now: datetime | None = None) -> dict[str, Any]:
     """Remember what the status poll wrote to the CRM for this handoff (`kind` "deal" or
     "account"), or that the CRM refused it (`written` False: the record is pending and sent
     again on the next poll; what was last written stays). Returns the new `erp_status`.
 
-    Not a lifecycle change (the handoff's status stays), so no event row: the sync attempts
-    and, for a refusal, the `crm_update_rejected` exception are the audit trail.
+    Not a lifecycle change (the handoff's status stays), so no handoff event: an
+    `ErpStatusWrite` row is the audit trail (with the sync attempts and, for a refusal, the
+    `crm_update_rejected` exception). `erp_changed_at` is when the ERP changed the order.
     """
     if kind not in ERP_STATUS_KINDS:
         raise ValueError(f"unknown ERP status kind {kind!r}; expected one of {', '.join(ERP_STATUS_KINDS)}")
@@ -355,6 +358,8 @@ def handoff_erp_status_record(*, handoff_id: int, kind: str, view: dict[str, Any
     status["pending"] = sorted(pending)
     locked.erp_status = status
     locked.save(update_fields=fields)
+    ErpStatusWrite.objects.create(handoff=locked, kind=kind, record_id=record_id, view=view, written=written,
+                                  message=message, erp_changed_at=erp_changed_at)
     return status
 
 

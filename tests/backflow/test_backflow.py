@@ -15,7 +15,7 @@ import requests
 
 from exceptions.models import ExceptionStatus, SyncException
 from integration_hub import backflow
-from integration_hub.models import Handoff, HandoffStatus, SyncAttempt
+from integration_hub.models import ErpStatusWrite, Handoff, HandoffStatus, SyncAttempt
 from integration_hub.orders import erp_order_block_set
 from integration_hub.services import erp_status_watermark_claim
 
@@ -104,6 +104,13 @@ def test_it_shows_delivery_invoice_and_payments_in_salesforce_and_writes_nothing
     result = backflow.erp_status_poll()
     assert result.claimed and result.records_sent == 0
     assert composite_calls() == calls
+
+    # Each landed record is kept for the deal's trace, with the ERP change it carried.
+    writes = list(ErpStatusWrite.objects.filter(handoff=handoff, kind="deal"))
+    assert [w.view["invoice_status"] for w in writes] == [
+        "Not Invoiced", "Not Invoiced", "Open", "Partially Paid", "Paid"]
+    assert all(w.written and w.record_id == handoff.opportunity_id for w in writes)
+    assert writes[1].erp_changed_at is not None and writes[1].erp_changed_at <= writes[1].created_at
 
 
 def test_it_shows_a_credit_block_on_the_order_and_on_the_account(sync_world):
