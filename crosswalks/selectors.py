@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from crosswalks.models import CrosswalkChange, CustomerMapping, ProductMapping
@@ -45,11 +47,21 @@ def product_mapping_active(code: str, *, on: date | None = None) -> ProductMappi
 
     This is what validation should read once it honours validity dates.
     """
-    return (
-        ProductMapping.objects.prefetch_related("components")
-        .filter(_valid_on(on), crm_product_code__iexact=code, active=True)
-        .first()
-    )
+    return product_mappings_active([code], on=on).get(code.lower())
+
+
+def product_mappings_active(codes: Iterable[str], *, on: date | None = None) -> dict[str, ProductMapping]:
+    """`product_mapping_active` for many codes in two queries, keyed by the lower-cased code
+    (a reconciliation page compares hundreds of deals' lines)."""
+    wanted = sorted({code.lower() for code in codes if code})
+    if not wanted:
+        return {}
+    rows = (ProductMapping.objects.prefetch_related("components").annotate(code_lower=Lower("crm_product_code"))
+            .filter(_valid_on(on), code_lower__in=wanted, active=True).order_by("crm_product_code"))
+    found: dict[str, ProductMapping] = {}
+    for mapping in rows:
+        found.setdefault(mapping.crm_product_code.lower(), mapping)
+    return found
 
 
 def customer_mapping_active(org_id: str, crm_account_id: str, *, on: date | None = None) -> CustomerMapping | None:

@@ -39,7 +39,8 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from crosswalks.selectors import product_mapping_active
+from crosswalks.models import ProductMapping
+from crosswalks.selectors import product_mappings_active
 from exceptions.models import (
     NON_HOLDING_TYPES,
     RECONCILIATION_TYPES,
@@ -132,13 +133,14 @@ def _explained(handoff: Handoff | None, *, now: datetime) -> str:
     return ""
 
 
-def crosswalk_materials(deal: CanonicalDeal) -> Counter[tuple[str, str]]:
+def crosswalk_materials(deal: CanonicalDeal, mappings: dict[str, ProductMapping]) -> Counter[tuple[str, str]]:
     """(material, quantity) pairs the product crosswalk gives the deal's lines today, as validation
     derives them (quantity × factor, rounded up to whole units); a line whose product has no active
-    mapping any more keeps the materials its order was made from."""
+    mapping any more keeps the materials its order was made from. `mappings` are the active
+    mappings by lower-cased product code (`product_mappings_active`)."""
     expected: Counter[tuple[str, str]] = Counter()
     for line in deal.lines:
-        mapping = product_mapping_active(line.product_code) if line.product_code else None
+        mapping = mappings.get(line.product_code.lower()) if line.product_code else None
         components = list(mapping.components.all()) if mapping is not None else []
         if not components:
             expected.update((m.material, _quantity(m.quantity)) for m in line.materials)
@@ -150,12 +152,13 @@ def crosswalk_materials(deal: CanonicalDeal) -> Counter[tuple[str, str]]:
     return expected
 
 
-def lines_compare(canonical: dict[str, Any], order: ErpOrder) -> tuple[list[list[str]], list[list[str]]] | None:
+def lines_compare(canonical: dict[str, Any], order: ErpOrder, mappings: dict[str, ProductMapping]
+                  ) -> tuple[list[list[str]], list[list[str]]] | None:
     """(expected, found) material and quantity pairs when they differ; None when they agree or the
     handoff has no lines to compare with."""
     if not canonical:
         return None
-    expected = crosswalk_materials(CanonicalDeal.from_json(canonical))
+    expected = crosswalk_materials(CanonicalDeal.from_json(canonical), mappings)
     if not expected:
         return None
     found = Counter((str(i.get("material") or ""), _quantity(i.get("quantity"))) for i in order.items)
@@ -165,7 +168,7 @@ def lines_compare(canonical: dict[str, Any], order: ErpOrder) -> tuple[list[list
 
 
 def deal_findings(summary: DealSummary, orders: list[ErpOrder], handoff: Handoff | None, *,
-                  tolerance: Decimal, now: datetime) -> list[Finding]:
+                  tolerance: Decimal, now: datetime, mappings: dict[str, ProductMapping]) -> list[Finding]:
     """What is wrong between one deal and the orders carrying its key."""
     deal_id = summary.deal_id
     if not _is_won(summary):
@@ -205,7 +208,7 @@ def deal_findings(summary: DealSummary, orders: list[ErpOrder], handoff: Handoff
                 {"deal": deal_id, "order": order.number, "deal_amount": _money(summary.amount),
                  "order_net": _money(order.net_amount), "currency": currency,
                  "difference": _money(difference), "percent": f"{percent:.2f}", "tolerance_percent": str(tolerance)}))
-    lines = lines_compare(canonical, order)
+    lines = lines_compare(canonical, order, mappings)
     if lines is not None:
         expected, found = lines
         findings.append(Finding(
@@ -235,6 +238,8 @@ class _Run:
         with working_on(None):
             orders = self.erp.orders_for_keys(ids)
         handoffs = {h.opportunity_id: h for h in Handoff.objects.filter(opportunity_id__in=ids)}
+        mappings = product_mappings_active(str(line.get("product_code") or "") for h in handoffs.values()
+                                           for line in (h.canonical or {}).get("lines") or [])
         open_findings: dict[str, list[SyncException]] = {}
         for exception in SyncException.objects.filter(handoff__opportunity_id__in=ids, status=ExceptionStatus.OPEN,
                                                       type_code__in=RECONCILIATION_TYPES).select_related("handoff"):
@@ -245,7 +250,8 @@ class _Run:
                 continue  # its order lives in another ERP: that target's run looks at it
             summary = by_id.get(deal_id)
             findings = [] if summary is None else deal_findings(summary, orders.get(deal_id, []), handoff,
-                                                                tolerance=self.tolerance, now=self.now)
+                                                                tolerance=self.tolerance, now=self.now,
+                                                                mappings=mappings)
             self.outcome.deals_checked += 1
             if findings and handoff is None:
                 if self.run.erp_target != ports.DEFAULT_ERP_TARGET:
