@@ -191,10 +191,12 @@ def _resolve(query: str) -> _Resolution | None:
             found = _handoffs(Handoff.objects.filter(opportunity_id=canonical))
             if found:
                 return _Resolution(Match("opportunity", canonical), found)
-            notification = (OutboundNotification.objects.select_related("handoff")
-                            .filter(notification_id__in={query, canonical, canonical[:15]}).first())
-            if notification is not None:
-                return _Resolution(Match("notification", notification.notification_id), [notification.handoff])
+        # Notification ids are kept as Salesforce sent them: the exact text, or either form of it.
+        notification_forms = {query, canonical, canonical[:15]} - {""}
+        notification = (OutboundNotification.objects.select_related("handoff")
+                        .filter(notification_id__in=notification_forms).first())
+        if notification is not None:
+            return _Resolution(Match("notification", notification.notification_id), [notification.handoff])
     forms = _number_forms(query)
     found = _handoffs(Handoff.objects.filter(sap_sales_order__in=forms))
     if found:

@@ -14,13 +14,14 @@ from django.utils import timezone
 from exceptions.models import ExceptionType
 from integration_hub import backflow, ports
 from integration_hub.erp.base import ErpDocument
-from integration_hub.models import Handoff, HandoffEvent, HandoffStatus, SyncAttempt
+from integration_hub.models import HandoffEvent, HandoffStatus, SyncAttempt, salesforce_id_18
 from integration_hub.services import handoff_receive
 from tests.backflow.test_backflow import ordered, sap_event
 from tests.factories import ORG_ID, HandoffFactory, SyncExceptionFactory, make_cast
 from tests.fakes import FakeErp
 
 API = "/api/v1/trace/"
+NOTIFICATION = salesforce_id_18("04l5g00000ABCDE")
 
 
 def api(user: Any, q: str, **params: str) -> Any:
@@ -56,13 +57,13 @@ def test_it_traces_a_deal_by_every_key_in_one_time_ordered_timeline(sync_world):
     sap_event(sync_world, order, "pay")
     backflow.erp_status_poll()
     _, _ = handoff_receive(org_id=ORG_ID, opportunity_id=handoff.opportunity_id, source="webhook",
-                           notification_id="04l5g00000ABCDEAAA", actor_label="webhook")
+                           notification_id=NOTIFICATION, actor_label="webhook")
     business_partner = handoff.canonical["organization"]["sap_business_partner"]
 
     keys = {
         handoff.opportunity_id: "opportunity", handoff.opportunity_id[:15]: "opportunity",
         order: "sales_order", delivery: "delivery", invoice: "invoice", business_partner: "business_partner",
-        "04l5g00000ABCDEAAA": "notification", f"H-{handoff.pk}": "handoff", str(handoff.pk): "handoff",
+        NOTIFICATION[:15]: "notification", f"H-{handoff.pk}": "handoff", str(handoff.pk): "handoff",
     }
     for key, kind in keys.items():
         response = api(people.integration_ops, key)
