@@ -266,6 +266,7 @@ class TraceDealSerializer(serializers.Serializer):
     business_partner = serializers.CharField()
     amount = serializers.CharField(allow_null=True)
     currency = serializers.CharField()
+    amount_display = serializers.CharField(help_text="e.g. 39,397.50 USD")
     status = serializers.CharField()
     status_label = serializers.CharField()
     sap_sales_order = serializers.CharField()

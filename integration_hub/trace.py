@@ -25,10 +25,12 @@ title, message or link; an approval the person may not see (`approvals.selectors
 likewise. Sync attempts show method, URL path, status, duration and error; their (redacted)
 bodies only when asked for, to the people the handoff API shows them to.
 
-Time: SAP dates deliveries, invoices and payments by day only. Such a document is placed at the
-start of its day (UTC), but never before the hub wrote the order back (an order's documents
-cannot precede the order); documents at the same instant go delivery → invoice → cancellation →
-payment. The SAP side is read live; when SAP cannot be read the trace shows the hub's side and
+Time: SAP dates deliveries, invoices and payments by day only, so the hub places such a document
+where it learnt of it: just before the first status write to Salesforce, from that day on, that
+shows its effect (delivered, invoiced, paid) — the poll that read it. When no write shows it yet,
+after everything else recorded that day. Never before its day, nor before the hub wrote the order
+back (an order's documents cannot precede the order). Documents at the same place go delivery →
+invoice → cancellation → payment; the timeline shows them with their day, not a time. The SAP side is read live; when SAP cannot be read the trace shows the hub's side and
 says so. Calls made for the trace are sync attempts of no handoff.
 """
 
@@ -36,7 +38,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -250,6 +252,7 @@ def deal_summary(handoff: Handoff) -> dict[str, Any]:
         "name": canonical.get("name", ""), "customer": organization.get("name", ""),
         "business_partner": organization.get("sap_business_partner", ""),
         "amount": canonical.get("amount"), "currency": canonical.get("currency", ""),
+        "amount_display": _money(_decimal(canonical.get("amount")), str(canonical.get("currency") or "")),
         "closed": canonical.get("closed_date", ""), "status": handoff.status,
         "status_label": handoff.get_status_display(), "sap_sales_order": handoff.sap_sales_order,
         "erp_target": handoff.erp_target, "erp_status": written, "created_at": handoff.created_at.isoformat(),
@@ -259,6 +262,13 @@ def deal_summary(handoff: Handoff) -> dict[str, Any]:
 
 def _money(amount: Decimal | None, currency: str) -> str:
     return f"{amount:,.2f} {currency}".strip() if amount is not None else ""
+
+
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        return None if value in (None, "") else Decimal(str(value))
+    except ArithmeticError:
+        return None
 
 
 def _start_of(day: date) -> datetime:
@@ -271,7 +281,8 @@ def _handoff_entries(handoff: Handoff) -> list[TraceEntry]:
     labels = dict(HandoffStatus.choices)
     for event in handoff.events.select_related("actor"):
         if not event.from_status:
-            title = f"Received ({labels.get(event.to_status, event.to_status)})"
+            title = "Received" if event.to_status == HandoffStatus.RECEIVED else \
+                f"Received ({labels.get(event.to_status, event.to_status)})"
         elif event.from_status == event.to_status:
             title = labels.get(event.to_status, event.to_status)
         else:
@@ -288,16 +299,18 @@ def _handoff_entries(handoff: Handoff) -> list[TraceEntry]:
         if write.kind == "deal":
             shown = [f"order {view.get('order_status', '')}", str(view.get("delivery_status", "")),
                      f"invoice {view.get('invoice_number') or '—'} {view.get('invoice_status', '')}",
-                     f"invoiced {view.get('amount_invoiced', '0')}", f"paid {view.get('amount_paid', '0')}"]
+                     f"invoiced {_money(_decimal(view.get('amount_invoiced')) or Decimal(0), '')}",
+                     f"paid {_money(_decimal(view.get('amount_paid')) or Decimal(0), '')}"]
         else:
-            shown = [f"credit {view.get('credit_status', '')}", f"open AR {view.get('open_ar', '0')}",
+            shown = [f"credit {view.get('credit_status', '')}",
+                     f"open AR {_money(_decimal(view.get('open_ar')) or Decimal(0), '')}",
                      f"{view.get('days_past_due', 0)} days past due"]
         entries.append(TraceEntry(
             at=write.created_at, system="salesforce", kind="erp_status_write",
             title=f"SAP status written to the {record} {write.record_id}" if write.written
             else f"Salesforce refused the SAP status for the {record} {write.record_id}",
             detail=" · ".join(shown) if write.written else write.message, status="ok" if write.written else "failed",
-            data={"values": view},
+            data={"record": write.kind, "values": view},
         ))
     return entries
 
@@ -375,17 +388,37 @@ def _approval_entries(handoff: Handoff, *, user: Viewer) -> list[TraceEntry]:
         entries.append(TraceEntry(
             at=event.created_at, system="hub", kind="approval",
             title=f"Approval ({approval.get_level_display().lower()} risk): {change}",
-            detail=event.reason if visible else "", actor=event.actor_display if visible else "",
+            detail=event.reason if visible else "details are for its approvers",
+            actor=event.actor_display if visible else "",
             status=event.to_status, link=link, hidden=not visible,
         ))
     return entries
 
 
-def _document_entry(document: ErpDocument, *, anchor: datetime | None) -> TraceEntry:
+def _shows(view: dict[str, Any], kind: str) -> bool:
+    """Whether a deal status write carries the effect of a document of this kind."""
+    if kind == "delivery":
+        return view.get("delivery_status") not in (None, "", "Not Delivered")
+    if kind == "payment":
+        return Decimal(str(view.get("amount_paid") or "0")) > 0
+    return view.get("invoice_status") not in (None, "", "Not Invoiced")
+
+
+def _placed(document: ErpDocument, *, anchor: datetime | None, known: list[TraceEntry]) -> datetime:
+    """Where a day-dated document sits among the hub's timed entries (see the module docstring)."""
+    earliest = _start_of(document.on) if document.on else datetime.min.replace(tzinfo=UTC)
+    if anchor is not None and earliest < anchor:
+        earliest = anchor
+    for entry in known:  # in time order
+        if entry.kind == "erp_status_write" and entry.data.get("record") == "deal" and entry.at >= earliest \
+                and _shows(entry.data.get("values") or {}, document.kind):
+            return entry.at - timedelta(microseconds=1)
+    same_day = [e.at for e in known if document.on is None or e.at.astimezone(UTC).date() == document.on]
+    return max([earliest, *same_day])
+
+
+def _document_entry(document: ErpDocument, *, at: datetime) -> TraceEntry:
     day = document.on
-    at = _start_of(day) if day else (anchor or datetime.min.replace(tzinfo=UTC))
-    if anchor is not None and at < anchor:
-        at = anchor
     money = _money(document.amount, document.currency)
     if document.kind == "delivery":
         title, detail = f"Delivered: outbound delivery {document.number}", f"{document.status} on {day or '—'}"
@@ -415,7 +448,7 @@ def _written_back_at(handoff: Handoff | None) -> datetime | None:
     return events.get(HandoffStatus.WRITTEN_BACK) or events.get(HandoffStatus.CREATED)
 
 
-def _sap_entries(order: str, *, erp_target: str, anchor: datetime | None,
+def _sap_entries(order: str, *, erp_target: str, anchor: datetime | None, known: list[TraceEntry],
                  notes: list[str]) -> list[TraceEntry]:
     try:
         erp = ports.erp_for(erp_target)
@@ -424,7 +457,13 @@ def _sap_entries(order: str, *, erp_target: str, anchor: datetime | None,
     except (HubError, LookupError) as error:
         notes.append(f"SAP could not be read: {error}. The hub's side is shown; SAP's documents are missing.")
         return []
-    return [_document_entry(d, anchor=anchor) for d in documents]
+    entries: list[TraceEntry] = []
+    for document in documents:  # by day and kind: a document never sits before the one it follows
+        at = _placed(document, anchor=anchor, known=known)
+        if entries and at < entries[-1].at:
+            at = entries[-1].at
+        entries.append(_document_entry(document, at=at))
+    return entries
 
 
 def _timeline(handoff: Handoff | None, *, order: str, user: Viewer, bodies: bool,
@@ -435,11 +474,12 @@ def _timeline(handoff: Handoff | None, *, order: str, user: Viewer, bodies: bool
         entries += _attempt_entries(handoff, user=user, bodies=bodies)
         entries += _exception_entries(handoff, user=user)
         entries += _approval_entries(handoff, user=user)
-    if order:
-        entries += _sap_entries(order, erp_target=handoff.erp_target if handoff else ports.DEFAULT_ERP_TARGET,
-                                anchor=_written_back_at(handoff), notes=notes)
     # sorted() is stable: entries of one instant and rank keep the order they were read in.
     entries.sort(key=lambda e: (e.at, e.rank))
+    if order:
+        entries += _sap_entries(order, erp_target=handoff.erp_target if handoff else ports.DEFAULT_ERP_TARGET,
+                                anchor=_written_back_at(handoff), known=list(entries), notes=notes)
+        entries.sort(key=lambda e: (e.at, e.rank))
     if len(entries) > TIMELINE_LIMIT:
         notes.append(f"Only the first {TIMELINE_LIMIT} of {len(entries)} entries are shown.")
         entries = entries[:TIMELINE_LIMIT]
