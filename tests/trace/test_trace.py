@@ -134,6 +134,9 @@ def test_it_lets_another_queue_see_that_an_exception_exists_but_not_what_it_says
     assert [e["title"] for e in mine if e["kind"] == "exception"] == [
         "Product not mapped opened: Widget Pro has no SAP material"]
     assert next(e for e in mine if e["kind"] == "exception")["link"] == f"/triage/e/{exception.pk}/"
+    triage = Client()
+    triage.force_login(cast.product_ops)
+    assert f'href="/trace/?q=H-{handoff.pk}">Trace this deal' in triage.get(f"/triage/e/{exception.pk}/").content.decode()
 
     response = api(cast.pricing_analyst, f"H-{handoff.pk}")
     assert response.status_code == 200
