@@ -127,7 +127,8 @@ def fake_erp() -> Any:
 
 def test_it_lets_another_queue_see_that_an_exception_exists_but_not_what_it_says(cast, fake_erp):
     exception = SyncExceptionFactory(type_code=ExceptionType.PRODUCT_NOT_MAPPED, title="Widget Pro has no SAP material",
-                                     message="secret-ish detail")
+                                     message="secret-ish detail",
+                                     evidence={"product_code": "WP-1", "product_name": "Widget Pro"})
     handoff = exception.handoff
 
     mine = api(cast.product_ops, f"H-{handoff.pk}").json()["timeline"]
