@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from integration_hub.errors import InvalidSalesforceId
+from integration_hub.errors import InvalidSalesforceId, TraceNotFound, TraceQueryInvalid
 from integration_hub.models import (
     Handoff,
     HandoffEvent,
@@ -31,6 +31,7 @@ from integration_hub.models import (
 from integration_hub.ports import DEFAULT_ERP_TARGET
 from integration_hub.selectors import handoff_list, reconciliation_run_get, user_may_reconcile
 from integration_hub.services import reconciliation_run_request
+from integration_hub.trace import HELP, trace_for
 
 
 class EnumChoiceField(serializers.ChoiceField):
@@ -243,3 +244,84 @@ class ReconciliationRunView(APIView):
         if run is None:
             raise Http404
         return Response(ReconciliationRunSerializer(run).data)
+
+
+# -- trace ---------------------------------------------------------------------------------------
+class TraceMatchSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["handoff", "opportunity", "notification", "sales_order", "invoice",
+                                            "cancellation", "delivery", "business_partner"])
+    value = serializers.CharField()
+    # The API fields `label` and `data` shadow DRF's Field.label / Serializer.data (declared fields
+    # are taken off the class, so only the type checker minds).
+    label = serializers.CharField()  # type: ignore[assignment]
+    via = serializers.ChoiceField(choices=["hub", "sap"], help_text="found in the hub, or by asking SAP")
+
+
+class TraceDealSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    ref = serializers.CharField(help_text="H-<id>")
+    opportunity_id = serializers.CharField()
+    name = serializers.CharField()
+    customer = serializers.CharField()
+    business_partner = serializers.CharField()
+    amount = serializers.CharField(allow_null=True)
+    currency = serializers.CharField()
+    amount_display = serializers.CharField(help_text="e.g. 39,397.50 USD")
+    status = serializers.CharField()
+    status_label = serializers.CharField()
+    sap_sales_order = serializers.CharField()
+    erp_status = serializers.DictField(help_text="the SAP status last written to Salesforce")
+    created_at = serializers.DateTimeField()
+    trace = serializers.CharField(help_text="this deal's trace screen")
+    api = serializers.CharField(help_text="this handoff in the API")
+
+
+class TraceEntrySerializer(serializers.Serializer):
+    at = serializers.CharField(help_text="ISO datetime; an ISO date when day_only (SAP gives the day only)")
+    day_only = serializers.BooleanField()
+    system = serializers.ChoiceField(choices=["salesforce", "hub", "sap"])
+    kind = serializers.CharField(help_text="status, notification, erp_status_write, sync_attempt, exception, "
+                                           "reconciliation, approval, delivery, invoice, cancellation, payment")
+    title = serializers.CharField()
+    detail = serializers.CharField()
+    link = serializers.CharField(help_text="where to look further; empty when there is nothing you may open")
+    actor = serializers.CharField()
+    status = serializers.CharField()
+    duration_ms = serializers.FloatField(allow_null=True)
+    hidden = serializers.BooleanField(help_text="it exists, but its content is not yours to see")
+    data = serializers.DictField(required=False)  # type: ignore[assignment]
+
+
+class TraceSerializer(serializers.Serializer):
+    query = serializers.CharField()
+    matched = TraceMatchSerializer()
+    handoffs = TraceDealSerializer(many=True, help_text="the deal traced, or the deals to pick from")
+    sap_order = serializers.CharField()
+    notes = serializers.ListField(child=serializers.CharField(), help_text="e.g. SAP could not be read")
+    timeline = TraceEntrySerializer(many=True, help_text="in time order; empty when several deals match")
+
+
+class TraceErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class TraceView(APIView):
+    """One timeline across Salesforce, the hub and SAP for any business key (integration_hub.trace)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", OpenApiTypes.STR, required=True, description=HELP),
+            OpenApiParameter("expand", OpenApiTypes.STR, enum=["bodies"],
+                             description="bodies: include the sync attempts' (redacted) request and response"),
+        ],
+        responses={200: TraceSerializer, 400: TraceErrorSerializer, 404: TraceErrorSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        try:
+            trace = trace_for(user=request.user, query=request.query_params.get("q"),
+                              bodies=request.query_params.get("expand") == "bodies")
+        except TraceQueryInvalid as error:
+            return Response({"detail": error.message}, status=status.HTTP_400_BAD_REQUEST)
+        except TraceNotFound as error:
+            return Response({"detail": error.message}, status=status.HTTP_404_NOT_FOUND)
+        return Response(trace.to_json())

@@ -123,3 +123,11 @@ class IllegalTransition(DomainError):
 
 class InvalidSalesforceId(DomainError):
     """A value that is not a 15- or 18-character Salesforce id, or whose 18-character checksum is wrong."""
+
+
+class TraceQueryInvalid(DomainError):
+    """A trace search that is no business key at all: empty, too long, or characters no key has."""
+
+
+class TraceNotFound(DomainError):
+    """A trace search that matches nothing the person may see, in the hub or in the ERP."""

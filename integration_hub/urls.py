@@ -17,6 +17,7 @@ urlpatterns = [
     path("crosswalks/", include("crosswalks.urls")),
     path("approvals/", include("approvals.urls")),
     path("reconciliation/", include(([path("", views.reconciliation_runs, name="runs")], "reconciliation"))),
+    path("trace/", include(([path("", views.trace, name="trace")], "trace"))),
     path("api/v1/", include("integration_hub.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
 ]

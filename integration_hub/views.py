@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from exceptions.models import CATALOGUE, RECONCILIATION_TYPES
+from integration_hub.errors import TraceNotFound, TraceQueryInvalid
 from integration_hub.http import AuthenticatedHttpRequest
 from integration_hub.models import RECONCILIATION_ACTIVE
 from integration_hub.ports import DEFAULT_ERP_TARGET
@@ -18,6 +19,7 @@ from integration_hub.selectors import (
     user_may_reconcile,
 )
 from integration_hub.services import reconciliation_run_request
+from integration_hub.trace import HELP, trace_for
 
 
 @login_required
@@ -68,3 +70,26 @@ def reconciliation_runs(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         response["HX-Trigger"] = "reconciliationRequested"
     return response
+
+
+@login_required
+@require_GET
+def trace(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """One deal's journey across Salesforce, the hub and SAP, for any business key (`?q=`).
+
+    A bad key answers 400 and an unknown one 404, each with the message in place of the trace;
+    an empty search is the blank form. htmx searches swap only the result."""
+    query = request.GET.get("q", "")
+    context: dict[str, object] = {"q": query, "help": HELP, "bodies": request.GET.get("bodies") == "1"}
+    status = 200
+    if query.strip():
+        try:
+            context["trace"] = trace_for(user=request.user, query=query, bodies=context["bodies"] is True)
+        except TraceQueryInvalid as error:
+            context["error"], status = error.message, 400
+        except TraceNotFound as error:
+            context["error"], status = error.message, 404
+    template = "trace/trace.html"
+    if request.htmx and request.htmx.target == "trace-result":
+        template += "#trace-result"
+    return render(request, template, context, status=status)

@@ -5,8 +5,9 @@ be the only way the engine reaches an ERP. It prices the way the sandbox does (P
 customer's K007, the deal's item discount), keeps credit and receivables from the catalogue, and
 can be told to fail: `fail_next(op, error)` raises once, `drop_next_create()` commits an order
 and then answers with an unknown outcome. After an order: `status_set(number, **fields)` changes
-its status (and its change time, unless `moved=False`, as a payment in FI leaves it) and
-`standing_set(customer, **fields)` the customer's credit standing.
+its status (and its change time, unless `moved=False`, as a payment in FI leaves it),
+`standing_set(customer, **fields)` the customer's credit standing and `document_add(document)`
+gives an order a delivery, an invoice or a payment.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.utils import timezone
 from crosswalks.matching import name_similarity
 from integration_hub.canonical import CanonicalDeal
 from integration_hub.erp.base import (
+    DOCUMENT_KINDS,
     CreditStanding,
     CustomerCandidate,
     CustomerStanding,
@@ -29,6 +31,7 @@ from integration_hub.erp.base import (
     DraftCheck,
     ErpAddress,
     ErpCustomer,
+    ErpDocument,
     ErpOrder,
     ErpOrderStatus,
     OpenItem,
@@ -64,6 +67,7 @@ class FakeErp:
         self.discounts = dict(catalog.customer_discounts())
         self.statuses: dict[str, ErpOrderStatus] = {}
         self.standings: dict[str, CustomerStanding] = {}
+        self.documents: list[ErpDocument] = []
 
     # -- test controls -------------------------------------------------------------------------
     def fail_next(self, operation: str, error: HubError, *, times: int = 1) -> None:
@@ -275,6 +279,19 @@ class FakeErp:
         overdue = [i.due_date for i in items if i.due_date is not None and i.due_date < today]
         return CustomerStanding(customer=customer, open_ar=sum((i.amount for i in items), Decimal("0")),
                                 days_past_due=(today - min(overdue)).days if overdue else 0)
+
+    def document_add(self, document: ErpDocument) -> ErpDocument:
+        self.documents.append(document)
+        return document
+
+    def order_documents(self, number: str) -> list[ErpDocument]:
+        self._enter("order_documents")
+        return sorted((d for d in self.documents if d.order == number),
+                      key=lambda d: (d.on or date.min, DOCUMENT_KINDS.index(d.kind), d.number))
+
+    def document_find(self, number: str) -> ErpDocument | None:
+        self._enter("document_find")
+        return next((d for d in self.documents if d.number == number and d.kind != "payment"), None)
 
     def close(self) -> None:
         pass

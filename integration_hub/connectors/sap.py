@@ -54,6 +54,7 @@ PRICING = "API_SLSPRICINGCONDITIONRECORD_SRV"
 CREDIT = "API_CRDTMBUSINESSPARTNER"
 OPEN_ITEMS = "API_OPLACCTGDOCITEMCUBE_SRV"
 BILLING = "API_BILLING_DOCUMENT_SRV"
+DELIVERY = "API_OUTBOUND_DELIVERY_SRV"
 # Values per `or` filter: keeps a URL well under the 8 KB a gateway takes.
 FILTER_CHUNK = 20
 
@@ -765,6 +766,39 @@ class SapClient:
         for text in any_of("BillingDocument", (str(i.get("BillingDocument") or "") for i in items)):
             headers += self._collection("query:A_BillingDocument", BILLING, "A_BillingDocument", {"$filter": text})
         return items, headers
+
+    def deliveries_for_orders(self, orders: Iterable[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(outbound delivery items, their headers) of these sales orders (WIRE-ERP 4.4): items
+        name the order in ReferenceSDDocument."""
+        items: list[dict[str, Any]] = []
+        for text in any_of("ReferenceSDDocument", orders):
+            items += self._collection("query:A_OutbDeliveryItem", DELIVERY, "A_OutbDeliveryItem",
+                                      {"$filter": text,
+                                       "$select": "DeliveryDocument,DeliveryDocumentItem,ReferenceSDDocument"})
+        headers: list[dict[str, Any]] = []
+        for text in any_of("DeliveryDocument", (str(i.get("DeliveryDocument") or "") for i in items)):
+            headers += self._collection("query:A_OutbDeliveryHeader", DELIVERY, "A_OutbDeliveryHeader",
+                                        {"$filter": text})
+        return items, headers
+
+    def get_delivery(self, number: str) -> dict[str, Any] | None:
+        """One outbound delivery header with its items (to_DeliveryDocumentItem); None when SAP has none."""
+        try:
+            response = self._get("read:A_OutbDeliveryHeader", DELIVERY,
+                                 f"A_OutbDeliveryHeader({quote_literal(number)})",
+                                 {"$expand": "to_DeliveryDocumentItem"})
+        except NotFound:
+            return None
+        return self._entity(DELIVERY, response)
+
+    def get_billing_document(self, number: str) -> dict[str, Any] | None:
+        """One billing document header with its items (to_Item); None when SAP has none."""
+        try:
+            response = self._get("read:A_BillingDocument", BILLING, f"A_BillingDocument({quote_literal(number)})",
+                                 {"$expand": "to_Item"})
+        except NotFound:
+            return None
+        return self._entity(BILLING, response)
 
     def receivables_for_orders(self, orders: Iterable[str]) -> list[dict[str, Any]]:
         """Customer items of the AR cube (cleared or not) posted for these sales orders (WIRE-ERP 4.2)."""

@@ -178,6 +178,30 @@ class ErpOrderStatus:
     changed_at: datetime | None = None  # the order's own last change in the ERP
 
 
+# Kinds of an order's follow-on documents (`ErpDocument.kind`).
+DOCUMENT_KINDS = ("delivery", "invoice", "cancellation", "payment")
+
+
+@dataclass(frozen=True)
+class ErpDocument:
+    """One follow-on document of a sales order, in the hub's terms.
+
+    `on` is the document's business date (goods issue, billing, clearing): the ERP dates these
+    by day, not by the moment. `amount` is gross (what the customer owes or paid), in `currency`.
+    `reference` is the document it refers to: the invoice a payment clears or a cancellation
+    reverses. `status` is a short label in the hub's words ("Goods issued", "Open", "Paid",
+    "Cancelled", "Partial payment", …)."""
+
+    kind: str  # one of DOCUMENT_KINDS
+    number: str
+    order: str
+    on: date | None = None
+    amount: Decimal | None = None
+    currency: str = ""
+    status: str = ""
+    reference: str = ""
+
+
 @dataclass(frozen=True)
 class CustomerStanding:
     """A customer's credit and receivables, for sales: blocked or not, open AR and its age."""
@@ -292,6 +316,16 @@ class ErpPort(Protocol):
 
     def customer_standing(self, customer: str) -> CustomerStanding:
         """The customer's credit block, open receivables and days past due of the oldest open item."""
+        ...
+
+    def order_documents(self, number: str) -> list[ErpDocument]:
+        """The order's deliveries, invoices (and their cancellations) and payments, by date then
+        kind; an unknown order has none."""
+        ...
+
+    def document_find(self, number: str) -> ErpDocument | None:
+        """The delivery or billing document with this number (with the order it belongs to), None
+        when the ERP has neither."""
         ...
 
     def close(self) -> None: ...

@@ -24,6 +24,7 @@ from django.utils import timezone
 from integration_hub.canonical import CanonicalDeal
 from integration_hub.connectors.sap import SapClient
 from integration_hub.erp.base import (
+    DOCUMENT_KINDS,
     CreditStanding,
     CustomerCandidate,
     CustomerStanding,
@@ -31,6 +32,7 @@ from integration_hub.erp.base import (
     DraftCheck,
     ErpAddress,
     ErpCustomer,
+    ErpDocument,
     ErpOrder,
     ErpOrderStatus,
     OpenItem,
@@ -233,6 +235,65 @@ def invoice_state(headers: list[dict[str, Any]], receivables: list[dict[str, Any
     return str(latest.get("BillingDocument") or ""), status, invoiced, paid
 
 
+def delivery_document(header: dict[str, Any], order: str) -> ErpDocument:
+    """An outbound delivery dated by its actual goods issue (C: goods issue complete, STATV)."""
+    issued = header.get("OverallGoodsMovementStatus") == "C"
+    return ErpDocument(
+        kind="delivery", number=str(header.get("DeliveryDocument") or ""), order=order,
+        on=_day(header.get("ActualGoodsMovementDate")) if issued else _day(header.get("PlannedGoodsIssueDate")),
+        status="Goods issued" if issued else "Goods issue planned",
+    )
+
+
+_CLEARING = {"C": "Paid", "B": "Partially Paid", "A": "Open"}
+
+
+def billing_document(header: dict[str, Any], order: str) -> ErpDocument:
+    """An invoice (its clearing status as the hub's invoice status) or a cancellation (S1/S2,
+    category N) naming the invoice it reverses."""
+    number = str(header.get("BillingDocument") or "")
+    on = _day(header.get("BillingDocumentDate"))
+    amount = _dec(header.get("TotalGrossAmount"))
+    currency = str(header.get("TransactionCurrency") or "")
+    if str(header.get("BillingDocumentType") or "") in _CANCELLATION_TYPES or header.get("SDDocumentCategory") == "N":
+        return ErpDocument(kind="cancellation", number=number, order=order, on=on, amount=amount, currency=currency,
+                           status="Cancels an invoice", reference=str(header.get("CancelledBillingDocument") or ""))
+    status = "Cancelled" if header.get("BillingDocumentIsCancelled") else \
+        _CLEARING.get(str(header.get("InvoiceClearingStatus") or ""), "Open")
+    return ErpDocument(kind="invoice", number=number, order=order, on=on, amount=amount, currency=currency,
+                       status=status)
+
+
+def payment_documents(receivables: list[dict[str, Any]], order: str,
+                      invoice_entries: set[str]) -> list[ErpDocument]:
+    """The payments that cleared the order's receivables, one per clearing journal entry.
+
+    A partial payment clears the whole item and posts a residual item for the rest in the payment
+    document itself (WIRE-ERP 4.2), so what a payment paid is what it cleared less the residual it
+    posted. A clearing by an invoice's own journal entry (a cancellation's reversal) is no payment."""
+    cleared: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in receivables:
+        clearing = str(row.get("ClearingAccountingDocument") or "")
+        if row.get("IsCleared") and clearing and clearing not in invoice_entries:
+            cleared[clearing].append(row)
+    found = []
+    for clearing, rows in cleared.items():
+        paid = sum((_dec(r.get("AmountInTransactionCurrency")) or ZERO for r in rows), ZERO)
+        residual = sum((_dec(r.get("AmountInTransactionCurrency")) or ZERO for r in receivables
+                        if str(r.get("AccountingDocument") or "") == clearing), ZERO)
+        found.append(ErpDocument(
+            kind="payment", number=clearing, order=order, on=_day(rows[0].get("ClearingDate")),
+            amount=paid - residual, currency=str(rows[0].get("TransactionCurrency") or ""),
+            status="Partial payment" if residual > 0 else "Paid",
+            reference=str(rows[0].get("BillingDocument") or ""),
+        ))
+    return found
+
+
+def document_sort_key(document: ErpDocument) -> tuple[date, int, str]:
+    return (document.on or date.min, DOCUMENT_KINDS.index(document.kind), document.number)
+
+
 def _moment(value: Any) -> datetime | None:
     return value if isinstance(value, datetime) else None
 
@@ -421,6 +482,27 @@ class S4HanaErp:
             days_past_due=(today - min(overdue)).days if overdue else 0,
             currency=str((account or {}).get("currency") or ""),
         )
+
+    def order_documents(self, number: str) -> list[ErpDocument]:
+        _, deliveries = self.client.deliveries_for_orders([number])
+        _, headers = self.client.billing_documents_for_orders([number])
+        receivables = self.client.receivables_for_orders([number]) if headers else []
+        entries = {str(h.get("AccountingDocument") or "") for h in headers} - {""}
+        documents = [*(delivery_document(h, number) for h in deliveries),
+                     *(billing_document(h, number) for h in headers),
+                     *payment_documents(receivables, number, entries)]
+        return sorted(documents, key=document_sort_key)
+
+    def document_find(self, number: str) -> ErpDocument | None:
+        delivery = self.client.get_delivery(number)
+        if delivery is not None:
+            items = _results(delivery.get("to_DeliveryDocumentItem"))
+            return delivery_document(delivery, str(items[0].get("ReferenceSDDocument") or "") if items else "")
+        billing = self.client.get_billing_document(number)
+        if billing is not None:
+            items = _results(billing.get("to_Item"))
+            return billing_document(billing, str(items[0].get("SalesDocument") or "") if items else "")
+        return None
 
     def close(self) -> None:
         self.client.close()

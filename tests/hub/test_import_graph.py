@@ -23,6 +23,7 @@ TOP_MODULES = {
     "integration_hub.views", "integration_hub.api", "integration_hub.api_urls", "integration_hub.urls",
     "integration_hub.webhooks", "integration_hub.admin", "integration_hub.selectors", "integration_hub.demo",
     "integration_hub.wsgi", "integration_hub.asgi", "integration_hub.backflow", "integration_hub.reconciliation",
+    "integration_hub.trace",
 }
 TOP_PREFIXES = ("integration_hub.management", "integration_hub.templatetags")
 DOMAIN_TOP_LEAVES = {"views", "api", "admin", "urls", "tasks"}  # and any *_views / *_api module
@@ -186,7 +187,7 @@ def test_it_would_see_a_circle_and_a_local_import(tmp_path):
 
 # The engine's modules outside the adapters: none may name a wire detail of SAP or Salesforce.
 ENGINE = ("integration_hub/pipeline.py", "integration_hub/validation.py", "integration_hub/orders.py",
-          "integration_hub/backflow.py", "integration_hub/reconciliation.py",
+          "integration_hub/backflow.py", "integration_hub/reconciliation.py", "integration_hub/trace.py",
           "integration_hub/triggers.py", "integration_hub/services.py", "approvals/risk.py", "approvals/services.py")
 WIRE = re.compile(r"\bA_[A-Z]\w+|\w+__c\b|\bto_(Item|Partner|PricingElement)\b|ConditionType|DeliveryBlockReason|"
                   r"PurchaseOrderByCustomer|SoldToParty|\bSELECT\b|\bOpportunityLineItem")
