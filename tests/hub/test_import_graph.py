@@ -23,6 +23,8 @@ TOP_MODULES = {
     "integration_hub.views", "integration_hub.api", "integration_hub.api_urls", "integration_hub.urls",
     "integration_hub.webhooks", "integration_hub.admin", "integration_hub.selectors", "integration_hub.demo",
     "integration_hub.wsgi", "integration_hub.asgi", "integration_hub.backflow", "integration_hub.reconciliation",
+    "integration_hub.dashboard", "integration_hub.dashboard_views", "integration_hub.dashboard_api",
+    "integration_hub.dashboard_urls", "integration_hub.metrics",
 }
 TOP_PREFIXES = ("integration_hub.management", "integration_hub.templatetags")
 DOMAIN_TOP_LEAVES = {"views", "api", "admin", "urls", "tasks"}  # and any *_views / *_api module
