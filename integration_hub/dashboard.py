@@ -234,21 +234,21 @@ def _triage_url(queue_slug: str, visible: set[str], **params: str) -> str:
 
 # -- the handoff side: one aggregate rule for the period and for each week ------------------------
 def _handoff_aggregates() -> dict[str, Count]:
-    """The counts every handoff metric is made of. `held` / `touched` are annotations of
-    `_handoffs()`: the same rule the drill-down filters on (selectors.handoff_list)."""
-    needed = Q(held=True) | Q(touched=True)
+    """The counts every handoff metric is made of, for the period and for each week alike.
+    "Needed a person" is the rule the drill-down filters on too (selectors.handoff_list)."""
+    needed = handoff_held() | handoff_touched()
+    priced = Exists(SyncException.objects.filter(handoff=OuterRef("pk"), type_code=PRICING))
     return {
         "total": Count("pk"),
         "finished": Count("pk", filter=Q(status__in=FINISHED_STATUSES)),
         "automated": Count("pk", filter=Q(status__in=ORDERED_STATUSES) & ~needed),
         "manual": Count("pk", filter=needed),
-        "priced": Count("pk", filter=Q(priced=True)),
+        "priced": Count("pk", filter=Q(priced)),
     }
 
 
 def _handoffs() -> QuerySet[Handoff]:
-    pricing = SyncException.objects.filter(handoff=OuterRef("pk"), type_code=PRICING)
-    return Handoff.objects.order_by().annotate(held=handoff_held(), touched=handoff_touched(), priced=Exists(pricing))
+    return Handoff.objects.order_by()
 
 
 def ordered_latency() -> QuerySet[Handoff]:
