@@ -450,7 +450,9 @@ def dashboard_get(*, user: Viewer, days: int = DEFAULT_DAYS, now: datetime | Non
 def _seconds_text(value: float | None) -> str:
     if value is None:
         return "—"
-    return f"{value:.1f} s" if value < 120 else f"{value / 60:.1f} min"
+    if value < 120:
+        return f"{value:.1f} s"
+    return f"{value / 60:.1f} min" if value < 7200 else f"{value / 3600:.1f} h"
 
 
 def _confidence_buckets(since: datetime, total: int) -> list[BreakdownRow]:
@@ -509,7 +511,9 @@ def revenue_at_risk(*, user: Viewer, now: datetime | None = None) -> RevenueAtRi
     for row in rows.values():
         by_currency.setdefault(row.currency, []).append(row)
     for group in by_currency.values():
-        group.sort(key=lambda r: (-r.weighted, -r.sla_used_max, r.queue.name))
+        # Weighted money first; outside business hours every SLA clock may stand at 0, and then
+        # the bigger blocked amount goes first.
+        group.sort(key=lambda r: (-r.weighted, -r.amount, r.queue.name))
     today = timezone.localtime(now).date()
     end = quarter_end(today)
     # The CRM's own currency first, then by the most weighted money.

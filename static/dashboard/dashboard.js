@@ -15,7 +15,20 @@
   function format(value, unit) {
     if (value === null || value === undefined) return "—";
     if (unit === "ratio") return (value * 100).toFixed(1) + " %";
-    return value < 120 ? value.toFixed(0) + " s" : (value / 60).toFixed(1) + " min";
+    if (value < 120) return value.toFixed(0) + " s";
+    return value < 7200 ? (value / 60).toFixed(1) + " min" : (value / 3600).toFixed(1) + " h";
+  }
+
+  // Axis ticks of a duration: round durations only (a log axis would offer 2, 3, … 90 in between).
+  var NICE = [[1, "1 s"], [10, "10 s"], [60, "1 min"], [600, "10 min"], [3600, "1 h"], [36000, "10 h"],
+              [86400, "1 day"], [864000, "10 days"]];
+  function durationTicks(scale) {
+    scale.ticks = NICE.filter(function (t) { return t[0] >= scale.min && t[0] <= scale.max; })
+      .map(function (t) { return { value: t[0], label: t[1] }; });
+  }
+  function durationTick(value) {
+    var found = NICE.filter(function (t) { return t[0] === value; })[0];
+    return found ? found[1] : "";
   }
 
   // The last value of each line written beside it: the reader needs no legend lookup.
@@ -32,11 +45,18 @@
         for (var i = dataset.data.length - 1; i >= 0; i--) {
           if (dataset.data[i] === null || dataset.data[i] === undefined) continue;
           var point = meta.data[i];
-          var text = dataset.label + (dataset.isTarget ? "" : " " + format(dataset.data[i], options.unit));
           ctx.fillStyle = dataset.borderColor;
+          if (dataset.isTarget) {
+            // The target's name at the left end, so it never sits on the series' labels at the right.
+            ctx.textAlign = "left";
+            ctx.fillText("Target", chart.chartArea.left + 4, Math.max(chart.chartArea.top + 6, point.y - 8));
+            break;
+          }
           ctx.textAlign = "right";
-          var y = point.y + (dataset.isTarget ? -8 : (index % 2 ? 10 : -10));
-          ctx.fillText(text, Math.min(point.x - 6, chart.chartArea.right), Math.max(chart.chartArea.top + 6, y));
+          var y = point.y + (index % 2 ? 11 : -11);
+          var text = dataset.label + " " + format(dataset.data[i], options.unit);
+          ctx.fillText(text, Math.min(point.x - 6, chart.chartArea.right),
+                       Math.min(Math.max(chart.chartArea.top + 6, y), chart.chartArea.bottom - 6));
           break;
         }
       });
@@ -77,7 +97,8 @@
         scales: {
           y: chart.unit === "ratio"
             ? { min: 0, max: 1, ticks: { callback: function (v) { return Math.round(v * 100) + " %"; }, maxTicksLimit: 5 } }
-            : { min: 0, ticks: { callback: function (v) { return format(v, "seconds"); }, maxTicksLimit: 5 } },
+            // Durations on a log axis: the median and the tail (seconds vs hours) both stay readable.
+            : { type: "logarithmic", min: 1, afterBuildTicks: durationTicks, ticks: { callback: durationTick } },
           x: { ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 6 } },
         },
       },

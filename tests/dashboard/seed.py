@@ -89,13 +89,19 @@ def seed_realistic(*, now: datetime, deals: int = 400, seed: int = 11, actor: Ab
         received = now - timedelta(days=age_days)
         trouble = 0.35 - 0.25 * (1 - age_days / 84)  # better lately
         open_now = age_days < 6 and rng.random() < 0.4
+        if open_now and rng.random() < 0.5:
+            # Half the open work came in today: fresh exceptions, most of their SLA ahead.
+            age_days = rng.uniform(0, 0.3)
+            received = now - timedelta(days=age_days)
         if open_now:
             code = rng.choice(HOLDING)
             amount = rng.choice([8_000, 25_000, 60_000, 140_000, 320_000])
             currency = rng.choice(["USD", "USD", "USD", "EUR", "GBP"])
+            # Raised at most a day after the deal came in, some of them within the queue's SLA still.
+            first_seen = min(received + timedelta(hours=rng.uniform(0, 24)), now - timedelta(minutes=5))
             handoff_at(received, HandoffStatus.BLOCKED, confidences=[rng.uniform(0.6, 1.0) for _ in range(5)],
                        exceptions=[{"type_code": code, "status": ExceptionStatus.OPEN, "amount": amount,
-                                    "currency": currency}])
+                                    "currency": currency, "first_seen": first_seen}])
             continue
         troubled = rng.random() < trouble
         latency = rng.lognormvariate(3.6, 0.6) if not troubled else rng.uniform(600, 30_000)
