@@ -84,7 +84,7 @@ def seed_realistic(*, now: datetime, deals: int = 400, seed: int = 11, actor: Ab
     """`deals` handoffs spread over 84 days, improving over time (fewer exceptions, faster orders),
     with open exceptions in several queues and currencies, and two weeks of sync attempts."""
     rng = random.Random(seed)
-    for i in range(deals):
+    for _ in range(deals):
         age_days = rng.uniform(0, 83.9)
         received = now - timedelta(days=age_days)
         trouble = 0.35 - 0.25 * (1 - age_days / 84)  # better lately

@@ -3,7 +3,7 @@ weekly trend, revenue at risk and the API budget."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -151,7 +151,7 @@ def test_it_ranks_revenue_at_risk_by_amount_weighted_by_sla_used(cast):
     assert (pricing.deals, pricing.amount, pricing.weighted) == (1, Decimal(100_000), Decimal(25_000))
     assert pricing.sla_used_max == pytest.approx(0.25)
     assert currencies["EUR"][0].amount == Decimal(5_000)
-    assert (revenue.quarter_end, revenue.days_to_quarter_end) == (datetime(2025, 6, 30).date(), 19)
+    assert (revenue.quarter_end, revenue.days_to_quarter_end) == (date(2025, 6, 30), 19)
 
 
 def test_it_counts_sla_in_business_hours(cast):
@@ -167,9 +167,9 @@ def test_it_counts_sla_in_business_hours(cast):
 
 
 def test_it_knows_each_quarter_end():
-    assert quarter_end(datetime(2025, 1, 1).date()) == datetime(2025, 3, 31).date()
-    assert quarter_end(datetime(2025, 11, 30).date()) == datetime(2025, 12, 31).date()
-    assert quarter_end(datetime(2025, 9, 30).date()) == datetime(2025, 9, 30).date()
+    assert quarter_end(date(2025, 1, 1)) == date(2025, 3, 31)
+    assert quarter_end(date(2025, 11, 30)) == date(2025, 12, 31)
+    assert quarter_end(date(2025, 9, 30)) == date(2025, 9, 30)
 
 
 # -- API budget -------------------------------------------------------------------------------------
