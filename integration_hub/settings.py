@@ -331,6 +331,8 @@ def _production_missing() -> list[str]:
                                          ("SAP_PASSWORD", SAP_PASSWORD)) if not value]
     if HUB_WEBHOOK_SECRET in _NOT_SECRETS:
         missing.append("HUB_WEBHOOK_SECRET")
+    if HUB_METRICS_TOKEN and HUB_METRICS_TOKEN in _NOT_SECRETS:
+        missing.append("HUB_METRICS_TOKEN (a real token, or unset to keep /metrics off)")
     return missing
 
 

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from exceptions.models import ExceptionStatus
 from integration_hub.models import ErpStatusWrite, HandoffStatus
 from tests.dashboard.seed import attempt_at, handoff_at
+from tests.web.test_pages import PRODUCTION_ENV, _settings_probe
 
 pytestmark = pytest.mark.django_db
 
@@ -138,3 +139,13 @@ def test_it_reports_metrics_from_the_database(client, settings, deals):
     assert 'hub_external_call_errors_total{error_class="ServiceUnavailable",system="sap"} 1.0' in text
     assert 'hub_celery_queue_depth{broker="redis",queue="celery"}' in text
     assert 'hub_celery_broker_up{broker="redis"} 1.0' in text
+
+
+def test_it_refuses_the_placeholder_metrics_token_in_production(tmp_path):
+    placeholder = _settings_probe("import integration_hub.settings",
+                                  {**PRODUCTION_ENV, "HUB_METRICS_TOKEN": "change-me"}, tmp_path)
+    assert placeholder.returncode != 0
+    assert "HUB_METRICS_TOKEN" in placeholder.stderr.strip().splitlines()[-1]
+    real = _settings_probe("import integration_hub.settings",
+                           {**PRODUCTION_ENV, "HUB_METRICS_TOKEN": "a-long-random-scrape-token"}, tmp_path)
+    assert real.returncode == 0, real.stderr
