@@ -110,6 +110,7 @@
   function init() {
     var source = document.getElementById("dashboard-charts");
     if (!source || !window.Chart) return;
+    document.documentElement.classList.add("js-charts");
     var data = JSON.parse(source.textContent);
     var byKey = {};
     data.charts.forEach(function (chart) { byKey[chart.key] = chart; });
