@@ -68,17 +68,20 @@ class CatalogueEntry:
     # False for findings about a deal after the fact (a refused status write-back, reconciliation):
     # they never hold a handoff in `blocked` nor stand in its hold reason.
     holds_deal: bool = True
+    # True for a wrong or missing value in the deal's data (a field a person had to correct):
+    # the dashboard's field-level data accuracy counts these against the fields transformed.
+    data_defect: bool = False
 
 
 # DESIGN.md's exception catalogue: each type has its own resolution path and default queue.
 # Editable routing rules (triage issue) may override the queue; this is the fallback.
 CATALOGUE: dict[str, CatalogueEntry] = {
-    ExceptionType.CUSTOMER_NOT_FOUND: CatalogueEntry("master-data", "Customer not in SAP"),
-    ExceptionType.PRICING_MISMATCH: CatalogueEntry("pricing", "Pricing mismatch"),
+    ExceptionType.CUSTOMER_NOT_FOUND: CatalogueEntry("master-data", "Customer not in SAP", data_defect=True),
+    ExceptionType.PRICING_MISMATCH: CatalogueEntry("pricing", "Pricing mismatch", data_defect=True),
     ExceptionType.CREDIT_CHECK_FAILED: CatalogueEntry("credit", "Credit check failure", Priority.HIGH),
-    ExceptionType.PRODUCT_NOT_MAPPED: CatalogueEntry("product-ops", "Product not mapped"),
-    ExceptionType.ADDRESS_INVALID: CatalogueEntry("logistics", "Address validation failure"),
-    ExceptionType.MISSING_REQUIRED_FIELD: CatalogueEntry("sales-ops", "Missing required field"),
+    ExceptionType.PRODUCT_NOT_MAPPED: CatalogueEntry("product-ops", "Product not mapped", data_defect=True),
+    ExceptionType.ADDRESS_INVALID: CatalogueEntry("logistics", "Address validation failure", data_defect=True),
+    ExceptionType.MISSING_REQUIRED_FIELD: CatalogueEntry("sales-ops", "Missing required field", data_defect=True),
     ExceptionType.SAP_CREATION_ERROR: CatalogueEntry("integration-ops", "SAP creation error", Priority.HIGH),
     # The ERP → CRM status write-back: Salesforce refused a record (a validation rule, a lock).
     ExceptionType.CRM_UPDATE_REJECTED: CatalogueEntry("integration-ops", "CRM update rejected", holds_deal=False),
@@ -89,9 +92,9 @@ CATALOGUE: dict[str, CatalogueEntry] = {
                                                                  "Reconciliation: duplicate orders", Priority.HIGH,
                                                                  holds_deal=False),
     ExceptionType.RECONCILIATION_AMOUNT_DRIFT: CatalogueEntry("integration-ops", "Reconciliation: amount drift",
-                                                              holds_deal=False),
+                                                              holds_deal=False, data_defect=True),
     ExceptionType.RECONCILIATION_LINE_MISMATCH: CatalogueEntry("integration-ops", "Reconciliation: line mismatch",
-                                                               holds_deal=False),
+                                                               holds_deal=False, data_defect=True),
     ExceptionType.RECONCILIATION_ORPHAN_ORDER: CatalogueEntry("integration-ops", "Reconciliation: orphan order",
                                                                holds_deal=False),
 }
@@ -99,6 +102,9 @@ CATALOGUE: dict[str, CatalogueEntry] = {
 # The types that never hold a deal (see CatalogueEntry.holds_deal): one rule for unblocking,
 # the hold reason and reconciliation's "is this deal explained".
 NON_HOLDING_TYPES = frozenset(code for code, entry in CATALOGUE.items() if not entry.holds_deal)
+
+# The types that say a field of the deal was wrong or missing (see CatalogueEntry.data_defect).
+DATA_DEFECT_TYPES = frozenset(code for code, entry in CATALOGUE.items() if entry.data_defect)
 
 # Reconciliation's findings: counted per run, and closed by a later run once mended.
 RECONCILIATION_TYPES = frozenset({

@@ -20,7 +20,7 @@ from django.utils.dateparse import parse_datetime
 from crosswalks.matching import best_matches
 from crosswalks.models import PaymentTermsMapping, ProductMappingComponent
 from crosswalks.suggestions import suggest_materials
-from exceptions.calendar import business_subtract, calendar_for_queue
+from exceptions.calendar import business_elapsed, business_subtract, calendar_for_queue
 from exceptions.models import ExceptionStatus, Queue, SyncException
 from exceptions.permissions import queues_for
 from integration_hub.models import salesforce_id_18
@@ -292,6 +292,17 @@ def sla_state(exception: SyncException, *, now: datetime | None = None, cutoffs:
     if exception.first_seen <= cutoffs.at_risk:
         return "at_risk"
     return ""
+
+
+def sla_used(queue: Queue, first_seen: datetime, *, now: datetime, cutoffs: SlaCutoffs | None = None) -> float:
+    """The fraction of the queue's SLA an open exception first seen at `first_seen` has used, in
+    business hours of its calendar like `sla_cutoffs` (so 1.0 is what the overview calls
+    breached), capped at 1.0. Past the breach cutoff it answers without walking the calendar."""
+    cutoffs = cutoffs or sla_cutoffs(queue, now=now)
+    if first_seen <= cutoffs.breached:
+        return 1.0
+    sla = timedelta(hours=queue.sla_hours)
+    return min(business_elapsed(calendar_for_queue(queue), first_seen, now) / sla, 1.0)
 
 
 def queue_people(*, queue: Queue) -> list[Any]:

@@ -17,6 +17,7 @@ from exceptions.policy_api import (
 )
 from exceptions.routing_api import RoutingRuleViewSet
 from integration_hub.api import HandoffViewSet, ReconciliationRunsView, ReconciliationRunView, TraceView
+from integration_hub.dashboard_api import DashboardView
 from integration_hub.webhooks import SalesforceOutboundMessageView
 
 app_name = "api"
@@ -49,6 +50,7 @@ urlpatterns = [
     path("reconciliation/runs/", ReconciliationRunsView.as_view(), name="reconciliation-runs"),
     path("reconciliation/runs/<int:pk>/", ReconciliationRunView.as_view(), name="reconciliation-run"),
     path("trace/", TraceView.as_view(), name="trace"),
+    path("dashboard/", DashboardView.as_view(), name="dashboard"),
     path("queues/<slug:slug>/members/", QueueMembersView.as_view(), name="queue-members"),
     path("", include(router.urls)),
 ]

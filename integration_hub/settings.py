@@ -303,6 +303,9 @@ SAP_SALES_ORGANIZATION = env_str("SAP_SALES_ORGANIZATION", "1710")
 SAP_DISTRIBUTION_CHANNEL = env_str("SAP_DISTRIBUTION_CHANNEL", "10")
 SAP_DIVISION = env_str("SAP_DIVISION", "00")
 
+# `/metrics` (Prometheus) answers 404 until a token is set; then it wants `Authorization: Bearer <token>`.
+HUB_METRICS_TOKEN = env_str("HUB_METRICS_TOKEN")
+
 # Empty (webhook answers 403) until set, unless the sandbox's Outbound Messages need it.
 HUB_WEBHOOK_SECRET = env_str("HUB_WEBHOOK_SECRET", _sandbox_default(SANDBOX_WEBHOOK_SECRET))
 
@@ -328,6 +331,8 @@ def _production_missing() -> list[str]:
                                          ("SAP_PASSWORD", SAP_PASSWORD)) if not value]
     if HUB_WEBHOOK_SECRET in _NOT_SECRETS:
         missing.append("HUB_WEBHOOK_SECRET")
+    if HUB_METRICS_TOKEN and HUB_METRICS_TOKEN in _NOT_SECRETS:
+        missing.append("HUB_METRICS_TOKEN (a real token, or unset to keep /metrics off)")
     return missing
 
 

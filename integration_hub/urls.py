@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from integration_hub import views
+from integration_hub import dashboard_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -18,6 +18,8 @@ urlpatterns = [
     path("approvals/", include("approvals.urls")),
     path("reconciliation/", include(([path("", views.reconciliation_runs, name="runs")], "reconciliation"))),
     path("trace/", include(([path("", views.trace, name="trace")], "trace"))),
+    path("dashboard/", include("integration_hub.dashboard_urls")),
+    path("metrics", dashboard_views.metrics, name="metrics"),
     path("api/v1/", include("integration_hub.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
 ]

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from exceptions.models import CATALOGUE, RECONCILIATION_TYPES
+from integration_hub.dashboard import DEFAULT_DAYS, dashboard_get
 from integration_hub.errors import TraceNotFound, TraceQueryInvalid
 from integration_hub.http import AuthenticatedHttpRequest
 from integration_hub.models import RECONCILIATION_ACTIVE
@@ -27,7 +28,9 @@ from integration_hub.trace import HELP, trace_for
 def home(request: HttpRequest) -> HttpResponse:
     """The health of the handoff: DESIGN.md's metrics against their targets, and the open work."""
     metrics = health_metrics() if user_is_integration_user(user=request.user) else None
-    return render(request, "home.html", {"metrics": metrics})
+    # The same numbers as the dashboard's headline (a home-page view of them, without the trends).
+    board = dashboard_get(user=request.user, days=DEFAULT_DAYS) if metrics is not None else None
+    return render(request, "home.html", {"metrics": metrics, "board": board})
 
 
 @require_GET

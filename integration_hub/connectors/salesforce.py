@@ -13,7 +13,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -33,6 +33,17 @@ _MAX_RECORDED_BODY = 20_000
 COLLECTION_LIMIT = 200  # records per sObject Collections call (WIRE-ERP.md §5.2)
 _API_USAGE_RE = re.compile(r"(?:^|[^-])api-usage=(\d+)/(\d+)")
 T = TypeVar("T")
+
+
+def api_usage_from_headers(headers: Mapping[str, str]) -> tuple[int, int] | None:
+    """(calls used today, the org's daily allowance) from a response's `Sforce-Limit-Info`.
+
+    Case-insensitive on the header's name: a live response's headers are, a stored attempt's
+    (a plain dict in JSON) are not. None when the response did not carry it.
+    """
+    value = next((str(v) for k, v in headers.items() if k.lower() == "sforce-limit-info"), "")
+    usage = _API_USAGE_RE.search(value)
+    return (int(usage.group(1)), int(usage.group(2))) if usage else None
 
 
 @dataclass
@@ -105,9 +116,9 @@ class _Transport(HTTPAdapter):
             raise
         exchange.status = response.status_code
         exchange.response_headers = dict(response.headers)
-        usage = _API_USAGE_RE.search(response.headers.get("Sforce-Limit-Info", ""))
+        usage = api_usage_from_headers(response.headers)
         if usage:
-            self.api_usage = (int(usage.group(1)), int(usage.group(2)))
+            self.api_usage = usage
         exchange.response_body = _decode_body(response.content)
         exchange.duration_ms = (time.monotonic() - exchange.started) * 1000
         return response

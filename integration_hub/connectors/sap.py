@@ -55,6 +55,9 @@ CREDIT = "API_CRDTMBUSINESSPARTNER"
 OPEN_ITEMS = "API_OPLACCTGDOCITEMCUBE_SRV"
 BILLING = "API_BILLING_DOCUMENT_SRV"
 DELIVERY = "API_OUTBOUND_DELIVERY_SRV"
+# Every OData service this connector calls: a sync attempt's service is the one its URL names
+# (the dashboard's API budget counts calls per service by these).
+SERVICES = (SALES_ORDER, SIMULATION, BUSINESS_PARTNER, PRODUCT, PRICING, CREDIT, OPEN_ITEMS, BILLING, DELIVERY)
 # Values per `or` filter: keeps a URL well under the 8 KB a gateway takes.
 FILTER_CHUNK = 20
 

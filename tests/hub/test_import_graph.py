@@ -24,6 +24,8 @@ TOP_MODULES = {
     "integration_hub.webhooks", "integration_hub.admin", "integration_hub.selectors", "integration_hub.demo",
     "integration_hub.wsgi", "integration_hub.asgi", "integration_hub.backflow", "integration_hub.reconciliation",
     "integration_hub.trace",
+    "integration_hub.dashboard", "integration_hub.dashboard_views", "integration_hub.dashboard_api",
+    "integration_hub.dashboard_urls", "integration_hub.metrics",
 }
 TOP_PREFIXES = ("integration_hub.management", "integration_hub.templatetags")
 DOMAIN_TOP_LEAVES = {"views", "api", "admin", "urls", "tasks"}  # and any *_views / *_api module
