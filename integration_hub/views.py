@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from exceptions.models import CATALOGUE, RECONCILIATION_TYPES
 from integration_hub.dashboard import DEFAULT_DAYS, dashboard_get
 from integration_hub.errors import TraceNotFound, TraceQueryInvalid
+from integration_hub.forms import ReconciliationRunForm
 from integration_hub.http import AuthenticatedHttpRequest
 from integration_hub.models import RECONCILIATION_ACTIVE
 from integration_hub.ports import DEFAULT_ERP_TARGET
@@ -51,12 +52,9 @@ def reconciliation_runs(request: AuthenticatedHttpRequest) -> HttpResponse:
     integration ops only, like the API; anyone else gets 404)."""
     if not user_may_reconcile(user=request.user):
         raise Http404
-    if request.method == "POST":
-        try:
-            days = int(request.POST.get("days") or settings.HUB_RECONCILIATION_DAYS)
-        except ValueError:
-            days = settings.HUB_RECONCILIATION_DAYS
-        reconciliation_run_request(days=min(max(days, 1), 366), erp_target=DEFAULT_ERP_TARGET,
+    form = ReconciliationRunForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        reconciliation_run_request(days=form.window_days(), erp_target=DEFAULT_ERP_TARGET,
                                    actor=request.user, via="screen")
         if not request.htmx:
             return redirect("reconciliation:runs")
@@ -64,11 +62,20 @@ def reconciliation_runs(request: AuthenticatedHttpRequest) -> HttpResponse:
     # The table's own heading says "reconciliation": the columns need only the finding.
     types = [(code, CATALOGUE[code].label.removeprefix("Reconciliation: ").capitalize())
              for code in sorted(RECONCILIATION_TYPES)]
-    context = {"runs": runs, "types": types, "days": settings.HUB_RECONCILIATION_DAYS,
+    context = {"runs": runs, "types": types, "form": form,
+               "days": form.data.get("days") if form.errors else settings.HUB_RECONCILIATION_DAYS,
                "active": any(run.status in RECONCILIATION_ACTIVE for run in runs)}
     template = "reconciliation/runs.html"
+    if form.errors:
+        # A refused window is said in place, with what was typed kept; nothing was started.
+        if not request.htmx:
+            return render(request, template, context, status=422)
+        response = render(request, template + "#reconciliation-form", context)
+        response["HX-Retarget"] = "#reconciliation-form"
+        response["HX-Reswap"] = "outerHTML"
+        return response
     if request.htmx:
-        template += "#reconciliation-runs"
+        template += "#reconciliation-form" if request.htmx.target == "reconciliation-form" else "#reconciliation-runs"
     response = render(request, template, context)
     if request.method == "POST":
         response["HX-Trigger"] = "reconciliationRequested"

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from exceptions.models import SyncException
 from integration_hub.connectors.salesforce import SalesforceClient
-from integration_hub.models import Handoff, HandoffStatus, SyncAttempt
+from integration_hub.models import ErpStatusWrite, Handoff, HandoffStatus, SyncAttempt
 from integration_hub.sandbox.dealflow import DealFlow
 from integration_hub.sandbox.salesforce.models import SfRecord
 from integration_hub.sandbox.salesforce.store import allocate_ids
@@ -85,6 +85,12 @@ def test_bench_sap_event_to_salesforce(stack: Stack) -> None:  # noqa: F811
     print(f"\nSAP event → Salesforce field ({len(latencies)}/{len(sent)} orders, poll every {POLL_SECONDS} s): "
           f"p50 {_pct(latencies, 0.5):.2f} s, p95 {_pct(latencies, 0.95):.2f} s, max {max(latencies):.2f} s "
           f"(target ≤ poll interval + 5 s = {POLL_SECONDS + 5} s)")
+    # The hub's own measure (the dashboard's and /metrics'): ERP change time → CRM write landed.
+    written = [(w.created_at - w.erp_changed_at).total_seconds() for w in ErpStatusWrite.objects.filter(
+        kind="deal", written=True, erp_changed_at__isnull=False, view__delivery_status="Delivered",
+        handoff__opportunity_id__in=list(sent))]
+    print(f"  as the hub records it (ERP LastChangeDateTime → write landed, {len(written)} records): "
+          f"p50 {_pct(written, 0.5):.2f} s, p95 {_pct(written, 0.95):.2f} s")
     salesforce.close()
 
 

@@ -45,6 +45,23 @@ def test_it_lists_runs_with_their_counts_and_starts_one_for_integration_ops_only
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(("typed", "message"), [("abc", "whole number of days"), ("0", "at least 1 day"),
+                                                ("4000", "at most 366 days"), ("2.5", "whole number of days")])
+def test_it_refuses_a_window_it_cannot_run_in_place_and_starts_nothing(client, typed, message):
+    cast = make_cast()
+    client.force_login(cast.integration_ops)
+    url = reverse("reconciliation:runs")
+
+    fragment = client.post(url, {"days": typed}, headers={"HX-Request": "true", "HX-Target": "reconciliation-runs"})
+    assert fragment.status_code == 200 and fragment["HX-Retarget"] == "#reconciliation-form"
+    body = fragment.content.decode()
+    assert message in body and f'value="{typed}"' in body and "<h1>" not in body
+    page = client.post(url, {"days": typed})
+    assert page.status_code == 422 and message in page.content.decode()
+    assert not ReconciliationRun.objects.exists()
+
+
+@pytest.mark.django_db
 def test_the_nightly_beat_asks_once_however_many_beats_fire(django_capture_on_commit_callbacks):
     with mock.patch.object(reconciliation_run, "delay") as sent, django_capture_on_commit_callbacks(execute=True):
         first = reconciliation_nightly()
