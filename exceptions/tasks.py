@@ -7,6 +7,7 @@ from celery import shared_task
 
 from exceptions import bulk
 from exceptions.escalation import escalation_sweep as sweep
+from integration_hub.dispatch import BULK_JOB_RUN, send_now
 
 
 @shared_task
@@ -24,5 +25,5 @@ def bulk_jobs_sweep() -> int:
     """Beat: re-enqueue bulk jobs a lost message or a dead worker left unfinished."""
     due = bulk.bulk_jobs_due()
     for job_id in due:
-        bulk_job_run.delay(job_id)
+        send_now(BULK_JOB_RUN, job_id)
     return len(due)

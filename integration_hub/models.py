@@ -91,6 +91,8 @@ class Handoff(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=200, blank=True)
+    swept_at = models.DateTimeField(
+        null=True, blank=True, help_text="when a sweeper last sent this row's wake-up (two beats send it once)")
     last_error = models.TextField(blank=True)
     overrides = models.JSONField(
         default=dict,
@@ -213,8 +215,13 @@ class OutboundNotification(models.Model):
 
 
 class PollWatermark(models.Model):
+    """How far the SystemModstamp poll has read one org, and who is reading it now (claimed by
+    compare-and-swap like `ErpStatusWatermark`, so two beats never read one window twice)."""
+
     org_id = models.CharField(max_length=18, unique=True)
     last_system_modstamp = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=200, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -258,6 +265,32 @@ class ErpStatusWrite(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.record_id} {'written' if self.written else 'refused'}"
+
+
+class BreakerState(models.TextChoices):
+    CLOSED = "closed", "Closed (calls go through)"
+    OPEN = "open", "Open (calls held back)"
+    HALF_OPEN = "half_open", "Half-open (one probe in flight)"
+
+
+class CircuitBreaker(models.Model):
+    """Whether an ERP target is answering (integration_hub.breaker): after a run of failures
+    that say the system is down (503, timeouts, refused connections) the breaker opens, and
+    handoffs wait instead of calling; after a cool-down one probe may go (half-open); its
+    success closes the breaker and the sweeper drains the backlog. Shared by every worker."""
+
+    target = models.CharField(max_length=20, unique=True)
+    state = models.CharField(max_length=10, choices=BreakerState.choices, default=BreakerState.CLOSED)
+    failures = models.PositiveIntegerField(default=0, help_text="consecutive failures while closed")
+    opened_at = models.DateTimeField(null=True, blank=True)
+    retry_at = models.DateTimeField(null=True, blank=True, help_text="when a probe may go (open)")
+    trips = models.PositiveIntegerField(default=0, help_text="times opened in a row without a success")
+    probe_by = models.CharField(max_length=200, blank=True)
+    last_error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.target}: {self.state}"
 
 
 class ReconciliationStatus(models.TextChoices):

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -29,7 +31,17 @@ from crosswalks.services import customer_mapping_learn
 from exceptions.models import NON_HOLDING_TYPES, ExceptionStatus, SyncException
 from exceptions.services import exception_open
 from integration_hub import ports
+from integration_hub.breaker import (
+    PARKED,
+    Gate,
+    breaker_failure,
+    breaker_gate,
+    breaker_is_down_error,
+    breaker_success,
+    parked_until,
+)
 from integration_hub.canonical import CanonicalDeal
+from integration_hub.dispatch import max_countdown
 from integration_hub.erp.base import ErpOrder, ErpPort
 from integration_hub.errors import (
     AmbiguousOutcome,
@@ -46,6 +58,7 @@ from integration_hub.selfheal import healing_for
 from integration_hub.services import (
     handoff_enqueue,
     handoff_transition,
+    handoffs_unpark,
     transformation_log_add,
     transformation_logs_add,
 )
@@ -54,13 +67,25 @@ from integration_hub.validation import Validation, validate_deal
 logger = logging.getLogger(__name__)
 S = HandoffStatus
 
-# Celery countdowns stay well under the broker's visibility timeout; longer waits are left to
-# the sweeper, which reads `next_attempt_at`.
-MAX_COUNTDOWN_SECONDS = 60.0
-
 
 def _erp(handoff: Handoff) -> ErpPort:
     return ports.erp_for(handoff.erp_target)
+
+
+# The steps that call the ERP, and so pass its circuit breaker first (integration_hub.breaker).
+_ERP_STAGES = frozenset({"validation", "create"})
+_ERP_STATUSES = frozenset({S.RECEIVED, S.VALIDATING, S.READY, S.CREATING})
+
+
+@dataclass
+class _Passage:
+    """The breaker's gate for the step in progress, and whether the ERP failed as down during it."""
+
+    gate: Gate
+    down: bool = False
+
+
+_passage: ContextVar[_Passage | None] = ContextVar("breaker_passage", default=None)
 
 
 # -- the entry point ----------------------------------------------------------------------------
@@ -73,19 +98,63 @@ def handoff_process(*, handoff_id: int) -> None:
                 _schedule(handoff, (handoff.next_attempt_at - timezone.now()).total_seconds())
                 return
             step = _STEPS.get(handoff.status)
-            if step is None or not step(handoff):
+            if step is None or not _through_breaker(handoff, step):
                 return
             handoff.refresh_from_db()
 
 
+def _through_breaker(handoff: Handoff, step: Callable[[Handoff], bool]) -> bool:
+    """Run a step that calls the ERP only when its breaker lets it; otherwise park the handoff."""
+    if handoff.status not in _ERP_STATUSES:
+        return step(handoff)
+    gate = breaker_gate(target=handoff.erp_target, worker=handoff.claimed_by or "worker")
+    if not gate.allowed:
+        _park(handoff, gate, reason="SAP is not being called while its circuit breaker is open")
+        return False
+    passage = _Passage(gate)
+    token = _passage.set(passage)
+    try:
+        proceeded = step(handoff)
+    finally:
+        _passage.reset(token)
+    if not passage.down and breaker_success(target=handoff.erp_target, gate=gate):
+        handoffs_unpark(erp_target=handoff.erp_target, prefix=PARKED)
+    return proceeded
+
+
+def _park(handoff: Handoff, gate: Gate, *, reason: str) -> None:
+    """Wait for the ERP to come back without spending an attempt (nothing was wrong with the deal)."""
+    next_at = parked_until(gate)
+    note = f"{PARKED} until {timezone.localtime(next_at):%H:%M:%S}: {reason}"
+    with transaction.atomic():
+        fields: dict[str, Any] = {"next_attempt_at": next_at, "last_error": note[:2000]}
+        if handoff.status == S.CREATING:
+            handoff_transition(handoff=handoff, to_status=S.READY, actor_label="worker", reason=note, **fields)
+        else:
+            Handoff.objects.filter(pk=handoff.pk).update(**fields)
+            for name, value in fields.items():
+                setattr(handoff, name, value)
+        _schedule(handoff, (next_at - timezone.now()).total_seconds())
+
+
 def _schedule(handoff: Handoff, delay: float) -> None:
-    if delay <= MAX_COUNTDOWN_SECONDS:
+    # A countdown stays under the broker's visibility timeout (dispatch.max_countdown); longer
+    # waits are left to the sweeper, which picks the row up once `next_attempt_at` has passed.
+    if delay <= max_countdown():
         handoff_enqueue(handoff_id=handoff.pk, countdown=max(0.0, delay))
-    # Longer waits: the sweeper picks the row up once next_attempt_at has passed.
 
 
 def _defer(handoff: Handoff, error: TransientError, *, stage: str) -> None:
     """A transient failure: record the healing, then wait (backoff, Retry-After) and try again."""
+    passage = _passage.get()
+    if passage is not None and stage in _ERP_STAGES and breaker_is_down_error(error):
+        passage.down = True
+        gate = breaker_failure(target=handoff.erp_target, error=error, gate=passage.gate)
+        if not gate.allowed:
+            heal(f"SAP is down ({error.__class__.__name__}): circuit breaker open, the deal waits without "
+                 "calling again")
+            _park(handoff, gate, reason=str(error))
+            return
     attempts = handoff.attempts + 1
     healing = healing_for(error, attempts)
     heal(healing.step)

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -21,7 +20,6 @@ from exceptions.models import (
     SyncException,
 )
 from integration_hub.models import (
-    WORKABLE_STATUSES,
     Handoff,
     HandoffEvent,
     HandoffStatus,
@@ -125,22 +123,6 @@ def handoff_list(
         qs = qs.filter(low if low_confidence else ~low)
     return qs.order_by("-created_at", "-pk")
 
-
-def handoffs_due(*, now: datetime | None = None, stale_after_seconds: float | None = None) -> QuerySet[Handoff]:
-    """Work a lost message left behind: workable, unclaimed (or lease gone), and due.
-
-    For the sweeper: a handoff is due when its `next_attempt_at` passed, or when it has none
-    and has not moved for `stale_after_seconds` (default HUB_SWEEP_GRACE_SECONDS).
-    """
-    now = now or timezone.now()
-    grace = settings.HUB_SWEEP_GRACE_SECONDS if stale_after_seconds is None else stale_after_seconds
-    stale = now - timedelta(seconds=grace)
-    lease_expired = now - timedelta(seconds=settings.HUB_CLAIM_LEASE_SECONDS)
-    return (
-        Handoff.objects.filter(status__in=WORKABLE_STATUSES)
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=lease_expired))
-        .filter(Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True, updated_at__lte=stale))
-    )
 
 
 def health_metrics(*, since: datetime | None = None) -> dict[str, Any]:

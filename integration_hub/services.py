@@ -11,12 +11,12 @@ import logging
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from integration_hub.canonical import Derivation
@@ -25,6 +25,7 @@ from integration_hub.dispatch import PROCESS_HANDOFF, RECONCILIATION_RUN, enqueu
 from integration_hub.models import (
     ALLOWED_TRANSITIONS,
     RECONCILIATION_ACTIVE,
+    WORKABLE_STATUSES,
     ErpStatusWatermark,
     ErpStatusWrite,
     Handoff,
@@ -32,6 +33,7 @@ from integration_hub.models import (
     HandoffSource,
     HandoffStatus,
     OutboundNotification,
+    PollWatermark,
     ReconciliationRun,
     ReconciliationStatus,
     SyncAttempt,
@@ -41,11 +43,24 @@ from integration_hub.models import (
 )
 
 logger = logging.getLogger(__name__)
+W = TypeVar("W", bound=Model)
 
 
 def handoff_enqueue(*, handoff_id: int, countdown: float | None = None) -> None:
     """Wake a worker for this handoff once the current transaction commits."""
     enqueue_on_commit(PROCESS_HANDOFF, handoff_id, countdown=countdown)
+
+
+def handoffs_unpark(*, erp_target: str, prefix: str) -> int:
+    """Wake the handoffs the circuit breaker parked (their `last_error` starts with `prefix`)
+    once their ERP answers again; returns how many."""
+    now = timezone.now()
+    ids = list(Handoff.objects.filter(erp_target=erp_target, status__in=WORKABLE_STATUSES,
+                                      last_error__startswith=prefix).values_list("pk", flat=True))
+    Handoff.objects.filter(pk__in=ids).update(next_attempt_at=now, updated_at=now)
+    for handoff_id in ids:
+        handoff_enqueue(handoff_id=handoff_id)
+    return len(ids)
 
 
 @transaction.atomic
@@ -363,27 +378,75 @@ def handoff_erp_status_record(*, handoff_id: int, kind: str, view: dict[str, Any
     return status
 
 
-def erp_status_watermark_claim(*, erp_target: str, worker: str) -> ErpStatusWatermark | None:
-    """Compare-and-swap claim of the target's status-poll watermark: one poller at a time; a
-    claim older than the lease belongs to a dead beat and is free again."""
-    ErpStatusWatermark.objects.get_or_create(erp_target=erp_target)
+def _watermark_claim(model: type[W], *, worker: str, **key: Any) -> W | None:
+    """Compare-and-swap claim of a poll's watermark row: one poller at a time (two beats never
+    read one window twice); a claim older than the lease belongs to a dead beat and is free again."""
+    model._default_manager.get_or_create(**key)
     now = timezone.now()
     count = (
-        ErpStatusWatermark.objects.filter(erp_target=erp_target)
+        model._default_manager.filter(**key)
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
         .update(claimed_by=worker, claimed_until=now + _claim_lease())
     )
-    if count != 1:
-        return None
-    return ErpStatusWatermark.objects.get(erp_target=erp_target)
+    return model._default_manager.get(**key) if count == 1 else None
+
+
+def _watermark_release(model: type[W], *, worker: str, moved: dict[str, Any], **key: Any) -> bool:
+    """Give the claim back (only its holder can), moving the watermark as `moved` says."""
+    fields: dict[str, Any] = {"claimed_by": "", "claimed_until": None, **moved}
+    return bool(model._default_manager.filter(claimed_by=worker, **key).update(**fields))
+
+
+def erp_status_watermark_claim(*, erp_target: str, worker: str) -> ErpStatusWatermark | None:
+    """The ERP → CRM status poll's claim of its target's watermark (see `_watermark_claim`)."""
+    return _watermark_claim(ErpStatusWatermark, worker=worker, erp_target=erp_target)
 
 
 def erp_status_watermark_release(*, erp_target: str, worker: str, last_changed_at: datetime | None = None) -> bool:
     """Give the claim back (only its holder can), moving the watermark forward if told to."""
-    fields: dict[str, Any] = {"claimed_by": "", "claimed_until": None}
-    if last_changed_at is not None:
-        fields["last_changed_at"] = last_changed_at
-    return bool(ErpStatusWatermark.objects.filter(erp_target=erp_target, claimed_by=worker).update(**fields))
+    moved = {"last_changed_at": last_changed_at} if last_changed_at is not None else {}
+    return _watermark_release(ErpStatusWatermark, worker=worker, moved=moved, erp_target=erp_target)
+
+
+def poll_watermark_claim(*, org_id: str, worker: str) -> PollWatermark | None:
+    """The CRM SystemModstamp poll's claim of its org's watermark (see `_watermark_claim`)."""
+    return _watermark_claim(PollWatermark, worker=worker, org_id=org_id)
+
+
+def poll_watermark_release(*, org_id: str, worker: str, last_system_modstamp: datetime | None = None) -> bool:
+    moved = {"last_system_modstamp": last_system_modstamp} if last_system_modstamp is not None else {}
+    return _watermark_release(PollWatermark, worker=worker, moved=moved, org_id=org_id)
+
+
+def handoffs_due(*, now: datetime | None = None, stale_after_seconds: float | None = None) -> QuerySet[Handoff]:
+    """Work a lost message left behind: workable, unclaimed (or lease gone), and due.
+
+    For the sweeper: a handoff is due when its `next_attempt_at` passed, or when it has none
+    and has not moved for `stale_after_seconds` (default HUB_SWEEP_GRACE_SECONDS).
+    """
+    now = now or timezone.now()
+    grace = settings.HUB_SWEEP_GRACE_SECONDS if stale_after_seconds is None else stale_after_seconds
+    stale = now - timedelta(seconds=grace)
+    lease_expired = now - timedelta(seconds=settings.HUB_CLAIM_LEASE_SECONDS)
+    # A wake-up sent by a sweep a moment ago is not sent again by a second beat's sweep.
+    swept = now - timedelta(seconds=settings.HUB_SWEEP_INTERVAL_SECONDS / 2)
+    return (
+        Handoff.objects.filter(status__in=WORKABLE_STATUSES)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=lease_expired))
+        .filter(Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True, updated_at__lte=stale))
+        .filter(Q(swept_at__isnull=True) | Q(swept_at__lt=swept))
+    )
+
+
+@transaction.atomic
+def handoffs_sweep_claim(*, limit: int = 500, now: datetime | None = None) -> list[int]:
+    """The handoffs a sweep sends a wake-up for, each claimed once (SKIP LOCKED, then stamped
+    `swept_at`): a second beat sweeping at the same moment gets other rows or none."""
+    now = now or timezone.now()
+    ids = list(handoffs_due(now=now).order_by("updated_at").select_for_update(skip_locked=True)
+               .values_list("pk", flat=True)[:limit])
+    Handoff.objects.filter(pk__in=ids).update(swept_at=now)
+    return ids
 
 
 # -- reconciliation runs ------------------------------------------------------------------------

@@ -229,7 +229,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object]
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # Visibility timeout above the task time limit so a slow task is never handed out twice.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("HUB_BROKER_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT * 2,
+                                      minimum=CELERY_TASK_TIME_LIMIT + 1)}
 else:
     # The Celery app makes these folders (integration_hub.celery); every one of them lives under
     # var/, the control folder too (kombu's default is `control/` in the working directory).
@@ -242,6 +244,12 @@ else:
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+# Publishing gives up after about a second when the broker is down (integration_hub.dispatch):
+# the row is the record of the work, and the sweepers send its wake-up again.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.3, "interval_max": 0.5}
+CELERY_BROKER_CONNECTION_TIMEOUT = env_float("HUB_BROKER_CONNECTION_TIMEOUT", 2.0, minimum=0.1)
+# The longest wait a message may carry (never more than half the visibility timeout, dispatch.max_countdown).
+HUB_MAX_COUNTDOWN_SECONDS = env_float("HUB_MAX_COUNTDOWN_SECONDS", 60.0, minimum=1.0)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -369,6 +377,11 @@ HUB_CLAIM_LEASE_SECONDS = env_int("HUB_CLAIM_LEASE_SECONDS", CELERY_TASK_TIME_LI
 if max(SAP_TIMEOUT, SALESFORCE_TIMEOUT) >= HUB_CLAIM_LEASE_SECONDS:
     # Otherwise a second worker could look an order up while the dead one's create is in flight.
     raise ImproperlyConfigured("HUB_CLAIM_LEASE_SECONDS must exceed SAP_TIMEOUT and SALESFORCE_TIMEOUT")
+# Circuit breaker per ERP target (integration_hub.breaker): failures in a row that open it, and the
+# cool-down before one probe may call again (doubling per failed probe, up to the maximum).
+HUB_BREAKER_FAILURE_THRESHOLD = env_int("HUB_BREAKER_FAILURE_THRESHOLD", 5, minimum=1)
+HUB_BREAKER_COOLDOWN_SECONDS = env_float("HUB_BREAKER_COOLDOWN_SECONDS", 30.0, minimum=0.5)
+HUB_BREAKER_COOLDOWN_MAX_SECONDS = env_float("HUB_BREAKER_COOLDOWN_MAX_SECONDS", 300.0, minimum=1.0)
 HUB_SAP_CREATE_MAX_FAILURES = env_int("HUB_SAP_CREATE_MAX_FAILURES", 3, minimum=1)
 # Reads and write-backs keep retrying with backoff this many times before the handoff fails.
 HUB_MAX_TRANSIENT_FAILURES = env_int("HUB_MAX_TRANSIENT_FAILURES", 8, minimum=1)

@@ -14,6 +14,7 @@ from celery import shared_task
 from django.conf import settings
 
 from integration_hub import backflow, pipeline, ports, reconciliation, triggers
+from integration_hub.dispatch import max_countdown
 from integration_hub.errors import TransientError
 from integration_hub.models import WORKABLE_STATUSES
 from integration_hub.services import (
@@ -24,10 +25,6 @@ from integration_hub.services import (
 )
 
 logger = logging.getLogger(__name__)
-
-# Never wait longer in a countdown than the broker's visibility timeout allows; long waits
-# belong in `Handoff.next_attempt_at`, where the sweeper finds them.
-MAX_COUNTDOWN_SECONDS = 60
 
 
 def _worker_name() -> str:
@@ -44,7 +41,8 @@ def process_handoff(self, handoff_id: int) -> None:
     try:
         pipeline.handoff_process(handoff_id=handoff_id)
     except TransientError as exc:
-        countdown = min(MAX_COUNTDOWN_SECONDS, max(1.0, exc.retry_after or 2**self.request.retries))
+        # Never longer than the broker's visibility timeout allows (dispatch.max_countdown).
+        countdown = min(max_countdown(), max(1.0, exc.retry_after or 2**self.request.retries))
         raise self.retry(exc=exc, countdown=countdown) from exc
     finally:
         handoff_release(handoff_id=handoff_id, worker=worker)

@@ -8,17 +8,30 @@ killed worker left behind. Both are idempotent: the handoff row, not the message
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import os
+import socket
+import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
 from integration_hub import ports
-from integration_hub.dispatch import PROCESS_HANDOFF, send_now
+from integration_hub.dispatch import PROCESS_HANDOFF, RECONCILIATION_RUN, send_now
 from integration_hub.errors import HubError, InvalidSalesforceId
-from integration_hub.models import HandoffSource, PollWatermark, salesforce_id_18
-from integration_hub.selectors import handoffs_due
-from integration_hub.services import handoff_receive
+from integration_hub.models import (
+    HandoffSource,
+    PollWatermark,
+    ReconciliationRun,
+    ReconciliationStatus,
+    salesforce_id_18,
+)
+from integration_hub.services import (
+    handoff_receive,
+    handoffs_sweep_claim,
+    poll_watermark_claim,
+    poll_watermark_release,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -30,13 +43,28 @@ _POLL_FIRST_LOOKBACK = timedelta(days=1)
 def poll_salesforce() -> int:
     """Find closed-won deals changed since the watermark; returns how many new handoffs it made."""
     org_id = settings.SALESFORCE_ORG_ID
-    watermark, _ = PollWatermark.objects.get_or_create(org_id=org_id)
+    worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    watermark = poll_watermark_claim(org_id=org_id, worker=worker)
+    if watermark is None:
+        logger.info("poll of %s skipped: another poller holds it", org_id)
+        return 0
+    newest = None
+    try:
+        created, newest = _poll(watermark)
+    finally:
+        poll_watermark_release(org_id=org_id, worker=worker, last_system_modstamp=newest)
+    return created
+
+
+def _poll(watermark: PollWatermark) -> tuple[int, datetime | None]:
+    """(new handoffs, the watermark to move to or None)."""
+    org_id = watermark.org_id
     since = (watermark.last_system_modstamp or timezone.now() - _POLL_FIRST_LOOKBACK) - _POLL_OVERLAP
     try:
         changed = ports.crm().closed_won_changed(since=since, stages=settings.HUB_CLOSED_WON_STAGES)
     except HubError as error:
         logger.warning("poll: Salesforce query failed, will try again next tick: %s", error)
-        return 0
+        return 0, None
     created = 0
     newest = watermark.last_system_modstamp
     for deal in changed:
@@ -51,16 +79,20 @@ def poll_salesforce() -> int:
             created += int(is_new)
         if deal.changed_at and (newest is None or deal.changed_at > newest):
             newest = deal.changed_at
-    if newest and newest != watermark.last_system_modstamp:
-        PollWatermark.objects.filter(pk=watermark.pk).update(last_system_modstamp=newest)
-    return created
+    return created, newest if newest and newest != watermark.last_system_modstamp else None
 
 
 def sweep() -> int:
     """Re-enqueue workable handoffs nobody is working on; returns how many were enqueued."""
-    ids = list(handoffs_due().order_by("updated_at").values_list("pk", flat=True)[:500])
+    ids = handoffs_sweep_claim(limit=500)
     for handoff_id in ids:
         send_now(PROCESS_HANDOFF, handoff_id)
     if ids:
         logger.info("sweeper re-enqueued %d handoff(s)", len(ids))
+    # A reconciliation run whose message was lost (the broker was down when it was asked for)
+    # waits queued: send it again; its claim makes a second delivery a no-op.
+    stale = timezone.now() - timedelta(seconds=settings.HUB_SWEEP_GRACE_SECONDS)
+    for run_id in ReconciliationRun.objects.filter(status=ReconciliationStatus.QUEUED, created_at__lt=stale
+                                                   ).values_list("pk", flat=True):
+        send_now(RECONCILIATION_RUN, run_id)
     return len(ids)

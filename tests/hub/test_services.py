@@ -265,7 +265,7 @@ def test_it_finds_work_a_lost_message_left_behind() -> None:
 
     from django.utils import timezone
 
-    from integration_hub.selectors import handoffs_due
+    from integration_hub.services import handoffs_due
 
     now = timezone.now()
     due = HandoffFactory(status="ready", next_attempt_at=now - timedelta(seconds=1))
