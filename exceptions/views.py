@@ -56,6 +56,7 @@ from exceptions.services import (
     saved_filter_delete,
     saved_filter_save,
 )
+from integration_hub.breaker import breakers_list
 from integration_hub.http import AuthenticatedHttpRequest
 from integration_hub.models import HandoffStatus
 
@@ -114,6 +115,7 @@ def queue_overview(request: AuthenticatedHttpRequest) -> HttpResponse:
             "mine": exception_list(user=request.user, status=ExceptionStatus.OPEN, assignee="me").count(),
         },
         "causes": root_causes(user=request.user, limit=6),
+        "breakers": breakers_list(tripped_only=True),
         "now": timezone.now(),
     }
     return screen_render(request, "exceptions/queue_overview.html", "overview", context)

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from integration_hub.errors import AmbiguousOutcome, HubError, ServiceUnavailable
-from integration_hub.models import BreakerState, CircuitBreaker
+from integration_hub.models import WORKABLE_STATUSES, BreakerState, CircuitBreaker, Handoff
 
 logger = logging.getLogger(__name__)
 
@@ -127,5 +127,25 @@ def parked_until(gate: Gate) -> datetime:
     return base + timedelta(seconds=random.uniform(0.0, spread))
 
 
-def breakers_list() -> list[CircuitBreaker]:
-    return list(CircuitBreaker.objects.order_by("target"))
+@dataclass(frozen=True)
+class BreakerView:
+    """What the triage overview and `/metrics` show of one breaker."""
+
+    target: str
+    state: str
+    label: str
+    opened_at: datetime | None
+    retry_at: datetime | None
+    parked: int
+    last_error: str
+
+
+def breakers_list(*, tripped_only: bool = False) -> list[BreakerView]:
+    """Every ERP target's breaker (or only those not closed), with the handoffs parked behind it."""
+    rows = CircuitBreaker.objects.order_by("target")
+    if tripped_only:
+        rows = rows.exclude(state=BreakerState.CLOSED)
+    parked = dict(Handoff.objects.filter(status__in=WORKABLE_STATUSES, last_error__startswith=PARKED)
+                  .values("erp_target").annotate(n=Count("pk")).values_list("erp_target", "n"))
+    return [BreakerView(row.target, row.state, BreakerState(row.state).label, row.opened_at, row.retry_at,
+                        parked.get(row.target, 0), row.last_error) for row in rows]

@@ -27,9 +27,10 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from exceptions.models import ExceptionStatus, SyncException
+from integration_hub.breaker import breakers_list
 from integration_hub.celery import app as celery_app
 from integration_hub.dashboard import ordered_latency
-from integration_hub.models import ErpStatusWrite, Handoff, HandoffStatus, SyncAttempt
+from integration_hub.models import BreakerState, ErpStatusWrite, Handoff, HandoffStatus, SyncAttempt
 
 # Seconds. DESIGN.md's target for closed won → order is 2 minutes; the ERP → CRM poll runs every
 # 30 s in the demo, so both need resolution around a minute and a tail up to hours.
@@ -134,6 +135,17 @@ class HubCollector(Collector):
             errors.add_metric([system, error_class or "http"], float(n))
         yield errors
 
+        breaker = GaugeMetricFamily(
+            "hub_circuit_breaker_state", "ERP circuit breaker per target: 0 closed, 1 half-open, 2 open.",
+            labels=["target"])
+        parked = GaugeMetricFamily("hub_handoffs_parked", "Handoffs waiting behind an open circuit breaker.",
+                                   labels=["target"])
+        for view in breakers_list():
+            breaker.add_metric([view.target], float(BREAKER_LEVEL[view.state]))
+            parked.add_metric([view.target], float(view.parked))
+        yield breaker
+        yield parked
+
         broker, depth = celery_queue_depth()
         up = GaugeMetricFamily("hub_celery_broker_up", "Whether the Celery broker answered the scrape.",
                                labels=["broker"])
@@ -144,6 +156,9 @@ class HubCollector(Collector):
         for queue, n in (depth or {}).items():
             queue_depth.add_metric([queue, broker], float(n))
         yield queue_depth
+
+
+BREAKER_LEVEL: dict[str, int] = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
 
 
 def metrics_registry() -> CollectorRegistry:
