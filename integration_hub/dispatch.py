@@ -19,6 +19,7 @@ finds them; `send_now` refuses a countdown beyond `max_countdown()`.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from celery import current_app
@@ -27,6 +28,10 @@ from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
 logger = logging.getLogger(__name__)
+
+# After a failed publish this process does not try the broker again for HUB_BROKER_RETRY_SECONDS:
+# a burst of a hundred deals arriving during an outage must not wait a second each on a dead broker.
+_broker_down_until = 0.0
 
 # The task names services may enqueue; a typo fails at the call, not silently in a worker.
 PROCESS_HANDOFF = "integration_hub.tasks.process_handoff"
@@ -51,6 +56,10 @@ def send_now(task_name: str, *args: Any, countdown: float | None = None) -> bool
     if countdown is not None and countdown > max_countdown():
         raise ValueError(f"a countdown of {countdown:.0f} s would outlive the broker's visibility timeout "
                          f"(at most {max_countdown():.0f} s): store the time on the row for the sweeper instead")
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until:
+        logger.info("broker still unavailable, %s%r not sent now (the sweeper sends it again)", task_name, args)
+        return False
     try:
         task = current_app.tasks.get(task_name)
         if task is None:
@@ -61,6 +70,7 @@ def send_now(task_name: str, *args: Any, countdown: float | None = None) -> bool
         else:
             task.apply_async(args, countdown=countdown)
     except BrokerUnavailable as error:
+        _broker_down_until = time.monotonic() + settings.HUB_BROKER_RETRY_SECONDS
         logger.warning("broker unavailable, %s%r not sent now (the sweeper sends it again): %s",
                        task_name, args, error)
         return False

@@ -247,6 +247,7 @@ else:
 # Publishing gives up after about a second when the broker is down (integration_hub.dispatch):
 # the row is the record of the work, and the sweepers send its wake-up again.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.3, "interval_max": 0.5}
+HUB_BROKER_RETRY_SECONDS = env_float("HUB_BROKER_RETRY_SECONDS", 5.0, minimum=0.0)
 CELERY_BROKER_CONNECTION_TIMEOUT = env_float("HUB_BROKER_CONNECTION_TIMEOUT", 2.0, minimum=0.1)
 # The longest wait a message may carry (never more than half the visibility timeout, dispatch.max_countdown).
 HUB_MAX_COUNTDOWN_SECONDS = env_float("HUB_MAX_COUNTDOWN_SECONDS", 60.0, minimum=1.0)

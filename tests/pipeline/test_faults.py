@@ -98,6 +98,7 @@ def test_it_parks_deals_while_sap_is_down_and_drains_them_when_it_returns(sync_w
 
 def test_it_acks_and_keeps_the_deal_when_the_broker_is_down_then_the_sweeper_sends_it(sync_world, settings):
     settings.HUB_SWEEP_GRACE_SECONDS = 0
+    settings.HUB_BROKER_RETRY_SECONDS = 0  # try the broker again at once (the sweep below)
     opportunity_id, _ = sync_world.flow.one("clean")
     down = OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
     with mock.patch.object(process_handoff, "delay", side_effect=down) as publish:
