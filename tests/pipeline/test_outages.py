@@ -143,3 +143,31 @@ def test_a_redis_outage_during_a_burst_loses_no_deal_and_doubles_none(world, wor
     print(f"\nRedis stopped 30 s during a burst of 100 deals: the burst acked in {answered_in:.1f} s with Redis "
           f"down; all 100 orders {drained_in:.1f} s after Redis returned (sweep every 3 s)")
     assert set(_orders_per_deal(world, opportunity_ids).values()) == {1}
+
+
+@pytest.mark.timeout(180)
+def test_a_retry_three_visibility_timeouts_ahead_runs_exactly_once(world, worker_env, settings):
+    visibility = 11
+    env = {**worker_env, "HUB_TASK_TIME_LIMIT": "10", "HUB_BROKER_VISIBILITY_TIMEOUT": str(visibility)}
+    settings.HUB_SWEEP_GRACE_SECONDS = 1
+    # SAP asks the hub to come back in 3 × the visibility timeout: a countdown that long would be
+    # handed to a second worker by Redis; the wait belongs on the row, for the sweeper.
+    world.fault("sap", operation="API_SALES_ORDER_SRV/A_SalesOrder:POST", kind="rate_limit",
+                retry_after=3 * visibility, times=1)
+    worker = Worker(env).start()
+    try:
+        opportunity_id = world.flow.one("clean")[0]
+        handoff = world.receive(opportunity_id)
+        waiting = wait_for(lambda: Handoff.objects.filter(pk=handoff.pk, next_attempt_at__isnull=False).first(),
+                           timeout=30, interval=0.2)
+        assert (waiting.next_attempt_at - waiting.updated_at).total_seconds() >= 3 * visibility - 1
+
+        def settled() -> Handoff | None:
+            sweep()
+            return Handoff.objects.filter(pk=handoff.pk, status=S.WRITTEN_BACK).first()
+
+        wait_for(settled, timeout=3 * visibility + 40, interval=2)
+    finally:
+        worker.stop()
+    assert world.creates(handoff) == 2  # the refused one and the one after the wait: never a third
+    assert len(world.orders_for(opportunity_id)) == 1
