@@ -207,6 +207,8 @@ class CrosswalkImportView(APIView):
                            lookup=SapLookup(trust_cache=True))
         body: dict[str, Any] = {"ok": plan.ok, "counts": plan.counts,
                                 "errors": [{"line": e.line, "column": e.column, "message": e.message} for e in plan.errors],
+                                "warnings": [{"line": w.line, "column": w.column, "message": w.message}
+                                             for w in plan.warnings],
                                 "unblocks": plan.preview.handoff_ids}
         if not plan.ok:
             return Response(body, status=400)
