@@ -85,8 +85,8 @@ class SyncExceptionSerializer(serializers.ModelSerializer):
     opportunity_id = serializers.CharField(source="handoff.opportunity_id", read_only=True)
     type_label = serializers.CharField(source="get_type_code_display", read_only=True)
     status = enum_field(ExceptionStatus)
-    assignee: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(slug_field="username",
-                                                                               read_only=True)
+    assignee: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="username; null: nobody")
 
     class Meta:
         model = SyncException
@@ -273,7 +273,7 @@ class SyncExceptionViewSet(viewsets.ReadOnlyModelViewSet):
         return self._fresh(exception)
 
     @extend_schema(request=None, responses=DeadlineSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # the whole list, not a page
     def deadlines(self, request: AuthenticatedRequest, pk: Any = None) -> Response:
         """Every escalation level of the exception's queue with its due time (fired or not)."""
         return Response(DeadlineSerializer(exception_deadlines(self.get_object()), many=True).data)
