@@ -33,6 +33,7 @@ from crosswalks.selectors import Preview, unblock_preview
 from crosswalks.services import Unblocked, actor_or_none, crosswalk_unblock
 from crosswalks.tables import Table
 from integration_hub.csvsafe import formula_risk, spreadsheet_safe, spreadsheet_unquote
+from integration_hub.errors import HubError
 
 
 @dataclass
@@ -132,7 +133,12 @@ def import_plan(table: Table, content: bytes | str, *, replace: bool = False,
 
     if lookup is not None:
         if table.slug == "products":
-            lookup.materials_exist({c["sap_material"] for _, v in rows for c in v["materials"]})
+            try:
+                lookup.materials_exist({c["sap_material"] for _, v in rows for c in v["materials"]})
+            except HubError as error:  # SAP down or refusing: the file is not wrong, the check could not run
+                plan.errors.append(RowError(0, "", f"SAP could not be asked ({error}); nothing was imported. "
+                                            "Run the dry run again in a moment."))
+                return plan
         for line, values in rows:
             for column_name, message in sap_check(table.slug, values, lookup).items():
                 plan.errors.append(RowError(line, "" if column_name == "general" else column_name, message))
