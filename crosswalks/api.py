@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
@@ -63,7 +63,8 @@ class ProductMappingSerializer(serializers.ModelSerializer):
     confidence = serializers.DecimalField(
         max_digits=4, decimal_places=3, min_value=Decimal("0"), max_value=Decimal("1"), default=Decimal("1")
     )
-    updated_by: serializers.StringRelatedField[User] = serializers.StringRelatedField(read_only=True)
+    updated_by: serializers.StringRelatedField[User] = serializers.StringRelatedField(
+        read_only=True, allow_null=True, help_text="null: written by the system or an import without a user")
     # The API field `source` shadows DRF's Field.source (a serializer is a field too).
     source = EnumChoiceField(MappingSource, default=MappingSource.MANUAL)  # type: ignore[assignment]
     # Only in the answer to a create or update: the handoffs the save sent back to validation.
@@ -87,6 +88,12 @@ class ProductMappingSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "updated_by", "created_at", "updated_at"]
         # Uniqueness is checked by the service, with a message that says what to do instead.
         extra_kwargs: dict[str, dict[str, Any]] = {"crm_product_code": {"validators": []}}
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_representation(instance)
+        # Always present, so the schema can say so: empty on reads, the re-run deals after a save.
+        data.setdefault("rerun_handoffs", [])
+        return data
 
     def _actor(self) -> Any:
         request = self.context.get("request")
@@ -127,17 +134,82 @@ class ProductMappingViewSet(viewsets.ModelViewSet):
 
 
 # -- every table, history, CSV, preview, suggestions: what the screens do --------------------------
+# What the views below answer, for the schema (they build their answers from the table specs).
+TABLE_ROWS = {"type": "array", "description": "the table's rows (at most 1000): id and each column as text",
+              "items": {"type": "object", "properties": {"id": {"type": "integer"}},
+                        "required": ["id"], "additionalProperties": {"type": "string"}}}
+
+
+class CrosswalkChangeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    row_key = serializers.CharField()
+    action = serializers.CharField()
+    channel = serializers.CharField()
+    actor = serializers.CharField(allow_null=True, help_text="null: the system")
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    before = serializers.DictField(allow_null=True, help_text="null: the row was created")
+    after = serializers.DictField(allow_null=True, help_text="null: the row was deleted")
+
+
+class ImportProblemSerializer(serializers.Serializer):
+    line = serializers.IntegerField(help_text="the file's line; 0: the import as a whole")
+    column = serializers.CharField(help_text="empty: the whole line")
+    message = serializers.CharField()
+
+
+class ImportResultSerializer(serializers.Serializer):
+    ok = serializers.BooleanField(help_text="false: nothing was (or would be) imported; see errors")
+    counts = serializers.DictField(child=serializers.IntegerField(), help_text="added, changed, removed, unchanged")
+    # The API field `errors` shadows Serializer.errors (declared fields are taken off the class).
+    errors = ImportProblemSerializer(many=True)  # type: ignore[assignment]
+    warnings = ImportProblemSerializer(many=True, help_text="imported as typed, but worth a look (e.g. formulas)")
+    unblocks = serializers.ListField(child=serializers.IntegerField(), help_text="handoffs the rows would unblock")
+    imported = serializers.BooleanField(required=False, help_text="only when dry_run was false and it imported")
+    rerun_handoffs = serializers.ListField(child=serializers.IntegerField(), required=False)
+
+
+class FactorSerializer(serializers.Serializer):
+    # The API field `label` shadows DRF's Field.label (a serializer is a field too).
+    label = serializers.CharField()  # type: ignore[assignment]
+    score = serializers.FloatField()
+    weight = serializers.FloatField()
+
+
+class CandidateSerializer(serializers.Serializer):
+    value = serializers.CharField(help_text="the SAP material or business partner")
+    name = serializers.CharField()
+    confidence = serializers.FloatField()
+    factors = FactorSerializer(many=True)
+
+
+class SuggestionSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["product", "account"])
+    key = serializers.CharField()
+    name = serializers.CharField()
+    blocked = serializers.IntegerField(help_text="deals it blocks")
+    candidates = CandidateSerializer(many=True)
+
+
+class StaleAlertSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["product", "account"])
+    key = serializers.CharField()
+    name = serializers.CharField()
+    blocked = serializers.IntegerField()
+
+
 class CrosswalkTableView(APIView):
     """GET rows of a table (`?q=` filters); POST a row's snapshot (`confirm=false` only previews)."""
 
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    @extend_schema(parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="search the rows")],
+                   responses={200: TABLE_ROWS})
     def get(self, request: AuthenticatedRequest, table: str) -> Response:
         spec = table_get(table)
         return Response([{"id": o.pk, **spec.snapshot(o)} for o in spec.filtered(request.query_params.get("q"))[:1000]])
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
     def post(self, request: AuthenticatedRequest, table: str) -> Response:
         spec = table_get(table)
         if not can_edit(request.user, spec):
@@ -166,7 +238,8 @@ class CrosswalkTableView(APIView):
 class CrosswalkHistoryView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    @extend_schema(parameters=[OpenApiParameter("key", OpenApiTypes.STR, description="one row's key")],
+                   responses=CrosswalkChangeSerializer(many=True))
     def get(self, request: AuthenticatedRequest, table: str) -> Response:
         table_get(table)
         changes = change_list(table=table, row_key=request.query_params.get("key"))[:500]
@@ -196,7 +269,7 @@ class CrosswalkImportView(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: ImportResultSerializer, 400: ImportResultSerializer})
     def post(self, request: AuthenticatedRequest, table: str) -> Response:
         spec = table_get(table)
         if not can_edit(request.user, spec):
@@ -207,6 +280,8 @@ class CrosswalkImportView(APIView):
                            lookup=SapLookup(trust_cache=True))
         body: dict[str, Any] = {"ok": plan.ok, "counts": plan.counts,
                                 "errors": [{"line": e.line, "column": e.column, "message": e.message} for e in plan.errors],
+                                "warnings": [{"line": w.line, "column": w.column, "message": w.message}
+                                             for w in plan.warnings],
                                 "unblocks": plan.preview.handoff_ids}
         if not plan.ok:
             return Response(body, status=400)
@@ -223,7 +298,7 @@ class CrosswalkImportView(APIView):
 class CrosswalkSuggestionsView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=SuggestionSerializer(many=True))
     def get(self, request: AuthenticatedRequest) -> Response:
         return Response([
             {"kind": s.kind, "key": s.key, "name": s.name, "blocked": s.blocked,
@@ -237,6 +312,6 @@ class CrosswalkSuggestionsView(APIView):
 class CrosswalkAlertsView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=StaleAlertSerializer(many=True))
     def get(self, request: AuthenticatedRequest) -> Response:
         return Response([vars(a) for a in stale_alerts()])

@@ -32,6 +32,8 @@ from crosswalks.sap_lookup import SapLookup, sap_check
 from crosswalks.selectors import Preview, unblock_preview
 from crosswalks.services import Unblocked, actor_or_none, crosswalk_unblock
 from crosswalks.tables import Table
+from integration_hub.csvsafe import formula_risk, spreadsheet_safe, spreadsheet_unquote
+from integration_hub.errors import HubError
 
 
 @dataclass
@@ -47,6 +49,8 @@ class ImportPlan:
     text: str
     replace: bool
     errors: list[RowError] = field(default_factory=list)
+    # Imported all the same, but worth a look: e.g. a cell a spreadsheet would run as a formula.
+    warnings: list[RowError] = field(default_factory=list)
     added: list[dict[str, Any]] = field(default_factory=list)  # cleaned values
     changed: list[tuple[Any, dict[str, str], dict[str, Any]]] = field(default_factory=list)  # obj, before, values
     removed: list[Any] = field(default_factory=list)
@@ -117,7 +121,10 @@ def import_plan(table: Table, content: bytes | str, *, replace: bool = False,
         if len(record) > len(names):
             plan.errors.append(RowError(line, "", f"The line has {len(record)} cells; the header names {len(names)}."))
             continue
-        raw = {name: cell for name, cell in zip(names, record, strict=False) if name}
+        raw = {name: spreadsheet_unquote(cell) for name, cell in zip(names, record, strict=False) if name}
+        for column_name, cell in raw.items():
+            if risk := formula_risk(cell):
+                plan.warnings.append(RowError(line, column_name, f"{cell[:40]!r} {risk}."))
         cleaned = table.clean(raw)
         for column_name, message in cleaned.errors.items():
             plan.errors.append(RowError(line, column_name, message))
@@ -126,7 +133,12 @@ def import_plan(table: Table, content: bytes | str, *, replace: bool = False,
 
     if lookup is not None:
         if table.slug == "products":
-            lookup.materials_exist({c["sap_material"] for _, v in rows for c in v["materials"]})
+            try:
+                lookup.materials_exist({c["sap_material"] for _, v in rows for c in v["materials"]})
+            except HubError as error:  # SAP down or refusing: the file is not wrong, the check could not run
+                plan.errors.append(RowError(0, "", f"SAP could not be asked ({error}); nothing was imported. "
+                                            "Run the dry run again in a moment."))
+                return plan
         for line, values in rows:
             for column_name, message in sap_check(table.slug, values, lookup).items():
                 plan.errors.append(RowError(line, "" if column_name == "general" else column_name, message))
@@ -284,11 +296,12 @@ def _copy_products(added: list[dict[str, Any]], actor: Any) -> list[Any]:
 
 
 def export_csv(table: Table, rows: Any, *, excel: bool = False) -> str:
-    """The rows as CSV with the table's column names; `excel`: BOM, `;` and CRLF, as Excel expects."""
+    """The rows as CSV with the table's column names; `excel`: BOM, `;` and CRLF, as Excel expects.
+    Every cell goes through `spreadsheet_safe`: a value starting with `=` opens as text, not a formula."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";" if excel else ",", lineterminator="\r\n" if excel else "\n")
     writer.writerow(table.column_names)
     for obj in rows:
         snap = table.snapshot(obj)
-        writer.writerow([snap[name] for name in table.column_names])
+        writer.writerow([spreadsheet_safe(snap[name]) for name in table.column_names])
     return ("\ufeff" if excel else "") + out.getvalue()

@@ -4,6 +4,7 @@ outside a user's queues is a 404, reads and writes alike."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -28,6 +29,7 @@ from exceptions.bulk import (
 )
 from exceptions.errors import BulkError, ExceptionNotOpen, ResolutionError
 from exceptions.escalation import exception_deadlines
+from exceptions.forms import FilterForm, ListFilters
 from exceptions.models import BulkJob, ExceptionStatus, ExceptionType, Queue, SyncException
 from exceptions.permissions import can_be_assigned, queue_has_perm, queues_for
 from exceptions.resolution import PATHS, exception_resolve_path
@@ -62,13 +64,29 @@ def username_field(help_text: str, **kwargs: Any) -> serializers.SlugRelatedFiel
         **kwargs)
 
 
+# The list's filters under their API names; the screen's FilterForm checks both (one rule).
+FILTER_PARAMS = {"type": "type_code", "status": "status", "age": "age", "assignee": "assignee",
+                 "amount_min": "amount_min", "amount_max": "amount_max", "customer": "customer",
+                 "product": "product", "tag": "tag", "cause": "cause"}
+
+
+def list_filters(params: Mapping[str, Any]) -> ListFilters:
+    """The list's query parameters, checked as the screen checks them: a bad value ("NaN" as an
+    amount, an unknown status) is a 400 keyed by the parameter, never a filter silently dropped."""
+    form = FilterForm({field: params.get(name) for field, name in FILTER_PARAMS.items()})
+    if not form.is_valid():
+        raise serializers.ValidationError({FILTER_PARAMS.get(field, field): [str(e) for e in errors]
+                                           for field, errors in form.errors.items()})
+    return form.filters()
+
+
 class SyncExceptionSerializer(serializers.ModelSerializer):
     queue: serializers.SlugRelatedField[Queue] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     opportunity_id = serializers.CharField(source="handoff.opportunity_id", read_only=True)
     type_label = serializers.CharField(source="get_type_code_display", read_only=True)
     status = enum_field(ExceptionStatus)
-    assignee: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(slug_field="username",
-                                                                               read_only=True)
+    assignee: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="username; null: nobody")
 
     class Meta:
         model = SyncException
@@ -145,8 +163,20 @@ class ResolveSerializer(serializers.Serializer):
     use_default = serializers.BooleanField(required=False)
 
 
+def exception_ids(**kwargs: Any) -> serializers.ListField:
+    """A list of exception ids: positive and within a 64-bit key, so "-1", "1e3" or 2**64 is a
+    400 naming the item, not a 500 from the database."""
+    child = serializers.IntegerField(min_value=1, max_value=2**63 - 1, error_messages={
+        "invalid": "An exception id is a whole number, e.g. 1042.",
+        "min_value": "An exception id is a positive number.",
+        "max_value": "No exception has an id that large (an exception id fits in 64 bits).",
+        "max_string_length": "No exception has an id that large (an exception id fits in 64 bits).",
+    })
+    return serializers.ListField(child=child, **kwargs)
+
+
 class BulkSerializer(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=1000)
+    ids = exception_ids(min_length=1, max_length=1000)
     action = serializers.ChoiceField(choices=list(BULK_ACTIONS))
     path = serializers.ChoiceField(choices=list(PATHS), required=False, help_text='for action "resolve"')
     note = serializers.CharField(required=False, allow_blank=True)
@@ -182,17 +212,8 @@ class SyncExceptionViewSet(viewsets.ReadOnlyModelViewSet):
         return exception_list(
             user=self.request.user,
             opportunity_id=salesforce_id_param(params, "opportunity_id"),
-            status=params.get("status"),
             queue_slug=params.get("queue"),
-            type_code=params.get("type_code"),
-            assignee=params.get("assignee"),
-            age=params.get("age"),
-            amount_min=params.get("amount_min"),
-            amount_max=params.get("amount_max"),
-            customer=params.get("customer"),
-            product=params.get("product"),
-            tag=params.get("tag"),
-            fingerprint=params.get("cause"),
+            **list_filters(params),
         )
 
     def _workable(self) -> SyncException:
@@ -252,7 +273,7 @@ class SyncExceptionViewSet(viewsets.ReadOnlyModelViewSet):
         return self._fresh(exception)
 
     @extend_schema(request=None, responses=DeadlineSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # the whole list, not a page
     def deadlines(self, request: AuthenticatedRequest, pk: Any = None) -> Response:
         """Every escalation level of the exception's queue with its due time (fired or not)."""
         return Response(DeadlineSerializer(exception_deadlines(self.get_object()), many=True).data)
@@ -308,7 +329,7 @@ class BulkJobSerializer(serializers.ModelSerializer):
 
 class BulkJobStartSerializer(serializers.Serializer):
     queue = serializers.SlugField(help_text="the queue's slug; the selection must be in it")
-    ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=BULK_LIMIT)
+    ids = exception_ids(required=False, max_length=BULK_LIMIT)
     filter = serializers.CharField(required=False, allow_blank=True,
                                    help_text='instead of ids: the list filter\'s query string, e.g. "customer=acme"')
     action = serializers.ChoiceField(choices=[a for a in BULK_ACTIONS if a != "resolve"])
@@ -340,9 +361,9 @@ class BulkJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         queue = queues_for(user=request.user, perm="work").filter(slug=data["queue"]).first()
         if queue is None:
             raise Http404
-        ids = data["ids"] if "ids" in data else bulk_ids_for_filter(user=request.user, queue=queue,
-                                                                    query=data["filter"])
         try:
+            ids = data["ids"] if "ids" in data else bulk_ids_for_filter(user=request.user, queue=queue,
+                                                                        query=data["filter"])
             job = bulk_job_start(user=request.user, queue=queue, ids=ids, action=data["action"],
                                  assignee=data.get("assignee", ""))
         except BulkError as error:

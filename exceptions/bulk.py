@@ -119,12 +119,15 @@ def exception_bulk(*, user: Any, queue: Queue | None, ids: list[int], action: st
 
 def bulk_ids_for_filter(*, user: Any, queue: Queue, query: str) -> list[int]:
     """The ids the list's filter (its query string, as the screen builds it) matches in `queue`,
-    as many as a bulk action may take + 1 (so an oversized selection is refused, not cut)."""
+    as many as a bulk action may take + 1 (so an oversized selection is refused, not cut).
+    Raises `BulkError` when the filter has an invalid value."""
     params = QueryDict(query, mutable=True)
     if "status" not in params:
         params["status"] = ExceptionStatus.OPEN
     form = FilterForm(params)
-    form.is_valid()
+    if not form.is_valid():
+        # Dropping the bad filter would select more than the person meant to change.
+        raise BulkError(f"The filter has a problem, so nothing was selected: {' '.join(form.error_summary())}")
     qs = exception_list(user=user, queue=queue, include_snoozed=params.get("snoozed") == "1",
                         **form.filters())
     return list(qs.values_list("pk", flat=True)[: BULK_LIMIT + 1])

@@ -16,3 +16,8 @@ class ResolutionError(DomainError):
 
 class BulkError(DomainError):
     """The bulk request cannot start: unknown action, empty or oversized selection, bad assignee."""
+
+
+class InvalidCursor(DomainError):
+    """A list page's `after` cursor is not one the list handed out (edited, truncated, or from
+    another sort): the caller answers 400 rather than guessing a page."""

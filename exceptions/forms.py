@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from django import forms
 
@@ -24,20 +24,50 @@ class ListFilters(TypedDict):
     fingerprint: str | None
 
 
+def _amount(label: str) -> forms.DecimalField:
+    # Django's DecimalField already refuses "NaN", "Infinity" and "abc"; the messages say which box.
+    return forms.DecimalField(
+        label=label, required=False, min_value=0, decimal_places=2, max_digits=16,
+        error_messages={
+            "invalid": f"{label}: enter an amount as a number, e.g. 5000 or 1250.50.",
+            "min_value": f"{label} cannot be negative.",
+            "max_digits": f"{label} is too large.",
+            "max_whole_digits": f"{label} is too large.",
+            "max_decimal_places": f"{label}: at most two decimals (cents).",
+        },
+    )
+
+
 class FilterForm(forms.Form):
-    """The list's filters, all optional; bad values are dropped, never a 500."""
+    """The list's filters, all optional. A bad value is an error shown by its field, never a
+    500 and never silently dropped (a dropped filter would list, or bulk-change, more than asked)."""
 
     type = forms.ChoiceField(required=False, choices=[("", "All types"), *ExceptionType.choices])
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *ExceptionStatus.choices])
     age = forms.ChoiceField(required=False, choices=[("", "Any age"), *AGE_LABELS.items()])
     assignee = forms.CharField(required=False, max_length=150)
-    amount_min = forms.DecimalField(required=False, min_value=0, decimal_places=2, max_digits=16)
-    amount_max = forms.DecimalField(required=False, min_value=0, decimal_places=2, max_digits=16)
+    amount_min = _amount("Min amount")
+    amount_max = _amount("Max amount")
     customer = forms.CharField(required=False, max_length=100)
     product = forms.CharField(required=False, max_length=100)
     tag = forms.CharField(required=False, max_length=40)
     cause = forms.CharField(required=False, max_length=255)
     sort = forms.ChoiceField(required=False, choices=[(k, v[0]) for k, v in SORTS.items()])
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        low, high = cleaned.get("amount_min"), cleaned.get("amount_max")
+        if low is not None and high is not None and low > high:
+            self.add_error("amount_max", "Max amount is below the min amount: nothing could match.")
+        return cleaned
+
+    def error_summary(self) -> list[str]:
+        """Every problem as one sentence that names its filter, for the list's banner."""
+        out = []
+        for name, errors in self.errors.items():
+            label = str(self.fields[name].label or name.replace("_", " ").capitalize()) if name in self.fields else ""
+            out += [m if not label or m.startswith(label) else f"{label}: {m}" for m in map(str, errors)]
+        return out
 
     def filters(self) -> ListFilters:
         data = self.cleaned_data if self.is_valid() else {

@@ -21,8 +21,10 @@ from crosswalks.matching import best_matches
 from crosswalks.models import PaymentTermsMapping, ProductMappingComponent
 from crosswalks.suggestions import suggest_materials
 from exceptions.calendar import business_elapsed, business_subtract, calendar_for_queue
+from exceptions.errors import InvalidCursor
 from exceptions.models import ExceptionStatus, Queue, SyncException
 from exceptions.permissions import queues_for
+from integration_hub.lookups import JSONArrayHas
 from integration_hub.models import salesforce_id_18
 
 Viewer = User | AnonymousUser
@@ -43,10 +45,12 @@ AGE_LABELS = {"lt4h": "< 4 h", "4h_24h": "4–24 h", "1d_3d": "1–3 days", "gt3
 
 
 def _decimal(value: Any) -> Decimal | None:
+    """A finite Decimal, or None: "NaN" and "Infinity" parse as Decimals but compare with nothing."""
     try:
-        return None if value in (None, "") else Decimal(str(value))
+        number = None if value in (None, "") else Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
+    return number if number is not None and number.is_finite() else None
 
 
 def exception_list(
@@ -110,7 +114,7 @@ def exception_list(
     if product:
         qs = qs.filter(product_code__icontains=product)
     if tag:
-        qs = qs.filter(tags__contains=[tag.strip().lower()])
+        qs = qs.filter(JSONArrayHas(F("tags"), tag.strip().lower()))
     if fingerprint:
         qs = qs.filter(fingerprint=fingerprint)
     if not include_snoozed:
@@ -141,29 +145,43 @@ def _encode(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str, keys: tuple[tuple[str, bool], ...]) -> list[Any] | None:
+# An integer key (priority, id) outside a signed 64-bit range cannot come from a page this list
+# handed out, and PostgreSQL would refuse to compare it with a bigint (a 500, not an empty page).
+INT_KEY_RANGE = range(-(2**63), 2**63)
+
+
+def _decode(cursor: str, keys: tuple[tuple[str, bool], ...]) -> list[Any]:
+    """The sort keys a cursor carries; `InvalidCursor` for anything `_encode` did not write."""
+    invalid = InvalidCursor("The list's page link is invalid (an invalid cursor): start again from the first page.")
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, TypeError):
-        return None
+    except (ValueError, TypeError) as error:
+        raise invalid from error
     if not isinstance(values, list) or len(values) != len(keys):
-        return None
+        raise invalid
     out: list[Any] = []
     for (name, _), value in zip(keys, values, strict=True):
         if name == "first_seen":
-            parsed = parse_datetime(str(value))
-            if parsed is None:
-                return None
+            try:
+                parsed = parse_datetime(str(value))  # "2024-02-30T…" is well formed but no date: ValueError
+            except ValueError as error:
+                raise invalid from error
+            if parsed is None or timezone.is_naive(parsed):
+                raise invalid
             out.append(parsed)
         elif name == "amount_sort":
-            if _decimal(value) is None:
-                return None
-            out.append(_decimal(value))
+            amount = _decimal(value)
+            if amount is None:
+                raise invalid
+            out.append(amount)
         else:
             try:
-                out.append(int(value))
-            except ValueError:
-                return None
+                number = int(str(value))
+            except ValueError as error:
+                raise invalid from error
+            if number not in INT_KEY_RANGE:
+                raise invalid
+            out.append(number)
     return out
 
 
@@ -185,7 +203,8 @@ LIST_DEFER = ("evidence", "message", "resolution_note", "handoff__canonical", "h
 
 def exception_page(qs: QuerySet[SyncException], *, sort: str = "priority", cursor: str = "",
                    size: int = 50) -> Page:
-    """One keyset page of `qs` in `sort` order, and the cursor of the next page.
+    """One keyset page of `qs` in `sort` order, and the cursor of the next page; raises
+    `InvalidCursor` when `cursor` is not one a page handed out.
 
     Two steps (a "deferred join"): the page's ids and sort keys come from the covering list
     indexes alone (an index-only scan, whatever the filters), then only those rows are read whole.
@@ -196,9 +215,8 @@ def exception_page(qs: QuerySet[SyncException], *, sort: str = "priority", curso
         qs = qs.annotate(amount_sort=Coalesce(F("amount"), Value(Decimal("-1"))))
     order = [f"-{name}" if desc else name for name, desc in keys]
     qs = qs.order_by(*order)
-    values = _decode(cursor, keys) if cursor else None
-    if values is not None:
-        qs = qs.filter(_after(keys, values))
+    if cursor:
+        qs = qs.filter(_after(keys, _decode(cursor, keys)))
     hits = list(qs.values_list(*[name for name, _ in keys])[: size + 1])
     next_cursor = ""
     if len(hits) > size:

@@ -23,7 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from exceptions.bulk import BULK_ACTIONS, BULK_LIMIT, bulk_ids_for_filter, bulk_job_start
-from exceptions.errors import BulkError, ExceptionNotOpen, ResolutionError
+from exceptions.errors import BulkError, ExceptionNotOpen, InvalidCursor, ResolutionError
 from exceptions.escalation import exception_deadlines
 from exceptions.forms import CommentForm, FilterForm, TagsForm
 from exceptions.models import BulkJob, BulkJobStatus, ExceptionStatus, Queue, SavedFilter, SyncException
@@ -129,12 +129,20 @@ def queue_list(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     if "status" not in params:
         params["status"] = ExceptionStatus.OPEN
     form = FilterForm(params)
-    form.is_valid()
-    filters = form.filters()
+    status = 200
+    cursor_error = ""
     qs = exception_list(user=request.user, queue=queue,
-                        include_snoozed=request.GET.get("snoozed") == "1", **filters)
-    page = exception_page(qs, sort=request.GET.get("sort") or "priority", cursor=request.GET.get("after", ""),
-                          size=PAGE_SIZE)
+                        include_snoozed=request.GET.get("snoozed") == "1", **form.filters())
+    if not form.is_valid():
+        # The form shows what is wrong by its field; listing everything instead would look like
+        # an answer to the filter the person typed.
+        qs = qs.none()
+    try:
+        page = exception_page(qs, sort=request.GET.get("sort") or "priority", cursor=request.GET.get("after", ""),
+                              size=PAGE_SIZE)
+    except InvalidCursor as error:
+        cursor_error, status = str(error), 400
+        page = exception_page(qs.none())
     now = timezone.now()
     cutoffs = sla_cutoffs(queue, now=now)
     for row in page.rows:
@@ -160,10 +168,12 @@ def queue_list(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         "bulk_limit": BULK_LIMIT,
         "refresh_seconds": f"{settings.HUB_TRIAGE_REFRESH_SECONDS:g}",
         "now": now,
+        "filter_errors": form.error_summary(),
+        "cursor_error": cursor_error,
     }
     if not request.htmx:  # the rows' refresh needs no pickers
         context["workers"] = list(queue_workers(queue=queue))
-    return screen_render(request, "exceptions/queue_list.html", "exception-rows", context)
+    return screen_render(request, "exceptions/queue_list.html", "exception-rows", context, status=status)
 
 
 def _deal(exception: SyncException) -> dict[str, Any]:
@@ -317,12 +327,13 @@ def queue_bulk(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     that refreshes itself without JS)."""
     queue = get_object_or_404(queues_for(user=request.user, perm="work"), slug=slug)
     back = _local_url(request, request.POST.get("next", ""), reverse("exceptions:list", args=[queue.slug]))
-    if request.POST.get("scope") == "filter":
-        ids = bulk_ids_for_filter(user=request.user, queue=queue, query=request.POST.get("query", ""))
-    else:
-        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
     action = request.POST.get("action", "")
     try:
+        if request.POST.get("scope") == "filter":
+            ids = bulk_ids_for_filter(user=request.user, queue=queue, query=request.POST.get("query", ""))
+        else:
+            # Ticked boxes carry ids the list rendered; anything else ("²", 2**64) is no exception's.
+            ids = [int(i) for i in request.POST.getlist("ids") if i.isascii() and i.isdigit() and int(i) < 2**63]
         job = bulk_job_start(user=request.user, queue=queue, ids=ids, action=action,
                              assignee=request.POST.get("assignee", ""))
     except BulkError as error:

@@ -218,8 +218,17 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Handoffs from Salesforce closed-won deals to SAP S/4HANA sales orders.",
     "VERSION": "1.0.0",
     # Handoffs and approvals share the risk levels; one enum name in the schema.
-    "ENUM_NAME_OVERRIDES": {"RiskLevelEnum": "integration_hub.models.RiskLevel"},
+    "ENUM_NAME_OVERRIDES": {"RiskLevelEnum": "integration_hub.models.RiskLevel",
+                            # Crosswalk suggestions and alerts are about a product or an account.
+                            "CrosswalkKindEnum": ["product", "account"]},
+    # The schema maps every operation: for signed-in users only (anonymous gets 401).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Every operation's 400/401/403/404/502/503 with the error body's shape (integration_hub.schema).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "integration_hub.schema.error_responses"],
 }
+# SAP or Salesforce down during a request: 503 (502 when it refused), never a 500.
+REST_FRAMEWORK["EXCEPTION_HANDLER"] = "integration_hub.api_errors.exception_handler"
 
 # -- Celery: Redis when REDIS_URL is set, otherwise a broker that needs no server --------------
 REDIS_URL = env_str("REDIS_URL")

@@ -23,3 +23,9 @@ urlpatterns = [
     path("api/v1/", include("integration_hub.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
+
+# JSON under /api/ where Django answers before DRF (no route, too many form fields).
+handler400 = "integration_hub.views.bad_request"
+handler403 = "integration_hub.views.permission_denied"
+handler404 = "integration_hub.views.page_not_found"
+handler500 = "integration_hub.views.server_error"

@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.views import defaults
 from django.views.decorators.http import require_GET, require_http_methods
 
 from exceptions.models import CATALOGUE, RECONCILIATION_TYPES
@@ -103,3 +104,37 @@ def trace(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.htmx and request.htmx.target == "trace-result":
         template += "#trace-result"
     return render(request, template, context, status=status)
+
+
+# -- error pages: the API answers JSON even where Django, not DRF, refuses the request ------------
+API_PREFIX = "/api/"
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404 for a URL no route matches (`/api/v1/queues/no such queue/`, an id of `-1` where the
+    route takes digits): JSON under /api/, like every other API answer; the usual page elsewhere."""
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """400 Django raises before any view (a form body past DATA_UPLOAD_MAX_NUMBER_FIELDS, a bad
+    Host): JSON under /api/, saying what to change."""
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": f"The request was refused before it reached the API: {exception or 'malformed'}. "
+                                       "Send fewer fields, or a JSON body."}, status=400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": str(exception) or "You may not do this."}, status=403)
+    return defaults.permission_denied(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """500: JSON under /api/ (a client parses it; the error is logged with its traceback)."""
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": "The hub failed to answer this request; the error is logged."}, status=500)
+    return defaults.server_error(request)

@@ -20,3 +20,40 @@ def test_it_generates_the_openapi_schema_without_warnings(tmp_path: object, admi
     ):
         assert path in schema
     assert admin_client.get(reverse("schema")).status_code == 200  # type: ignore[attr-defined]
+
+
+@pytest.mark.django_db
+def test_it_shows_the_schema_to_signed_in_users_only(client: object, admin_client: object) -> None:
+    anonymous = client.get(reverse("schema"))  # type: ignore[attr-defined]
+
+    assert anonymous.status_code == 401
+    assert b"credentials were not provided" in anonymous.content
+    assert admin_client.get(reverse("schema")).status_code == 200  # type: ignore[attr-defined]
+
+
+@pytest.mark.django_db
+def test_it_documents_every_operations_error_answers_with_their_body(admin_client: object) -> None:
+    schema = admin_client.get(reverse("schema"), {"format": "json"}).json()  # type: ignore[attr-defined]
+    missing = []
+    for path, operations in schema["paths"].items():
+        if path.startswith("/api/v1/hooks/"):  # SOAP: documents its own answers
+            continue
+        for method, operation in operations.items():
+            for code in ("400", "401", "403", "404"):
+                content = operation["responses"].get(code, {}).get("content", {}).get("application/json")
+                if not content or not content.get("schema"):
+                    missing.append(f"{method.upper()} {path} {code}")
+    assert missing == []
+    assert schema["components"]["schemas"]["Error"]["required"] == ["detail"]
+    # A time of day has no offset: not `format: time`, which needs one.
+    day_start = schema["components"]["schemas"]["BusinessCalendar"]["properties"]["day_start"]
+    assert day_start["format"] == "partial-time"
+
+
+@pytest.mark.django_db
+def test_it_answers_json_for_an_api_url_no_route_matches(admin_client: object) -> None:
+    response = admin_client.get("/api/v1/queues/no such queue/members/")  # type: ignore[attr-defined]
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+    assert admin_client.get("/no-such-page/").status_code == 404  # type: ignore[attr-defined]
