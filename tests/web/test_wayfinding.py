@@ -24,7 +24,7 @@ def web(user: object) -> Client:
     return client
 
 
-def test_it_links_on_the_start_page_only_the_queues_a_person_may_open(cast: Cast) -> None:
+def test_it_links_on_the_start_page_only_the_queues_a_person_may_open(cast: Cast) -> None:  # noqa: F811
     SyncExceptionFactory(type_code=ExceptionType.PRICING_MISMATCH)
     SyncExceptionFactory(type_code=ExceptionType.CREDIT_CHECK_FAILED)
 
@@ -35,7 +35,7 @@ def test_it_links_on_the_start_page_only_the_queues_a_person_may_open(cast: Cast
     assert 'href="/triage/q/credit/"' not in page  # … but not as a link into a 404
 
 
-def test_it_answers_an_unknown_page_with_a_styled_404(cast: Cast) -> None:
+def test_it_answers_an_unknown_page_with_a_styled_404(cast: Cast) -> None:  # noqa: F811
     response = web(cast.pricing_analyst).get("/triage/q/credit/")
 
     page = response.content.decode()
@@ -52,7 +52,7 @@ def test_it_answers_a_server_error_with_a_styled_page_that_needs_no_request_cont
     assert "hub.css" in page and "Something went wrong" in page
 
 
-def test_it_gives_the_browser_an_icon(cast: Cast) -> None:
+def test_it_gives_the_browser_an_icon(cast: Cast) -> None:  # noqa: F811
     client = web(cast.pricing_analyst)
 
     assert 'rel="icon"' in client.get("/").content.decode()
