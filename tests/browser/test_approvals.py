@@ -50,8 +50,8 @@ def test_it_lets_an_approver_approve_one_deal_and_reject_another(sync_world, cas
     assert opportunity["ERP_Sync_Status__c"] == "Rejected"
 
 
-def test_it_says_why_a_cancel_without_a_note_is_refused_and_shows_the_release_at_once(  # noqa: F811
-        sync_world, cast, browser_context, live_server):
+def test_it_says_why_a_cancel_without_a_note_is_refused_and_shows_the_release_at_once(
+        sync_world, cast, browser_context, live_server):  # noqa: F811
     handoff = sync_world.drive(sync_world.receive(close_deal_worth(sync_world.flow, Decimal("80000"))))
     approval = Approval.objects.get(handoff=handoff)
     assert approval.status == ApprovalStatus.WINDOW_OPEN

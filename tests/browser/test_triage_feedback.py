@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from crosswalks.models import SapMaterial
 from exceptions.models import ExceptionType
 from tests.conftest import browser_login, screenshot
 from tests.factories import SyncExceptionFactory, enqueued, make_cast  # noqa: F401
@@ -69,3 +70,24 @@ def test_it_shows_a_resolution_in_the_header_and_the_sidebar_and_not_as_open_aft
     page.go_forward()
     assert page.inner_text("#exception-status [data-exception-status]") == "Resolved"
     assert page.inner_text(count) == "1"
+
+
+def test_it_offers_a_weak_material_without_choosing_it_and_says_why_it_scored_so(
+    browser_context, live_server, enqueued  # noqa: F811
+):
+    people = make_cast()
+    SapMaterial.objects.bulk_create([SapMaterial(material="MAT-EL-003", description="Enterprise License - Tier 3")])
+    exceptions = [SyncExceptionFactory(type_code=ExceptionType.PRODUCT_NOT_MAPPED, fingerprint="product_not_mapped:EL-T2",
+                                       evidence={"product_code": "EL-T2", "product_name": "Enterprise License - Tier 2"})
+                  for _ in range(4)]
+    page = browser_login(browser_context, live_server, people.product_ops)
+    page.goto(f"/triage/e/{exceptions[0].pk}/")
+
+    assert page.input_value("input[name='sap_material[]'] >> nth=0") == ""
+    assert "below 0.95" in page.inner_text(".suggest")
+    assert "description" in page.inner_text(".suggest .why")
+    assert "re-run 4 deals" in page.inner_text("[data-mapping-form] button[type=submit]")
+    page.locator("#resolve").scroll_into_view_if_needed()
+    screenshot(page, "triage-detail-weak-suggestion")
+    page.click("[data-material='MAT-EL-003']")  # a person may still choose it, knowingly
+    assert page.input_value("input[name='sap_material[]'] >> nth=0") == "MAT-EL-003"
