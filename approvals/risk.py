@@ -98,6 +98,12 @@ def customer_credit(inputs: RiskInputs, s: Any) -> Factor:
         level, value = L.HIGH, f"{over_high:,.2f} more than {s.credit_high_above_days} days past due"
     elif over_medium and over_medium >= material:
         level, value = L.MEDIUM, f"{over_medium:,.2f} {s.credit_medium_from_days}+ days past due"
+    elif oldest > 0:
+        # Low by the materiality rule, but never called "current" beside an item 95 days late:
+        # the label says how late and why it does not count.
+        overdue = sum((a for a, d in items if d > 0), Decimal("0"))
+        level, value = L.LOW, (f"{overdue:,.2f} past due (oldest {oldest} days), under the "
+                               f"{_percent(s.credit_materiality_percent)}% materiality threshold")
     else:
         level, value = L.LOW, "current"
     return Factor("credit", "Customer credit", level, value, {
@@ -105,7 +111,14 @@ def customer_credit(inputs: RiskInputs, s: Any) -> Factor:
         "oldest_days_past_due": oldest, "overdue_over_high_days": over_high,
         "overdue_from_medium_days": over_medium, "materiality": material.quantize(Decimal("0.01")),
         "aging": aging_buckets(items),
+        "bands": f"< {s.credit_medium_from_days} days past due low · ≤ {s.credit_high_above_days} medium · above "
+                 f"high, once the overdue amount reaches {_percent(s.credit_materiality_percent)}% of the credit limit",
     })
+
+
+def _percent(value: Decimal | int) -> str:
+    """20.00 → "20", 12.50 → "12.5"."""
+    return f"{Decimal(value).quantize(Decimal('0.01')):f}".rstrip("0").rstrip(".")
 
 
 def aging_buckets(items: list[tuple[Decimal, int]]) -> dict[str, Decimal]:

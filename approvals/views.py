@@ -6,6 +6,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from approvals.forms import DecisionForm
@@ -29,6 +31,7 @@ def _owns(request: AuthenticatedHttpRequest, approval: Approval) -> bool:
     return bool(risk and email and risk.deal_owner_email.strip().lower() == email)
 
 
+@never_cache
 @login_required
 @require_GET
 def approval_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -55,11 +58,19 @@ def _detail_context(request: AuthenticatedHttpRequest, approval: Approval, form:
             "form": form or DecisionForm(), "owns": _owns(request, approval)}
 
 
+# The regions of the detail that ask for themselves again after a decision (`approvalDecided`).
+DETAIL_PARTIALS = {"approval-kpis"}
+
+
+@never_cache
 @login_required
 @require_GET
 def approval_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     approval = _visible(request, pk)
-    return render(request, "approvals/approval_detail.html", _detail_context(request, approval))
+    template = "approvals/approval_detail.html"
+    if request.htmx and request.htmx.target in DETAIL_PARTIALS:
+        template += f"#{request.htmx.target}"
+    return render(request, template, _detail_context(request, approval))
 
 
 @login_required
@@ -86,7 +97,9 @@ def approval_decision(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
     if request.htmx:
         context = _detail_context(request, approval, form if error else None)
         context["error"] = error
+        # A refusal (400) comes back as the form with its message: static/hub.js swaps it in place.
         response = render(request, "approvals/approval_detail.html#decision", context, status=status)
+        add_never_cache_headers(response)
         if not error:
             response["HX-Trigger"] = "approvalDecided"
         return response

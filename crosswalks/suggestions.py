@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Max
 from rapidfuzz import fuzz, process
 
@@ -62,6 +63,22 @@ class Candidate:
     @property
     def explanation(self) -> str:
         return ", ".join(f"{f.label} {f.percent}%" for f in self.factors)
+
+    @property
+    def why(self) -> str:
+        """How the score came about, factor by factor with its weight (what a person checks
+        before trusting it)."""
+        return " · ".join(f"{f.label} {f.percent}% (weight {f.weight:g})" for f in self.factors)
+
+
+def auto_map_threshold(kind: str) -> float:
+    """The confidence from which the pipeline itself would map a `kind` ("product" / "account"):
+    below it a screen offers the candidate but never picks it for the person."""
+    return settings.HUB_PRODUCT_AUTO_THRESHOLD if kind == "product" else settings.HUB_CUSTOMER_MATCH_THRESHOLD
+
+
+def is_confident(kind: str, confidence: float) -> bool:
+    return confidence >= auto_map_threshold(kind)
 
 
 @dataclass
@@ -225,6 +242,27 @@ def suggest_partners(
     return ranked[:limit]
 
 
+def account_candidates(evidence: dict[str, Any], *, limit: int = 5) -> list[Candidate]:
+    """SAP business partners for the CRM account a customer_not_found exception names, best first.
+
+    The one answer to "who in SAP could this account be", for the exception screen and the
+    Suggestions screen alike: the local copy of SAP's partners when it is filled, else what
+    validation recorded when it searched SAP (its name + address scores)."""
+    ranked = suggest_partners(str(evidence.get("account_name") or ""), tax_id=str(evidence.get("tax_id") or ""),
+                              duns=str(evidence.get("duns") or ""), ship_to=evidence.get("ship_to") or {},
+                              limit=limit)
+    if ranked or partner_index().partners:
+        return ranked
+    recorded = []
+    for c in evidence.get("candidates") or []:
+        factors = [Factor("name", float(c.get("name_score") or 0), 0.7)]
+        if c.get("address_score") is not None:
+            factors.append(Factor("address", float(c["address_score"]), 0.3))
+        recorded.append(Candidate(str(c.get("business_partner") or ""), str(c.get("name") or ""),
+                                  round(float(c.get("confidence") or 0), 3), factors))
+    return recorded[:limit]
+
+
 def unmapped_products() -> list[dict[str, Any]]:
     """CRM products behind open product_not_mapped exceptions that still have no active mapping."""
     seen: dict[str, dict[str, Any]] = {}
@@ -250,8 +288,7 @@ def unmapped_accounts() -> list[dict[str, Any]]:
         if not account:
             continue
         row = seen.setdefault(account, {"account": account, "name": evidence.get("account_name") or "",
-                                        "tax_id": evidence.get("tax_id") or "", "duns": evidence.get("duns") or "",
-                                        "ship_to": evidence.get("ship_to") or {}, "handoffs": set()})
+                                        "evidence": evidence, "handoffs": set()})
         row["handoffs"].add(handoff_id)
     mapped = set(CustomerMapping.objects.values_list("crm_account_id", flat=True))
     return sorted((r for k, r in seen.items() if k not in mapped), key=lambda r: (-len(r["handoffs"]), r["account"]))
@@ -263,8 +300,7 @@ def suggestions(*, limit: int = 5) -> list[Suggestion]:
         for p in unmapped_products()
     ]
     out += [
-        Suggestion("account", a["account"], a["name"], len(a["handoffs"]),
-                   suggest_partners(a["name"], tax_id=a["tax_id"], duns=a["duns"], ship_to=a["ship_to"], limit=limit))
+        Suggestion("account", a["account"], a["name"], len(a["handoffs"]), account_candidates(a["evidence"], limit=limit))
         for a in unmapped_accounts()
     ]
     return out

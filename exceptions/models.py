@@ -71,15 +71,21 @@ class CatalogueEntry:
     # True for a wrong or missing value in the deal's data (a field a person had to correct):
     # the dashboard's field-level data accuracy counts these against the fields transformed.
     data_defect: bool = False
+    # True where the resolution writes a crosswalk row the whole root cause shares (a customer or
+    # product mapping), so resolving one resolves every open exception of that cause. Elsewhere
+    # (a price, a credit hold, an address) each deal is its own decision.
+    group_resolves: bool = False
 
 
 # DESIGN.md's exception catalogue: each type has its own resolution path and default queue.
 # Editable routing rules (triage issue) may override the queue; this is the fallback.
 CATALOGUE: dict[str, CatalogueEntry] = {
-    ExceptionType.CUSTOMER_NOT_FOUND: CatalogueEntry("master-data", "Customer not in SAP", data_defect=True),
+    ExceptionType.CUSTOMER_NOT_FOUND: CatalogueEntry("master-data", "Customer not in SAP", data_defect=True,
+                                                                      group_resolves=True),
     ExceptionType.PRICING_MISMATCH: CatalogueEntry("pricing", "Pricing mismatch", data_defect=True),
     ExceptionType.CREDIT_CHECK_FAILED: CatalogueEntry("credit", "Credit check failure", Priority.HIGH),
-    ExceptionType.PRODUCT_NOT_MAPPED: CatalogueEntry("product-ops", "Product not mapped", data_defect=True),
+    ExceptionType.PRODUCT_NOT_MAPPED: CatalogueEntry("product-ops", "Product not mapped", data_defect=True,
+                                                                      group_resolves=True),
     ExceptionType.ADDRESS_INVALID: CatalogueEntry("logistics", "Address validation failure", data_defect=True),
     ExceptionType.MISSING_REQUIRED_FIELD: CatalogueEntry("sales-ops", "Missing required field", data_defect=True),
     ExceptionType.SAP_CREATION_ERROR: CatalogueEntry("integration-ops", "SAP creation error", Priority.HIGH),
@@ -361,6 +367,9 @@ class EscalationPolicy(models.Model):
         max_length=20, choices=[("notify_lead", "Notify the queue's leads"), ("raise_priority", "Raise priority")],
         default="raise_priority", help_text="what a met condition does (the leads are notified either way)",
     )
+
+    class Meta:
+        verbose_name_plural = "escalation policies"
 
     def __str__(self) -> str:
         return f"Escalation of {self.queue}"

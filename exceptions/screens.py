@@ -18,6 +18,24 @@ from integration_hub.http import HtmxHttpRequest
 # Counting a million rows on every refresh of every list costs more than the page itself; counts
 # a few seconds old are what a person expects from a badge.
 BADGE_SECONDS = 15
+# Bumped on every change a person makes on a screen, so the counts they see next are fresh, not
+# the cached ones from before their own resolution (a worker's changes wait out BADGE_SECONDS).
+GENERATION_KEY = "triage-generation"
+
+
+def screen_counts_changed() -> None:
+    """Forget every cached count (sidebar, root causes): the next screen counts again."""
+    cache.add(GENERATION_KEY, 0, timeout=None)
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:  # evicted between add and incr
+        cache.set(GENERATION_KEY, 1, timeout=None)
+
+
+def screen_cache_key(name: str, *parts: object) -> str:
+    """A cache key for a count shown on screens, dropped by `screen_counts_changed`."""
+    generation = cache.get(GENERATION_KEY, 0)
+    return ":".join([f"triage-{name}", str(generation), *(str(p) for p in parts)])
 
 
 def screen_template(request: HtmxHttpRequest, template: str, partials: str | None) -> str:
@@ -38,7 +56,7 @@ def screen_render(request: HtmxHttpRequest, template: str, partials: str | None,
 def screen_sidebar(request: HttpRequest) -> list[Queue]:
     """The queues the user may view, each with its open count (cached briefly) and whether they
     administer it."""
-    key = f"triage-sidebar:{request.user.pk}"
+    key = screen_cache_key("sidebar", request.user.pk)
     counts = cache.get(key)
     queues = list(queues_for(user=request.user, perm="view").order_by("name"))
     if counts is None:

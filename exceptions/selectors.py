@@ -19,7 +19,7 @@ from django.utils.dateparse import parse_datetime
 
 from crosswalks.matching import best_matches
 from crosswalks.models import PaymentTermsMapping, ProductMappingComponent
-from crosswalks.suggestions import suggest_materials
+from crosswalks.suggestions import Candidate, account_candidates, is_confident, suggest_materials
 from exceptions.calendar import business_elapsed, business_subtract, calendar_for_queue
 from exceptions.errors import InvalidCursor
 from exceptions.models import ExceptionStatus, Queue, SyncException
@@ -362,8 +362,8 @@ def product_suggestions(*, exception: SyncException, limit: int = 5) -> list[dic
     ranked = suggest_materials(str(evidence.get("product_code") or ""), str(evidence.get("product_name") or ""),
                                limit=limit)
     if ranked:
-        return [{"sap_material": c.value, "score": c.confidence, "known_as": f"{c.name} ({c.explanation})"[:120]}
-                for c in ranked]
+        return [{"sap_material": c.value, "score": c.confidence, "known_as": c.name[:120], "why": c.why,
+                 "confident": is_confident("product", c.confidence)} for c in ranked]
     texts: dict[str, list[str]] = {}
     for material, name, code in ProductMappingComponent.objects.values_list(
         "sap_material", "mapping__crm_product_name", "mapping__crm_product_code"
@@ -371,9 +371,17 @@ def product_suggestions(*, exception: SyncException, limit: int = 5) -> list[dic
         texts.setdefault(material, []).append(f"{name} {code}")
     choices = {material: f"{material} {' '.join(names)}" for material, names in texts.items()}
     return [
-        {"sap_material": material, "score": score, "known_as": ", ".join(sorted(set(texts[material])))[:120]}
+        {"sap_material": material, "score": score, "known_as": ", ".join(sorted(set(texts[material])))[:120],
+         "why": f"words shared with the products already mapped to it {round(score * 100)}%",
+         "confident": is_confident("product", score)}
         for material, score in best_matches(query, choices, limit=limit, cutoff=0.3)
     ]
+
+
+def customer_candidates(*, exception: SyncException, limit: int = 5) -> list[Candidate]:
+    """SAP business partners for the account of a customer_not_found exception: the same
+    ranking the crosswalk Suggestions screen shows for that account (one selector, one answer)."""
+    return account_candidates(exception.evidence or {}, limit=limit)
 
 
 def payment_terms_choices() -> list[tuple[str, str]]:

@@ -8,6 +8,7 @@ app_name = "exceptions"
 
 urlpatterns = [
     path("", views.queue_overview, name="queues"),
+    path("sidebar/", views.queue_sidebar, name="sidebar"),
     path("q/<slug:slug>/", views.queue_list, name="list"),
     path("q/<slug:slug>/bulk/", views.queue_bulk, name="bulk"),
     path("bulk/<int:pk>/", views.bulk_job_view, name="bulk-job"),

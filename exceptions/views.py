@@ -19,14 +19,25 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from crosswalks.suggestions import auto_map_threshold
 from exceptions.bulk import BULK_ACTIONS, BULK_LIMIT, bulk_ids_for_filter, bulk_job_start
 from exceptions.errors import BulkError, ExceptionNotOpen, InvalidCursor, ResolutionError
 from exceptions.escalation import exception_deadlines
 from exceptions.forms import CommentForm, FilterForm, TagsForm
-from exceptions.models import BulkJob, BulkJobStatus, ExceptionStatus, Queue, SavedFilter, SyncException
+from exceptions.models import (
+    CATALOGUE,
+    BulkJob,
+    BulkJobStatus,
+    ExceptionStatus,
+    Queue,
+    SavedFilter,
+    SyncException,
+)
 from exceptions.permissions import can_be_assigned, queue_has_perm, queue_workers, queues_for
 from exceptions.resolution import (
     PATHS,
@@ -34,8 +45,15 @@ from exceptions.resolution import (
     exception_resolve_path,
     root_cause_group,
 )
-from exceptions.screens import BADGE_SECONDS, screen_render, screen_sidebar
+from exceptions.screens import (
+    BADGE_SECONDS,
+    screen_cache_key,
+    screen_counts_changed,
+    screen_render,
+    screen_sidebar,
+)
 from exceptions.selectors import (
+    customer_candidates,
     exception_list,
     exception_page,
     payment_terms_choices,
@@ -68,7 +86,7 @@ TOTAL_CAP = 10_000
 
 
 def _root_causes(request: AuthenticatedHttpRequest, queue: Queue) -> list[dict[str, Any]]:
-    key = f"triage-causes:{request.user.pk}:{queue.pk}"
+    key = screen_cache_key("causes", request.user.pk, queue.pk)
     causes = cache.get(key)
     if causes is None:
         causes = root_causes(user=request.user, queue=queue)
@@ -89,18 +107,24 @@ def _visible_exception(request: AuthenticatedHttpRequest, pk: int, *, work: bool
     return exception
 
 
-def _done(request: AuthenticatedHttpRequest, exception: SyncException, event: str, message: str,
-          *, level: int = messages.SUCCESS) -> HttpResponse:
+def _done(request: AuthenticatedHttpRequest, exception: SyncException, event: str, message: str) -> HttpResponse:
+    screen_counts_changed()
     if request.htmx:
         response = _detail(request, exception.pk)
         response["HX-Trigger"] = event
-        if level == messages.ERROR:
-            response["HX-Reswap"] = "innerHTML"
         return response
-    messages.add_message(request, level, message)
+    messages.success(request, message)
     return redirect("exceptions:detail", pk=exception.pk)
 
 
+def _refused(request: AuthenticatedHttpRequest, exception: SyncException, error: str,
+             *, comment_form: CommentForm | None = None) -> HttpResponse:
+    """The detail again, with `error` said in place and what the person typed kept: 422 with or
+    without htmx (static/hub.js swaps a 422 into its target like a 200, app-wide)."""
+    return _detail(request, exception.pk, error=error, comment_form=comment_form)
+
+
+@never_cache
 @login_required
 @require_GET
 def queue_overview(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -121,6 +145,18 @@ def queue_overview(request: AuthenticatedHttpRequest) -> HttpResponse:
     return screen_render(request, "exceptions/queue_overview.html", "overview", context)
 
 
+@never_cache
+@login_required
+@require_GET
+def queue_sidebar(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The sidebar alone: it asks for itself after a resolution (`exceptionResolved`)."""
+    sidebar = screen_sidebar(request)
+    slug = request.GET.get("queue", "")
+    queue = next((q for q in sidebar if q.slug == slug), None)
+    return screen_render(request, "exceptions/_sidebar.html", None, {"sidebar": sidebar, "queue": queue})
+
+
+@never_cache
 @login_required
 @require_GET
 def queue_list(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
@@ -131,8 +167,9 @@ def queue_list(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     form = FilterForm(params)
     status = 200
     cursor_error = ""
+    filters = form.filters()
     qs = exception_list(user=request.user, queue=queue,
-                        include_snoozed=request.GET.get("snoozed") == "1", **form.filters())
+                        include_snoozed=request.GET.get("snoozed") == "1", **filters)
     if not form.is_valid():
         # The form shows what is wrong by its field; listing everything instead would look like
         # an answer to the filter the person typed.
@@ -149,6 +186,9 @@ def queue_list(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         row.sla = sla_state(row, cutoffs=cutoffs)  # type: ignore[attr-defined]
     keep = {k: v for k, v in params.items() if k != "after" and v}
     total, capped = _capped_total(qs)
+    # What resolving one of a root cause does depends on its type (the catalogue says which).
+    cause_type = qs.values_list("type_code", flat=True).first() if filters["fingerprint"] else None
+    cause_entry = CATALOGUE.get(cause_type) if cause_type else None
     context = {
         "queue": queue,
         "form": form,
@@ -160,6 +200,7 @@ def queue_list(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         "next_url": f"?{urlencode({**keep, 'after': page.next_cursor})}" if page.next_cursor else "",
         "sidebar": screen_sidebar(request),
         "causes": _root_causes(request, queue),
+        "cause_group_resolves": cause_entry.group_resolves if cause_entry else False,
         "saved_filters": SavedFilter.objects.filter(user=request.user, queue=queue),
         "current_query": urlencode([(k, v) for k, v in request.GET.items() if k != "after" and v]),
         "can_work": queue_has_perm(user=request.user, queue=queue, perm="work"),
@@ -198,7 +239,8 @@ def exception_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
     return _detail(request, pk)
 
 
-def _detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+def _detail(request: AuthenticatedHttpRequest, pk: int, *, error: str = "",
+            comment_form: CommentForm | None = None) -> HttpResponse:
     # Undecorated: htmx POSTs answer with the detail's partial, which require_GET would refuse.
     exception = _visible_exception(request, pk)
     handoff = exception.handoff
@@ -212,6 +254,9 @@ def _detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         "paths": paths,
         "path_names": [p for p, _ in paths],
         "suggestions": product_suggestions(exception=exception) if exception.type_code == "product_not_mapped" else [],
+        "candidates": customer_candidates(exception=exception) if exception.type_code == "customer_not_found" else [],
+        "customer_threshold": auto_map_threshold("account"),
+        "product_threshold": auto_map_threshold("product"),
         "terms": payment_terms_choices() if exception.type_code == "missing_required_field" else [],
         "events": list(exception.events.select_related("actor").order_by("-created_at", "-pk")),
         "handoff_events": list(handoff.events.select_related("actor").order_by("-created_at", "-pk")[:20]),
@@ -224,16 +269,20 @@ def _detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         "in_flight": handoff.status in IN_FLIGHT,
         "sla": sla_state(exception),
         "deadlines": exception_deadlines(exception) if exception.is_open else [],
-        "comment_form": CommentForm(),
+        "comment_form": comment_form or CommentForm(),
         "tags_form": TagsForm(initial={"tags": ", ".join(exception.tags or [])}),
         "sidebar": screen_sidebar(request),
-        "error": getattr(request, "resolution_error", ""),
+        "error": error,
     }
     # After a refused resolution, the values the person typed go back into the form.
     context["posted"] = request.POST if context["error"] else {}
     context["posted_material"] = request.POST.getlist("sap_material[]")[:1] if context["error"] else []
-    return screen_render(request, "exceptions/exception_detail.html", "deal-status,exception-work", context,
-                   status=422 if context["error"] and not request.htmx else 200)
+    response = screen_render(request, "exceptions/exception_detail.html",
+                             "deal-status,exception-work,exception-status", context,
+                             status=422 if error or (comment_form is not None and comment_form.errors) else 200)
+    # The page shows live state: Back after a resolution must ask again, not show it open.
+    add_never_cache_headers(response)
+    return response
 
 
 @login_required
@@ -261,7 +310,8 @@ def exception_comment_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRe
     exception = _visible_exception(request, pk, work=True)
     form = CommentForm(request.POST)
     if not form.is_valid():
-        return _done(request, exception, "commentRejected", "A comment needs some text.", level=messages.ERROR)
+        # Said beside the comment box, with the text kept so nothing typed is lost.
+        return _refused(request, exception, "", comment_form=form)
     exception_comment(exception=exception, actor=request.user, body=form.cleaned_data["body"])
     return _done(request, exception, "exceptionCommented", "Comment added.")
 
@@ -286,7 +336,7 @@ def exception_wait_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
         exception_wait(exception=exception, actor=request.user,
                        on=request.POST.get("on", ""))
     except ExceptionNotOpen as error:
-        return _done(request, exception, "waitRejected", str(error), level=messages.ERROR)
+        return _refused(request, exception, str(error))
     return _done(request, exception, "exceptionWaiting", "Waiting on someone outside: timers paused.")
 
 
@@ -312,9 +362,8 @@ def exception_resolve_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRe
         exception_resolve_path(exception=exception, actor=request.user, path=path,
                                data=resolution_data(request.POST))
     except (ResolutionError, ExceptionNotOpen, PermissionDenied) as error:
-        # Shown in place, with what the person typed kept in the form (422 without htmx).
-        request.resolution_error = str(error)  # type: ignore[attr-defined]
-        return _detail(request, exception.pk)
+        # Shown in place, with what the person typed kept in the form.
+        return _refused(request, exception, str(error))
     return _done(request, exception, "exceptionResolved", f"{PATHS[path][0]}: done. The deal is re-running.")
 
 
@@ -363,6 +412,7 @@ def bulk_job_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     }
     response = screen_render(request, "exceptions/bulk_job.html", "bulk-status", context)
     if request.htmx and job.status == BulkJobStatus.DONE:
+        screen_counts_changed()
         response["HX-Trigger"] = "exceptionsBulkApplied"
     return response
 

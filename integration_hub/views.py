@@ -5,10 +5,12 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views import defaults
 from django.views.decorators.http import require_GET, require_http_methods
 
 from exceptions.models import CATALOGUE, RECONCILIATION_TYPES
+from exceptions.permissions import queues_for
 from integration_hub.dashboard import DEFAULT_DAYS, dashboard_get
 from integration_hub.errors import TraceNotFound, TraceQueryInvalid
 from integration_hub.forms import ReconciliationRunForm
@@ -32,7 +34,16 @@ def home(request: HttpRequest) -> HttpResponse:
     metrics = health_metrics() if user_is_integration_user(user=request.user) else None
     # The same numbers as the dashboard's headline (a home-page view of them, without the trends).
     board = dashboard_get(user=request.user, days=DEFAULT_DAYS) if metrics is not None else None
-    return render(request, "home.html", {"metrics": metrics, "board": board})
+    # Every queue's count is shown, but only a queue the person may open is a link (the rest
+    # would be a 404 for them).
+    viewable = set(queues_for(user=request.user, perm="view").values_list("slug", flat=True))
+    return render(request, "home.html", {"metrics": metrics, "board": board, "viewable_queues": viewable})
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page's <link rel="icon"> says."""
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 @require_GET

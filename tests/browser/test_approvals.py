@@ -48,3 +48,30 @@ def test_it_lets_an_approver_approve_one_deal_and_reject_another(sync_world, cas
     assert second.handoff.status == HandoffStatus.CANCELLED
     opportunity = sync_world.opportunity(second.handoff.opportunity_id)
     assert opportunity["ERP_Sync_Status__c"] == "Rejected"
+
+
+def test_it_says_why_a_cancel_without_a_note_is_refused_and_shows_the_release_at_once(
+        sync_world, cast, browser_context, live_server):  # noqa: F811
+    handoff = sync_world.drive(sync_world.receive(close_deal_worth(sync_world.flow, Decimal("80000"))))
+    approval = Approval.objects.get(handoff=handoff)
+    assert approval.status == ApprovalStatus.WINDOW_OPEN
+
+    page = browser_login(browser_context, live_server, cast.approver)
+    page.goto(f"/approvals/{approval.pk}/")
+    assert "Block releases" in page.inner_text("#approval-kpis")
+    page.click("button[value=cancel]")
+    page.wait_for_selector("#decision [role=alert]")
+    assert "say why" in page.inner_text("#decision [role=alert]")
+    assert page.locator("#decision").count() == 1
+    screenshot(page, "approvals-cancel-refused")
+    approval.refresh_from_db()
+    assert approval.status == ApprovalStatus.WINDOW_OPEN
+
+    page.click("button[value=release]")
+    page.wait_for_selector("#decision .outcome")
+    page.wait_for_selector("#approval-kpis [data-released-at]")
+    approval.refresh_from_db()
+    assert approval.status == ApprovalStatus.RELEASED
+    assert "Block released" in page.inner_text("#approval-kpis")
+    assert "Block releases" not in page.inner_text("#approval-kpis")
+    screenshot(page, "approvals-released")

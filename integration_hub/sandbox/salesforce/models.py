@@ -52,6 +52,10 @@ class SfApiUsage(models.Model):
     day = models.DateField(primary_key=True)
     count = models.PositiveIntegerField(default=0)
 
+    class Meta:
+        verbose_name = "Salesforce API usage"
+        verbose_name_plural = "Salesforce API usage"
+
     def __str__(self) -> str:
         return f"{self.day}: {self.count}"
 

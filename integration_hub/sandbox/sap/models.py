@@ -21,6 +21,8 @@ class SapEntity(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "SAP entity"
+        verbose_name_plural = "SAP entities"
         constraints = [
             models.UniqueConstraint(fields=["service", "entity_set", "key"], name="sandbox_sap_entity_key"),
         ]
