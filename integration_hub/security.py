@@ -22,8 +22,9 @@ from django.http import HttpRequest, HttpResponse
 security_log = logging.getLogger("hub.security")
 
 
-def client_ip(request: HttpRequest) -> str:
-    """The client's address: the last X-Forwarded-For hop behind our TLS proxy, else REMOTE_ADDR.
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address: the last X-Forwarded-For hop behind our TLS proxy, else REMOTE_ADDR;
+    None when the request has neither (axes then records no address, as for force_login's request).
 
     The last hop is the one our proxy appended; anything before it the client may have written.
     """
@@ -31,7 +32,7 @@ def client_ip(request: HttpRequest) -> str:
         forwarded = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
         if forwarded:
             return forwarded[-1]
-    return str(request.META.get("REMOTE_ADDR") or "?")
+    return request.META.get("REMOTE_ADDR") or None
 
 
 def _who(request: HttpRequest) -> str:
@@ -47,7 +48,7 @@ def security_denied(request: HttpRequest, reason: str, *, user: str | None = Non
 
     `user` names who tried when the request carries nobody yet (a sign-in's username)."""
     who = user if user is not None else _who(request)
-    ip = client_ip(request)
+    ip = client_ip(request) or "?"
     security_log.log(level, "denied: %s user=%s ip=%s path=%s", reason, who, ip, request.path,
                      extra={"security_reason": reason, "security_user": who, "security_ip": ip,
                             "security_path": request.path})

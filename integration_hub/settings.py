@@ -468,6 +468,8 @@ LOGGING = {
         "django.server": {"level": "WARNING"},
         "pyodata": {"level": "WARNING"},
         "hub.security": {"level": "INFO"},
+        # axes notes every sign-in at INFO; the lockouts that matter are hub.security's lines.
+        "axes": {"level": "WARNING"},
     },
 }
 

@@ -281,7 +281,7 @@ class SalesforceOutboundMessageView(APIView):
             security_denied(request, f"outbound message: {exc}")
             return soap_fault(f"malformed Outbound Message: {exc}", status=400)
         except MalformedMessage as exc:
-            logger.info("outbound message refused from %s: %s", client_ip(request), exc)
+            logger.info("outbound message refused from %s: %s", client_ip(request) or "?", exc)
             return soap_fault(f"malformed Outbound Message: {exc}", status=400)
 
         if not _org_ok(message.organization_id):
