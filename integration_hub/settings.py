@@ -321,8 +321,10 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {"anon": HUB_API_ANON_RATE, "user": HUB_API_USER_RATE, "webhook": HUB_WEBHOOK_RATE},
-    # The client's address is the last X-Forwarded-For hop, the one our proxy appended.
-    "NUM_PROXIES": 1 if HUB_BEHIND_TLS_PROXY else None,
+    # Behind our proxy the client is the last X-Forwarded-For hop (the one it appended); otherwise
+    # REMOTE_ADDR. Not None: DRF would then key on a client-written X-Forwarded-For, and a caller
+    # rotating it would never be throttled.
+    "NUM_PROXIES": 1 if HUB_BEHIND_TLS_PROXY else 0,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Integration hub API",

@@ -146,6 +146,15 @@ def test_it_throttles_anonymous_callers_per_address():
     assert elsewhere == 200
 
 
+def test_it_does_not_let_a_forged_x_forwarded_for_dodge_the_anonymous_rate():
+    url = reverse("schema")
+    with _rates(anon="2/min"):
+        answers = [APIClient(REMOTE_ADDR="10.0.0.11", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}").get(url).status_code
+                   for n in range(3)]
+
+    assert answers == [200, 200, 429]
+
+
 def test_it_gives_the_webhook_its_own_budget_and_answers_a_soap_fault_with_retry_after():
     url = reverse("api:salesforce-outbound-message") + "?token=wrong"
     with _rates(anon="1/min", webhook="3/min"):
