@@ -326,6 +326,23 @@ def test_it_logs_one_security_line_with_user_ip_and_path_for_a_failed_webhook_au
     assert f"path={url}" in line and "guess" not in line  # the query string (and its secret) stays out
 
 
+def test_it_logs_one_security_line_when_someone_opens_an_approval_not_theirs(cast: Cast, caplog):
+    approval = Approval.objects.create(handoff=HandoffFactory(status=HandoffStatus.AWAITING_APPROVAL), level="high",
+                                       status="pending")
+    assign_perm("approvals.view_approval", cast.approver, approval)
+    screen = Client()
+    screen.force_login(cast.outsider)
+
+    with caplog.at_level(logging.INFO, logger="hub.security"):
+        page = screen.get(reverse("approvals:detail", args=[approval.pk]))
+        answer = client_for(cast.outsider).get(f"/api/v1/approvals/{approval.pk}/")
+
+    assert (page.status_code, answer.status_code) == (404, 404)
+    lines = security_lines(caplog)
+    assert len(lines) == 2 and all(f"approval {approval.pk}" in line and "user=outsider" in line for line in lines)
+    assert client_for(cast.approver).get(f"/api/v1/approvals/{approval.pk}/").status_code == 200
+
+
 # -- who may open a handoff ----------------------------------------------------------------------
 def _handoff_with(type_code: str, n: int) -> int:
     return SyncExceptionFactory(type_code=type_code, fingerprint=f"{type_code}:{n}",
