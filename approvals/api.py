@@ -22,6 +22,7 @@ from approvals.services import (
 )
 from integration_hub.errors import HubError
 from integration_hub.http import AuthenticatedRequest
+from integration_hub.security import security_denied
 
 
 class ApprovalEventSerializer(serializers.ModelSerializer):
@@ -66,6 +67,15 @@ class ApprovalViewSet(viewsets.ReadOnlyModelViewSet):
             return approval_list(self.request.user, status=self.request.query_params.get("status", ""),
                                  level=self.request.query_params.get("level", ""))
         return approvals_visible(self.request.user)
+
+    def get_object(self) -> Approval:
+        try:
+            return super().get_object()
+        except Http404:
+            pk = str(self.kwargs.get("pk", ""))
+            if pk.isdigit() and Approval.objects.filter(pk=int(pk)).exists():
+                security_denied(self.request, f"approval {pk} is not assigned or delegated to the user")
+            raise
 
     @extend_schema(request=DecisionSerializer, responses={200: ApprovalSerializer})
     @action(detail=True, methods=["post"])

@@ -16,12 +16,15 @@ from approvals.selectors import approval_events, approval_history, approval_list
 from approvals.services import ApprovalError, approval_decide, approval_release, approval_rerun
 from integration_hub.errors import HubError
 from integration_hub.http import AuthenticatedHttpRequest
+from integration_hub.security import security_denied
 
 
 def _visible(request: AuthenticatedHttpRequest, pk: int) -> Approval:
     try:
         return approvals_visible(request.user).get(pk=pk)
     except Approval.DoesNotExist as exc:
+        if Approval.objects.filter(pk=pk).exists():  # someone else's: worth a security line
+            security_denied(request, f"approval {pk} is not assigned or delegated to the user")
         raise Http404("no such approval") from exc
 
 

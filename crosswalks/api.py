@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -30,7 +31,7 @@ from crosswalks.models import (
     ProductMapping,
     ProductMappingComponent,
 )
-from crosswalks.permissions import can_edit
+from crosswalks.permissions import can_edit, can_read_history
 from crosswalks.sap_lookup import SapLookup
 from crosswalks.selectors import change_list, product_mapping_list, stale_alerts, unblock_preview
 from crosswalks.services import (
@@ -45,6 +46,7 @@ from crosswalks.services import (
 from crosswalks.tables import table_get
 from integration_hub.api import EnumChoiceField
 from integration_hub.http import AuthenticatedRequest
+from integration_hub.security import security_denied
 
 
 class ProductMappingComponentSerializer(serializers.ModelSerializer):
@@ -241,7 +243,9 @@ class CrosswalkHistoryView(APIView):
     @extend_schema(parameters=[OpenApiParameter("key", OpenApiTypes.STR, description="one row's key")],
                    responses=CrosswalkChangeSerializer(many=True))
     def get(self, request: AuthenticatedRequest, table: str) -> Response:
-        table_get(table)
+        if not can_read_history(request.user, table_get(table)):
+            security_denied(request, f"crosswalk history of {table}: not an editor of the table")
+            raise Http404
         changes = change_list(table=table, row_key=request.query_params.get("key"))[:500]
         return Response([{"id": c.pk, "row_key": c.row_key, "action": c.action, "channel": c.channel,
                           "actor": str(c.actor) if c.actor else None, "reason": c.reason,

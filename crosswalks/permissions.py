@@ -4,6 +4,9 @@ Admins edit everything; the "Crosswalk editors" group (product ops and master da
 edits every table; members of a table's owning queue edit that table (product ops: products and
 units; master data: accounts, terms, tax, currencies); so does anyone holding the model's
 `change_` permission (e.g. given in the admin).
+
+A table's history (who changed what, why, and the old values) is for the people who may edit the
+table and for admins (staff): everyone else gets 404, on the screen and in the API.
 """
 
 from __future__ import annotations
@@ -29,3 +32,8 @@ def can_edit(user: Any, table: Table) -> bool:
 
 def editable_tables(user: Any) -> set[str]:
     return {slug for slug, table in TABLES.items() if can_edit(user, table)}
+
+
+def can_read_history(user: Any, table: Table) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and user.is_active
+                and (user.is_staff or can_edit(user, table)))

@@ -182,10 +182,12 @@ def crosswalk_row_delete(
 
 
 def crosswalk_change_revert(
-    *, change: CrosswalkChange, actor: Any, reason: str = "", channel: str = ChangeChannel.UI,
-    lookup: SapLookup | None = None,
+    *, change: CrosswalkChange, actor: Any, channel: str, reason: str = "", lookup: SapLookup | None = None,
 ) -> RowSaved | None:
     """Put the row back the way it was before `change` (deleting it if the change created it).
+
+    `channel` has no default: the history says where the revert was made (screen or API), and a
+    default would quietly file an API revert under the screen.
 
     Restoring is a save like any other: the old values are checked against SAP again (they may
     have gone from SAP since), and a mapping brought back resolves the exceptions it fixes.

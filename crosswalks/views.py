@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,7 +26,7 @@ from crosswalks import suggestions as suggest
 from crosswalks.csvio import export_csv, import_apply, import_plan
 from crosswalks.errors import ImportRejected
 from crosswalks.models import ChangeChannel, CrosswalkChange, MappingSource
-from crosswalks.permissions import can_edit, editable_tables
+from crosswalks.permissions import can_edit, can_read_history, editable_tables
 from crosswalks.sap_lookup import SapLookup
 from crosswalks.selectors import change_list, handoff_statuses, row_as_of, stale_alerts, unblock_preview
 from crosswalks.services import (
@@ -38,6 +38,7 @@ from crosswalks.services import (
 from crosswalks.tables import TABLES, Table, table_get
 from integration_hub.http import AuthenticatedHttpRequest
 from integration_hub.models import HandoffStatus
+from integration_hub.security import security_denied
 
 SETTLED = {HandoffStatus.BLOCKED, HandoffStatus.WRITTEN_BACK, HandoffStatus.CREATED, HandoffStatus.FAILED,
            HandoffStatus.CANCELLED, HandoffStatus.AWAITING_APPROVAL}
@@ -66,6 +67,7 @@ def _context(request: AuthenticatedHttpRequest, table: Table, **extra: Any) -> d
         "page": page,
         "rows": [(obj, snap, table.row_key(snap)) for obj, snap in ((o, table.snapshot(o)) for o in rows)],
         "can_edit": can_edit(request.user, table),
+        "can_read_history": can_read_history(request.user, table),
         "editable": editable_tables(request.user),
         "alerts": stale_alerts(),
         **extra,
@@ -175,6 +177,9 @@ def watch(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_GET
 def history(request: AuthenticatedHttpRequest, table: str) -> HttpResponse:
     spec = table_get(table)
+    if not can_read_history(request.user, spec):
+        security_denied(request, f"crosswalk history of {spec.slug}: not an editor of the table")
+        raise Http404("no such history")
     key = request.GET.get("key", "")
     changes = list(change_list(table=spec.slug, row_key=key if key else None)[:200])
     as_of_text = request.GET.get("as_of", "").strip()
@@ -202,7 +207,8 @@ def change_revert(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     spec = table_get(change.table)
     _require_editor(request, spec)
     try:
-        saved = crosswalk_change_revert(change=change, actor=request.user, reason=request.POST.get("reason", ""))
+        saved = crosswalk_change_revert(change=change, actor=request.user, channel=ChangeChannel.UI,
+                                        reason=request.POST.get("reason", ""))
         rerun = len(saved.rerun_handoffs) if saved else 0
         messages.success(request, f"Reverted {change.row_key} to before {change.created_at:%Y-%m-%d %H:%M}."
                          + (f" {rerun} blocked deal(s) re-run." if rerun else ""))

@@ -43,6 +43,7 @@ from exceptions.services import (
 )
 from integration_hub.api import enum_field, salesforce_id_param
 from integration_hub.http import AuthenticatedRequest
+from integration_hub.security import security_denied
 
 
 class AllowedOr404(permissions.BasePermission):
@@ -216,9 +217,20 @@ class SyncExceptionViewSet(viewsets.ReadOnlyModelViewSet):
             **list_filters(params),
         )
 
+    def get_object(self) -> SyncException:
+        try:
+            return super().get_object()
+        except Http404:
+            pk = str(self.kwargs.get("pk", ""))
+            if pk.isdigit() and SyncException.objects.filter(pk=int(pk)).exists():
+                security_denied(self.request, f"exception {pk} is outside the user's queues")
+            raise
+
     def _workable(self) -> SyncException:
         exception = self.get_object()
         if not queue_has_perm(user=self.request.user, queue=exception.queue, perm="work"):
+            security_denied(self.request, f"exception {exception.pk}: may view queue {exception.queue.slug} "
+                                          "but not work it")
             raise Http404  # viewing is not working; do not confirm more than the user may do
         return exception
 

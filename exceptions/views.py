@@ -77,6 +77,7 @@ from exceptions.services import (
 from integration_hub.breaker import breakers_list
 from integration_hub.http import AuthenticatedHttpRequest
 from integration_hub.models import HandoffStatus
+from integration_hub.security import security_denied
 
 PAGE_SIZE = 50
 # While the handoff is in one of these, the detail page polls to show the outcome live.
@@ -101,8 +102,14 @@ def _capped_total(qs: Any) -> tuple[int, bool]:
 
 
 def _visible_exception(request: AuthenticatedHttpRequest, pk: int, *, work: bool = False) -> SyncException:
-    exception = get_object_or_404(exception_list(user=request.user), pk=pk)
+    try:
+        exception = get_object_or_404(exception_list(user=request.user), pk=pk)
+    except Http404:
+        if SyncException.objects.filter(pk=pk).exists():  # someone else's: worth a security line
+            security_denied(request, f"exception {pk} is outside the user's queues")
+        raise
     if work and not queue_has_perm(user=request.user, queue=exception.queue, perm="work"):
+        security_denied(request, f"exception {pk}: may view queue {exception.queue.slug} but not work it")
         raise Http404("no such exception")
     return exception
 

@@ -29,6 +29,7 @@ from integration_hub.models import (
     salesforce_id_18,
 )
 from integration_hub.ports import DEFAULT_ERP_TARGET
+from integration_hub.security import security_denied
 from integration_hub.selectors import handoff_list, reconciliation_run_get, user_may_reconcile
 from integration_hub.services import reconciliation_run_request
 from integration_hub.trace import HELP, trace_for
@@ -168,8 +169,9 @@ class HandoffDetailSerializer(HandoffSerializer):
 class HandoffViewSet(viewsets.ReadOnlyModelViewSet):
     """Handoffs with their status, SAP order number and open exceptions.
 
-    Staff and queue members (integration users) see handoffs; anybody else gets an empty list
-    and 404 on detail.
+    Admins and integration ops see every handoff; anybody else only those with an exception or an
+    approval they may see (`selectors.handoffs_visible`): others are left out of the list and 404
+    on detail.
     """
 
     serializer_class = HandoffSerializer
@@ -188,6 +190,15 @@ class HandoffViewSet(viewsets.ReadOnlyModelViewSet):
                 Prefetch("sync_attempts", queryset=SyncAttempt.objects.order_by("created_at", "pk")),
             )
         return qs
+
+    def get_object(self) -> Handoff:
+        try:
+            return super().get_object()
+        except Http404:
+            pk = str(self.kwargs.get("pk", ""))
+            if pk.isdigit() and Handoff.objects.filter(pk=int(pk)).exists():
+                security_denied(self.request, f"handoff {pk}: none of its exceptions or approvals is theirs")
+            raise
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
         return HandoffDetailSerializer if self.action == "retrieve" else HandoffSerializer

@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from approvals.selectors import approvals_visible
 from exceptions.models import (
     CATALOGUE,
     NON_HOLDING_TYPES,
@@ -19,6 +20,7 @@ from exceptions.models import (
     Queue,
     SyncException,
 )
+from exceptions.permissions import queues_for
 from integration_hub.models import (
     Handoff,
     HandoffEvent,
@@ -60,6 +62,26 @@ def user_is_integration_user(*, user: AbstractBaseUser | AnonymousUser) -> bool:
     return user.is_staff or user.exception_queues.exists()
 
 
+def user_sees_every_handoff(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Admins (staff, superusers) and integration ops (the people who reconcile), who watch every deal."""
+    return user_may_reconcile(user=user)
+
+
+def handoffs_visible(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Handoff]:
+    """The handoffs `user` may open: a handoff carries customer data and the raw SAP and Salesforce
+    calls, so besides admins and integration ops only the people who may see one of its exceptions
+    (a queue they may view) or one of its approvals (assigned or delegated to them). One rule for
+    the API, the dashboard's deal lists and the trace; anyone else gets 404 or "nothing matches"."""
+    if not isinstance(user, User) or not user.is_authenticated:
+        return Handoff.objects.none()
+    if user_sees_every_handoff(user=user):
+        return Handoff.objects.all()
+    by_exception = Exists(SyncException.objects.filter(handoff=OuterRef("pk"),
+                                                       queue__in=queues_for(user=user, perm="view")))
+    by_approval = Exists(approvals_visible(user).filter(handoff=OuterRef("pk")))
+    return Handoff.objects.filter(by_exception | by_approval)
+
+
 # Handoffs that have come to an end: an order exists (and may be written back), or a person
 # or the pipeline gave up on the deal. The dashboard's automation rate is out of these.
 FINISHED_STATUSES: tuple[str, ...] = (HandoffStatus.CREATED, HandoffStatus.WRITTEN_BACK, HandoffStatus.FAILED,
@@ -85,16 +107,15 @@ def handoff_list(
     received_before: datetime | None = None, needed_person: bool | None = None,
     exception_types: Collection[str] | None = None, low_confidence: bool | None = None,
 ) -> QuerySet[Handoff]:
-    """Handoffs visible to `user`, with `open_exception_count` and open exceptions prefetched.
+    """Handoffs visible to `user` (`handoffs_visible`), with `open_exception_count` and open exceptions
+    prefetched.
 
     `opportunity_id` may be either form; raises `InvalidSalesforceId` when it is not an id.
     The other filters are the dashboard's drill-downs: `needed_person` (a holding exception or a
     person's transition, the rule of the manual intervention rate), `exception_types` (had one of
     them, any status), `low_confidence` (a transformed field below CONFIDENT).
     """
-    if not user_is_integration_user(user=user):
-        return Handoff.objects.none()
-    qs = Handoff.objects.annotate(
+    qs = handoffs_visible(user=user).annotate(
         open_exception_count=Count("exceptions", filter=Q(exceptions__status=ExceptionStatus.OPEN))
     ).prefetch_related(
         Prefetch(

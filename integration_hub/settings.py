@@ -15,10 +15,12 @@ filesystem broker).
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -68,6 +70,19 @@ def env_float(name: str, default: float, *, minimum: float | None = None) -> flo
     return value
 
 
+_RATE_PERIODS = ("s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A DRF throttle rate such as `1200/min`: a positive count per second, minute, hour or day."""
+    raw = os.environ.get(name)
+    value = default if raw is None or raw.strip() == "" else raw.strip()
+    count, _, period = value.partition("/")
+    if not count.isdigit() or int(count) < 1 or period not in _RATE_PERIODS:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a rate (use e.g. 60/min, 10/s, 1000/hour)")
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
@@ -98,6 +113,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "axes",
+    "csp",
     "drf_spectacular",
     "guardian",
     "django_celery_beat",
@@ -117,6 +134,8 @@ if HUB_SANDBOX:
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "integration_hub.security.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -125,6 +144,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a refused sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 if HUB_SANDBOX:
     # First, so a request a sandbox server received never reaches the hub's own URLs.
@@ -180,6 +201,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
+    # First: it refuses a locked-out user+IP before any password is checked (force_login in tests
+    # and browser_login bypass authenticate(), so they are unaffected).
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -197,11 +221,91 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 WHITENOISE_USE_FINDERS = True
 
+# -- login throttling (django-axes): per user *and* IP, so one attacker cannot lock a colleague out
+# from elsewhere, and a locked-out address may still sign in as somebody else ----------------------
+HUB_LOGIN_FAILURE_LIMIT = env_int("HUB_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+HUB_LOGIN_COOLOFF_MINUTES = env_int("HUB_LOGIN_COOLOFF_MINUTES", 15, minimum=1)
+AXES_FAILURE_LIMIT = HUB_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=HUB_LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The address the proxy saw, not the proxy's own (integration_hub.security.client_ip).
+AXES_CLIENT_IP_CALLABLE = "integration_hub.security.client_ip"
+# Attempts are rows in PostgreSQL (the default handler): every web process sees the same count.
+# The hub's own `hub.security` line says who was locked out; axes' per-attempt lines stay quiet.
+AXES_VERBOSE = False
+
+# -- transport: production is secure by default; the embedded demo (HUB_SANDBOX) runs over http -----
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and X-Forwarded-For). Only then may
+# those headers be trusted: anyone can send them to a hub that is reached directly.
+HUB_BEHIND_TLS_PROXY = env_bool("HUB_BEHIND_TLS_PROXY", default=False)
+if HUB_BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("HUB_SSL_REDIRECT", default=PRODUCTION)
+# Load balancers and orchestrators probe the health check over plain http from inside.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("HUB_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HUB_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# The preload directive only matters once the domain is submitted to the browsers' preload list.
+SECURE_HSTS_PRELOAD = env_bool("HUB_HSTS_PRELOAD", default=True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Features no screen uses, refused for the page and anything it embeds (PermissionsPolicyMiddleware).
+HUB_PERMISSIONS_POLICY = ("accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), "
+                          "gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), usb=()")
+
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads nothing from it; the token is rendered into hx-headers
-SESSION_COOKIE_SECURE = env_bool("HUB_SECURE_COOKIES", default=False)
+SESSION_COOKIE_SECURE = env_bool("HUB_SECURE_COOKIES", default=PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
+
+# -- Content-Security-Policy (django-csp 4): scripts and styles from the hub's own static files ----
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        # No inline script, no eval: htmx runs with allowEval off (base.html's htmx-config).
+        "script-src": [SELF],
+        # Style *attributes* carry data-driven widths and scores (dashboard bars, confidence
+        # meters), so they are allowed; `<style>` elements and inline blocks are not (style-src-elem).
+        # style-src keeps 'unsafe-inline' only as the fallback for browsers without the -attr/-elem
+        # directives, where blocking the attributes would break those bars.
+        "style-src": [SELF, UNSAFE_INLINE],
+        "style-src-elem": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# -- the cache: badge counts, and the API throttles' counters, which every web process must share --
+# `redis://…` (default: REDIS_URL), `locmem://` (one process), or unset without Redis: files under
+# var/cache, shared by the processes of one machine.
+HUB_CACHE_URL = env_str("HUB_CACHE_URL", env_str("REDIS_URL"))
+CACHES: dict[str, dict[str, object]]
+if HUB_CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": HUB_CACHE_URL,
+                          "KEY_PREFIX": "hub"}}
+elif HUB_CACHE_URL == "locmem://":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+elif not HUB_CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": str(VAR_DIR / "cache")}}
+else:
+    raise ImproperlyConfigured(f"HUB_CACHE_URL={HUB_CACHE_URL!r}: use redis://…, rediss://…, or locmem://")
+
+# -- API throttling (DRF): generous enough that the demo and the suite never meet them -------------
+HUB_API_USER_RATE = env_rate("HUB_API_USER_RATE", "1200/min")
+HUB_API_ANON_RATE = env_rate("HUB_API_ANON_RATE", "60/min")
+# Salesforce sends Outbound Messages in bursts from a few addresses: its own, higher budget.
+HUB_WEBHOOK_RATE = env_rate("HUB_WEBHOOK_RATE", "6000/min")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -212,6 +316,15 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {"anon": HUB_API_ANON_RATE, "user": HUB_API_USER_RATE, "webhook": HUB_WEBHOOK_RATE},
+    # Behind our proxy the client is the last X-Forwarded-For hop (the one it appended); otherwise
+    # REMOTE_ADDR. Not None: DRF would then key on a client-written X-Forwarded-For, and a caller
+    # rotating it would never be throttled.
+    "NUM_PROXIES": 1 if HUB_BEHIND_TLS_PROXY else 0,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Integration hub API",
@@ -375,6 +488,8 @@ LOGGING = {
         "django.server": {"level": "WARNING"},
         "pyodata": {"level": "WARNING"},
         "hub.security": {"level": "INFO"},
+        # axes notes every sign-in at INFO; the lockouts that matter are hub.security's lines.
+        "axes": {"level": "WARNING"},
     },
 }
 

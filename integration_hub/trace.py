@@ -18,7 +18,8 @@ A customer (business partner) with more than one deal, or any key shared by seve
 answers with the list of deals, each linking to its own trace.
 
 Who sees what: the trace is for the people who may look at handoffs (staff and queue members,
-`user_is_integration_user`, as the handoff API); anyone else is told nothing matches. An
+`user_is_integration_user`), and of those deals only the ones they may open
+(`selectors.handoffs_visible`, as the handoff API); anything else is told nothing matches. An
 exception in a queue the person may not view (`exceptions.permissions.queue_has_perm`, the rule
 of the triage list and detail) shows that it exists — its type, status and time — never its
 title, message or link; an approval the person may not see (`approvals.selectors.approvals_visible`)
@@ -61,7 +62,7 @@ from integration_hub.models import (
     salesforce_id_18,
 )
 from integration_hub.recording import working_on
-from integration_hub.selectors import user_is_integration_user
+from integration_hub.selectors import handoffs_visible, user_is_integration_user
 
 Viewer = User | AnonymousUser
 
@@ -498,7 +499,12 @@ def trace_for(*, user: Viewer, query: str | None, bodies: bool = False) -> Trace
     resolution = _resolve(value)
     if resolution is None:
         raise TraceNotFound(nothing)
-    handoffs = resolution.handoffs
+    # Deals the person may not open (selectors.handoffs_visible) are as good as absent.
+    visible = set(handoffs_visible(user=user).filter(pk__in=[h.pk for h in resolution.handoffs])
+                  .values_list("pk", flat=True))
+    handoffs = [h for h in resolution.handoffs if h.pk in visible]
+    if resolution.handoffs and not handoffs:
+        raise TraceNotFound(nothing)
     trace = Trace(query=value, match=resolution.match, handoffs=[deal_summary(h) for h in handoffs],
                   notes=list(resolution.notes))
     if len(handoffs) > 1:
@@ -516,7 +522,7 @@ def trace_for(*, user: Viewer, query: str | None, bodies: bool = False) -> Trace
             trace.notes.append(f"The deal carries order {handoff.sap_sales_order}, but SAP's order "
                                f"{resolution.sap_order} names it: reconciliation looks into that.")
     if value.isdigit() and resolution.match.kind != "handoff" and len(value) <= HANDOFF_ID_MAX \
-            and Handoff.objects.filter(pk=int(value)).exists():
+            and handoffs_visible(user=user).filter(pk=int(value)).exists():
         trace.notes.append(f"{value} is also a handoff id: search H-{int(value)} for that deal.")
     trace.timeline = _timeline(handoff, order=trace.sap_order, user=user, bodies=bodies, notes=trace.notes)
     return trace

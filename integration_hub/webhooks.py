@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO, Any
@@ -20,20 +21,23 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import Throttled
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from integration_hub.errors import InvalidSalesforceId
 from integration_hub.models import HandoffSource, salesforce_id_18, salesforce_ids_equal
+from integration_hub.security import client_ip, security_denied, security_log
 from integration_hub.services import handoff_receive
 
-security_log = logging.getLogger("hub.security")
 logger = logging.getLogger(__name__)
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -151,13 +155,16 @@ def parse_outbound_message(body: bytes) -> OutboundMessage:
     )
 
 
-def soap_fault(message: str, *, status: int, code: str = "soapenv:Client") -> HttpResponse:
-    body = (
+def soap_fault_body(message: str, *, code: str = "soapenv:Client") -> str:
+    return (
         f'<soapenv:Envelope xmlns:soapenv="{SOAP_ENV}"><soapenv:Body><soapenv:Fault>'
         f"<faultcode>{code}</faultcode><faultstring>{escape(message)}</faultstring>"
         "</soapenv:Fault></soapenv:Body></soapenv:Envelope>"
     )
-    return HttpResponse(body, status=status, content_type=CONTENT_TYPE)
+
+
+def soap_fault(message: str, *, status: int, code: str = "soapenv:Client") -> HttpResponse:
+    return HttpResponse(soap_fault_body(message, code=code), status=status, content_type=CONTENT_TYPE)
 
 
 def _token_ok(presented: str) -> bool:
@@ -176,10 +183,6 @@ def _org_ok(organization_id: str) -> bool:
     except InvalidSalesforceId as exc:
         security_log.error("SALESFORCE_ORG_ID is not a valid Salesforce id, so every message is refused: %s", exc)
         return False
-
-
-def _client(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "?")
 
 
 def is_sync_stage(notification: OpportunityNotification) -> bool:
@@ -214,6 +217,18 @@ class SalesforceOutboundMessageView(APIView):
     permission_classes = [AllowAny]
     parser_classes = [SoapXmlParser]
     renderer_classes = [SoapXmlRenderer]
+    # Its own budget (HUB_WEBHOOK_RATE), not the anonymous API's: Salesforce sends in bursts.
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "webhook"
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, Throttled):
+            # A SOAP fault Salesforce understands; it sends the message again later on its own.
+            wait = getattr(exc, "wait", None)
+            return Response(soap_fault_body("rate limit exceeded, retry later", code="soapenv:Server"),
+                            status=429, content_type=CONTENT_TYPE,
+                            headers={"Retry-After": str(max(1, math.ceil(wait or 1)))})
+        return super().handle_exception(exc)
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple[BaseRenderer, str]:
         # Salesforce's Accept header is not ours to judge: always answer SOAP, never 406.
@@ -245,6 +260,9 @@ class SalesforceOutboundMessageView(APIView):
             (403, "text/xml"): OpenApiResponse(
                 OpenApiTypes.STR, description="SOAP fault: unexpected organization"
             ),
+            (429, "text/xml"): OpenApiResponse(
+                OpenApiTypes.STR, description="SOAP fault: HUB_WEBHOOK_RATE exceeded; see Retry-After"
+            ),
         },
         auth=[],
         tags=["hooks"],
@@ -252,11 +270,7 @@ class SalesforceOutboundMessageView(APIView):
     def post(self, request: Request) -> HttpResponse:
         presented = request.query_params.get("token") or request.headers.get("X-Hub-Token", "")
         if not _token_ok(presented):
-            security_log.warning(
-                "outbound message rejected: %s webhook token from %s",
-                "wrong" if presented else "missing",
-                _client(request),
-            )
+            security_denied(request, f"outbound message: {'wrong' if presented else 'missing'} webhook token")
             return soap_fault("authentication failed", status=401)
 
         try:
@@ -264,18 +278,15 @@ class SalesforceOutboundMessageView(APIView):
         except MalformedId as exc:
             # Salesforce never sends a broken id; a message that carries one past the token was
             # forged or tampered with.
-            security_log.warning("outbound message rejected from %s: %s", _client(request), exc)
+            security_denied(request, f"outbound message: {exc}")
             return soap_fault(f"malformed Outbound Message: {exc}", status=400)
         except MalformedMessage as exc:
-            logger.info("outbound message refused from %s: %s", _client(request), exc)
+            logger.info("outbound message refused from %s: %s", client_ip(request) or "?", exc)
             return soap_fault(f"malformed Outbound Message: {exc}", status=400)
 
         if not _org_ok(message.organization_id):
-            security_log.warning(
-                "outbound message rejected: organization %s is not the configured org (from %s)",
-                message.organization_id,
-                _client(request),
-            )
+            security_denied(request, f"outbound message: organization {message.organization_id} is not the "
+                                     "configured org")
             return soap_fault("organization not accepted", status=403)
 
         won = [n for n in message.opportunities if is_sync_stage(n)]

@@ -11,3 +11,6 @@ import os
 # The suite drives the local Salesforce and SAP sandboxes (apps, URL routing, connector defaults);
 # set, not defaulted, so the workers and settings probes it starts inherit it too.
 os.environ["HUB_SANDBOX"] = "1"
+# The suite clears the cache before every test (conftest's _fresh_cache); on Redis, clear() is
+# FLUSHDB, which would also drop the Celery broker's queues kept in the same database.
+os.environ.setdefault("HUB_CACHE_URL", "locmem://")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django import template
@@ -7,6 +8,14 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
+
+
+@register.filter
+def duration_minutes(value: timedelta | None) -> int:
+    """Whole minutes of a duration (the sign-in lockout's cool-off), rounded up."""
+    if value is None:
+        return 0
+    return -(-int(value.total_seconds()) // 60)
 
 
 @register.filter

@@ -10,7 +10,13 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from crosswalks.models import CrosswalkChange, CustomerMapping, PaymentTermsMapping, ProductMapping
+from crosswalks.models import (
+    ChangeChannel,
+    CrosswalkChange,
+    CustomerMapping,
+    PaymentTermsMapping,
+    ProductMapping,
+)
 from crosswalks.selectors import product_mapping_active, row_as_of, stale_alerts, unblock_preview
 from crosswalks.services import crosswalk_change_revert, crosswalk_row_save, product_mapping_create
 from crosswalks.tables import TABLES, parse_components
@@ -40,7 +46,7 @@ def test_it_records_who_changed_what_and_why_and_reverts_it(cast: Cast, sap_know
     assert change.before["materials"] == "MAT-EL-001 × 1"
     assert change.after["materials"] == "MAT-EL-002 × 2 EA"
 
-    crosswalk_change_revert(change=change, actor=cast.admin)
+    crosswalk_change_revert(change=change, actor=cast.admin, channel=ChangeChannel.UI)
     mapping.refresh_from_db()
     assert [c.sap_material for c in mapping.components.all()] == ["MAT-EL-001"]
     assert CrosswalkChange.objects.filter(row_key="EL-X01").first().action == "revert"
@@ -72,7 +78,7 @@ def test_it_records_api_and_deletes_and_revert_of_a_delete_brings_the_row_back(
     assert deleted.action == "delete" and deleted.after is None
     assert list(CrosswalkChange.objects.filter(row_key="SKU-9").values_list("channel", flat=True)) == ["ui", "api"]
 
-    crosswalk_change_revert(change=deleted, actor=cast.admin)
+    crosswalk_change_revert(change=deleted, actor=cast.admin, channel=ChangeChannel.UI)
     assert ProductMapping.objects.get(crm_product_code="SKU-9").components.get().sap_material == "MAT-1"
 
 
@@ -289,6 +295,6 @@ def test_it_refuses_to_revert_to_a_material_sap_no_longer_has(cast: Cast, sap_kn
     change = CrosswalkChange.objects.get(row_key="EL-X05", action="update")
 
     with pytest.raises(ValidationError, match="SAP has no material MAT-NOPE-OLD"):
-        crosswalk_change_revert(change=change, actor=cast.admin)
+        crosswalk_change_revert(change=change, actor=cast.admin, channel=ChangeChannel.UI)
 
     assert mapping.components.get().sap_material == "MAT-EL-006"

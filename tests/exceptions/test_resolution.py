@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from crosswalks.models import CrosswalkChange, CustomerMapping, ProductMapping
+from crosswalks.models import ChangeChannel, CrosswalkChange, CustomerMapping, ProductMapping
 from crosswalks.services import crosswalk_change_revert
 from exceptions.errors import ResolutionError
 from exceptions.models import ExceptionEvent, SyncException
@@ -271,7 +271,7 @@ def test_it_records_a_pick_that_replaces_a_mapping_as_a_change_that_can_be_rever
     exception.refresh_from_db()
     assert exception.status == "resolved"
 
-    crosswalk_change_revert(change=change, actor=people.admin)
+    crosswalk_change_revert(change=change, actor=people.admin, channel=ChangeChannel.UI)
     mapping = CustomerMapping.objects.get(org_id=handoff.org_id, crm_account_id=account)
     assert (mapping.sap_business_partner, mapping.sap_ship_to) == (earlier, earlier)
 

@@ -176,7 +176,9 @@ SANDBOX_PROBE = SETUP + (
     "print(sorted(a.name for a in apps.get_app_configs() if a.name.startswith('integration_hub.sandbox')));"
     "print(s.SALESFORCE_INSTANCE_URL, s.SAP_BASE_URL);"
     # What a sandbox server does: the same project, marked to answer with the sandbox's URLs.
-    "print(Client().get('/services/data/', **{URLCONF_KEY: 'integration_hub.sandbox.salesforce.urls'}).status_code)"
+    # Over https: production redirects plain http (SECURE_SSL_REDIRECT).
+    "print(Client().get('/services/data/', secure=True,"
+    " **{URLCONF_KEY: 'integration_hub.sandbox.salesforce.urls'}).status_code)"
 )
 
 
