@@ -3,8 +3,10 @@
 The pipeline's tests run against it as well as against the SAP sandbox, so the port is shown to
 be the only way the engine reaches an ERP. It prices the way the sandbox does (PPR0 × FX, the
 customer's K007, the deal's item discount), keeps credit and receivables from the catalogue, and
-can be told to fail: `fail_next(op, error)` raises once, `drop_next_create()` commits an order
-and then answers with an unknown outcome. After an order: `status_set(number, **fields)` changes
+can be told to fail: `fail_next(op, error)` raises once, `fail_any_next(error, times=n)` fails the
+next n calls whatever they are (an outage), `drop_next_create()` commits an order and then answers
+with an unknown outcome, and `crash_after_next_create(error)` commits an order and then raises
+`error` (the worker dies before it hears back). After an order: `status_set(number, **fields)` changes
 its status (and its change time, unless `moved=False`, as a payment in FI leaves it),
 `standing_set(customer, **fields)` the customer's credit standing and `document_add(document)`
 gives an order a delivery, an invoice or a payment.
@@ -62,6 +64,8 @@ class FakeErp:
         self._numbers = itertools.count(5000001)
         self._failures: dict[str, list[HubError]] = {}
         self._drop_next_create = False
+        self._any_failures: list[HubError] = []
+        self._crash_after_create: BaseException | None = None
         self.companies = {c.business_partner: c for c in catalog.companies() if c.in_sap}
         self.materials = {m.material: m for m in catalog.materials()}
         self.discounts = dict(catalog.customer_discounts())
@@ -73,11 +77,25 @@ class FakeErp:
     def fail_next(self, operation: str, error: HubError, *, times: int = 1) -> None:
         self._failures.setdefault(operation, []).extend([error] * times)
 
+    def fail_any_next(self, error: HubError, *, times: int = 1) -> None:
+        self._any_failures.extend([error] * times)
+
     def drop_next_create(self) -> None:
         self._drop_next_create = True
 
+    def crash_after_next_create(self, error: BaseException | None) -> None:
+        self._crash_after_create = error
+
+    def faults_clear(self) -> None:
+        self._failures.clear()
+        self._any_failures.clear()
+        self._drop_next_create = False
+        self._crash_after_create = None
+
     def _enter(self, operation: str) -> None:
         self.calls.append(operation)
+        if self._any_failures:
+            raise self._any_failures.pop(0)
         pending = self._failures.get(operation)
         if pending:
             raise pending.pop(0)
@@ -199,6 +217,9 @@ class FakeErp:
         self.statuses[number] = ErpOrderStatus(number=number, deal_key=order.deal_key, customer=order.customer,
                                                order_status="Delivery Block" if delivery_block else "Open",
                                                currency=order.currency, changed_at=timezone.now())
+        if self._crash_after_create is not None:
+            crash, self._crash_after_create = self._crash_after_create, None
+            raise crash
         if self._drop_next_create:
             self._drop_next_create = False
             raise AmbiguousOutcome("connection reset after the request was sent", system="sap")
