@@ -6,6 +6,7 @@ body DRF sends, instead of repeating `responses=` on ~60 operations.
   keyed by index, `{"ids": {"1": ["…"]}}`), or `{"detail": "…"}` when a rule refused it.
 - 401: no or a bad credential (`WWW-Authenticate: Token`); 403: signed in but not allowed.
 - 404: nothing there, or nothing this user may see (the API never confirms what it hides).
+- 429: over the caller's rate (per user, per anonymous address); `Retry-After` says when to come back.
 - 502 / 503: an external system (SAP, Salesforce) the operation needed refused the call / did not
   answer (integration_hub.api_errors); after a 503, try again.
 An operation that documents a code itself keeps its own (a 400 of its own may also be DRF's). Times of day (`format: time`, which
@@ -45,6 +46,7 @@ ANSWERS = {
     "401": ("Not signed in: send `Authorization: Token <key>` or a session cookie.", ERROR),
     "403": ("Signed in, but not allowed to do this.", ERROR),
     "404": ("Not found, or not visible to you.", ERROR),
+    "429": ("Too many requests: try again after Retry-After seconds.", ERROR),
     "502": ("SAP or Salesforce refused a call the operation needed.", ERROR),
     "503": ("SAP or Salesforce did not answer; nothing was changed. Try again after Retry-After seconds.", ERROR),
 }

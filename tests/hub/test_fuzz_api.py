@@ -13,6 +13,7 @@ import socket
 import time
 from collections.abc import Iterator
 from typing import Any
+from unittest import mock
 
 import pytest
 import schemathesis
@@ -22,6 +23,7 @@ from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from rest_framework.authtoken.models import Token
+from rest_framework.throttling import SimpleRateThrottle
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -110,11 +112,20 @@ def _fuzz(operation: Any, *, headers: dict[str, str], examples: int, extra: list
     return ran
 
 
+@pytest.fixture
+def unthrottled() -> Iterator[None]:
+    """The inputs are under test here, not the rates (tests/web/test_security.py has those): a
+    throttled answer would stop examining an operation for the rest of the minute."""
+    rates = {**SimpleRateThrottle.THROTTLE_RATES, "user": "100000/min", "anon": "100000/min"}
+    with mock.patch.object(SimpleRateThrottle, "THROTTLE_RATES", rates):
+        yield
+
+
 @pytest.mark.slow
 @pytest.mark.django_db
 @pytest.mark.timeout(300)
 def test_it_answers_generated_requests_without_a_5xx_and_as_the_schema_says(
-    cast: Cast, settings: Any, refused_port: int, in_process_wsgi: WSGIHandler
+    cast: Cast, settings: Any, refused_port: int, in_process_wsgi: WSGIHandler, unthrottled: None
 ) -> None:
     settings.SAP_BASE_URL = f"http://127.0.0.1:{refused_port}/sap/opu/odata/sap/"
     settings.SALESFORCE_INSTANCE_URL = f"http://127.0.0.1:{refused_port}"

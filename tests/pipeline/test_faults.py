@@ -64,6 +64,8 @@ def test_it_parks_deals_while_sap_is_down_and_drains_them_when_it_returns(sync_w
         work_due(handoffs)
         time.sleep(0.1)
     during = sap_calls() - before
+    print(f"\nSAP down 6 s, 8 deals woken whenever due: {during} SAP calls (breaker opens after "
+          f"{settings.HUB_BREAKER_FAILURE_THRESHOLD})")
 
     for handoff in handoffs:
         handoff.refresh_from_db()
