@@ -11,31 +11,17 @@ import json
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from exceptions import views
 from exceptions.models import SyncException
 from exceptions.services import exception_tags_set
+from tests.exceptions.test_triage import api, web
 from tests.factories import Cast, SyncExceptionFactory
 
 pytestmark = pytest.mark.django_db
 LIST = reverse("exceptions:list", args=["pricing"])
 API_LIST = reverse("api:exception-list")
-
-
-def web(user: object) -> Client:
-    client = Client()
-    client.force_login(user)  # type: ignore[arg-type]
-    return client
-
-
-def api(user: object) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
-    return client
 
 
 def cursor(values: list[object]) -> str:
