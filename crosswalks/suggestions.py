@@ -90,6 +90,11 @@ class Suggestion:
     candidates: list[Candidate]
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def threshold(self) -> float:
+        """Below this a candidate is offered, never chosen for the person (`auto_map_threshold`)."""
+        return auto_map_threshold(self.kind)
+
 
 class _Index:
     def __init__(self, texts: dict[str, str]) -> None:

@@ -1,8 +1,9 @@
-// One keystroke accepts a suggestion: Enter takes the best candidate, 1-5 pick one.
+// One keystroke accepts a suggestion: 1-5 pick a candidate; Enter takes the best one only when it
+// scores at or above the auto-map threshold (data-strong): a weak best guess is never one keystroke away.
 document.addEventListener("keydown", (event) => {
   const card = event.target.closest && event.target.closest(".xw-suggestion");
   if (!card || event.target !== card) return;
-  const index = event.key === "Enter" ? "1" : event.key;
-  const button = card.querySelector(`button[data-accept="${index}"]`);
+  const selector = event.key === "Enter" ? 'button[data-accept="1"][data-strong]' : `button[data-accept="${event.key}"]`;
+  const button = card.querySelector(selector);
   if (button) { event.preventDefault(); button.click(); }
 });

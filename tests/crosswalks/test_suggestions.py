@@ -93,3 +93,24 @@ def test_it_suggests_for_every_unmapped_product_and_account_and_accepts_in_one_p
                 {"kind": "account", "key": "001A", "name": "Globex", "value": "17100003"})
     assert CustomerMapping.objects.get().sap_business_partner == "17100003"
     assert [s.kind for s in suggestions()] == []
+
+
+def test_it_never_puts_a_weak_best_guess_one_keystroke_away(cast: Cast, sap_cache: None) -> None:
+    """Enter accepts the best candidate only from the auto-map threshold up; below it the page
+    says so and the person picks a number (1-5) on purpose."""
+    SyncExceptionFactory(type_code=ExceptionType.PRODUCT_NOT_MAPPED, fingerprint="product_not_mapped:weak",
+                         evidence={"product_code": "EL-T3", "product_name": "Enterprise License - Tier 3"})
+    SyncExceptionFactory(type_code=ExceptionType.CUSTOMER_NOT_FOUND, fingerprint="customer_not_found:strong",
+                         evidence={"account": "001B", "account_name": "Initech Systems Corporation"})
+    found = {s.key: s for s in suggestions()}
+    weak, strong = found["EL-T3"].candidates[0], found["001B"].candidates[0]
+    assert weak.confidence < found["EL-T3"].threshold <= 0.95
+    assert strong.confidence >= found["001B"].threshold
+
+    client = Client()
+    client.force_login(cast.admin)
+    page = client.get(reverse("crosswalks:suggestions")).content.decode()
+    weak_card = page[page.index('data-key="EL-T3"'):page.index('data-key="001B"')]
+    strong_card = page[page.index('data-key="001B"'):]
+    assert "data-strong" not in weak_card and "check it" in weak_card and "(weight" in weak_card
+    assert 'data-accept="1" data-strong' in strong_card
