@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
-from django.db import connection, connections
+from django.db import connection
 from rest_framework.test import APIClient
 
 from exceptions.calendar import CalendarSpec, business_add, business_elapsed, business_subtract
@@ -36,6 +36,7 @@ from exceptions.services import (
     queue_member_remove,
 )
 from integration_hub.models import HandoffStatus
+from tests.concurrency import at_once
 from tests.factories import HandoffFactory, SyncExceptionFactory, UserFactory
 
 UTC_CAL = CalendarSpec()
@@ -271,25 +272,7 @@ def test_it_escalates_once_when_two_sweeps_run_at_once() -> None:
     queue_member_add(queue=queue_ensure(slug="master-data"), user=lead, lead=True)
     _policy("master-data", levels=TWO_LEVELS)
     exceptions = [_exception(opened=at(0, 9)) for _ in range(5)]
-    barrier = threading.Barrier(2)
-    results: list[dict[str, int]] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            barrier.wait(timeout=10)
-            results.append(escalation_sweep(now=at(2, 9), flush=False))
-        except BaseException as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert not errors
+    results = at_once(lambda: escalation_sweep(now=at(2, 9), flush=False))
     assert sum(r["fired"] for r in results) == 10  # 5 exceptions × 2 levels, once each
     assert EscalationStep.objects.count() == 10
     for exc in exceptions:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from integration_hub.connectors.base import CallRecord
 from integration_hub.models import (
@@ -21,6 +23,7 @@ from integration_hub.services import (
     handoff_receive,
     handoff_release,
     handoff_transition,
+    handoffs_due,
     sync_attempt_add_healing,
     sync_attempt_record,
     transformation_log_add,
@@ -261,12 +264,6 @@ def test_it_logs_a_transformation_with_its_confidence() -> None:
 
 
 def test_it_finds_work_a_lost_message_left_behind() -> None:
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from integration_hub.services import handoffs_due
-
     now = timezone.now()
     due = HandoffFactory(status="ready", next_attempt_at=now - timedelta(seconds=1))
     later = HandoffFactory(status="creating", next_attempt_at=now + timedelta(minutes=5))

@@ -12,7 +12,7 @@ from unittest import mock
 
 import pytest
 import requests
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 from kombu.exceptions import OperationalError
@@ -30,6 +30,7 @@ from integration_hub.models import (
 )
 from integration_hub.services import handoff_receive
 from integration_hub.tasks import process_handoff
+from tests.concurrency import at_once
 from tests.factories import make_cast
 from tests.pipeline.conftest import ORG_ID
 
@@ -133,33 +134,13 @@ def test_it_refuses_a_countdown_the_broker_could_not_hold(settings):
         dispatch.send_now(dispatch.PROCESS_HANDOFF, 1, countdown=30)
 
 
-def _twice_at_once(fn: Any) -> list[Any]:
-    """Run `fn` in two threads released together, as two beats firing the same tick."""
-    barrier = threading.Barrier(2)
-    results: list[Any] = []
-
-    def run() -> None:
-        barrier.wait()
-        try:
-            results.append(fn())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
-
-
 def test_two_beats_sweep_each_handoff_once(sync_world, settings):
     settings.HUB_SWEEP_GRACE_SECONDS = 0
     rows = [Handoff.objects.create(org_id=ORG_ID, opportunity_id=sync_world.flow.one("clean")[0], source="webhook")
             for _ in range(6)]
     Handoff.objects.filter(pk__in=[r.pk for r in rows]).update(updated_at=timezone.now() - timedelta(minutes=5))
 
-    counts = _twice_at_once(triggers.sweep)
+    counts = at_once(triggers.sweep)
 
     assert sum(counts) == 6
     assert sorted(sync_world.enqueued) == sorted(r.pk for r in rows)  # each woken once, by one beat
@@ -178,7 +159,7 @@ def test_two_beats_read_one_poll_window_once(sync_world):
     with mock.patch.object(type(sync_world.salesforce), "query_all", slow_query_all):
         timer = threading.Timer(1.0, gate.set)
         timer.start()
-        created = _twice_at_once(triggers.poll_salesforce)
+        created = at_once(triggers.poll_salesforce)
     assert sorted(created) == [0, 1]
     assert SyncAttempt.objects.filter(system="salesforce", operation__startswith="query").count() == queries + 1
     assert Handoff.objects.filter(opportunity_id=opportunity_id).count() == 1
