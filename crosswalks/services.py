@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -37,6 +38,8 @@ from crosswalks.selectors import unblock_preview
 from crosswalks.tables import TABLES, Table
 from exceptions.models import ExceptionStatus, SyncException
 from exceptions.services import exception_resolve
+from integration_hub import ports
+from integration_hub.erp.cache import erp_cache_forget_field
 from integration_hub.models import Handoff, HandoffStatus
 
 
@@ -82,6 +85,9 @@ def _as_validation_error(errors: Mapping[str, str]) -> ValidationError:
     return ValidationError({k: [v] for k, v in errors.items()})
 
 
+_PARTNER_COLUMNS = ("sap_business_partner", "sap_ship_to")
+
+
 def change_record(
     *, table: Table, action: str, channel: str, before: dict[str, str] | None, after: dict[str, str] | None,
     actor: Any, reason: str = "",
@@ -89,6 +95,12 @@ def change_record(
     """Write one history row; a save that changed nothing leaves no trace."""
     if action == ChangeAction.UPDATE and before == after:
         return None
+    # The ERP's cached master data of the partners a person's edit names is read afresh by the next
+    # deal (a row the pipeline learnt names a partner it has just read).
+    partners = {snap[name] for snap in (before, after) if snap for name in _PARTNER_COLUMNS if snap.get(name)}
+    if partners and channel != ChangeChannel.PIPELINE:
+        transaction.on_commit(partial(erp_cache_forget_field, field="customer", values=sorted(partners),
+                                      targets=ports.ERP_TARGETS))
     row_key = table.row_key(after or before or {})
     return CrosswalkChange.objects.create(
         table=table.slug, row_key=row_key, action=action, channel=channel, before=before, after=after,

@@ -18,6 +18,7 @@ from integration_hub.connectors.sap import SapClient
 from integration_hub.crm.base import CrmPort
 from integration_hub.crm.salesforce import SalesforceCrm
 from integration_hub.erp.base import ErpPort
+from integration_hub.erp.cache import CachedErp
 from integration_hub.erp.s4hana import S4HanaErp
 from integration_hub.recording import record
 
@@ -57,7 +58,8 @@ def erp_for(target: str = DEFAULT_ERP_TARGET) -> ErpPort:
     if target not in ERP_ADAPTERS:
         raise LookupError(f"no ERP adapter for target {target!r}; known: {', '.join(ERP_TARGETS)}")
     key, build = ERP_ADAPTERS[target]()
-    return _cached(f"erp:{target}", key, build)
+    # Every adapter answers master-data reads from the shared cache (integration_hub.erp.cache).
+    return _cached(f"erp:{target}", key, lambda: CachedErp(build()))
 
 
 def crm() -> CrmPort:

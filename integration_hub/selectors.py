@@ -22,6 +22,7 @@ from exceptions.models import (
 )
 from exceptions.permissions import queues_for
 from integration_hub.models import (
+    WORKABLE_STATUSES,
     Handoff,
     HandoffEvent,
     HandoffStatus,
@@ -159,3 +160,22 @@ def health_metrics(*, since: datetime | None = None) -> dict[str, Any]:
     )
     return {"since": since, "total": sum(by_status.values()), "by_status": by_status,
             "open_by_queue": open_by_queue}
+
+
+def erp_customers_in_flight(*, erp_target: str, within: timedelta = timedelta(hours=1), limit: int = 500) -> list[str]:
+    """The ERP customers of deals being worked on or touched lately: what the cache beat keeps warm."""
+    since = timezone.now() - within
+    rows = (
+        Handoff.objects.filter(erp_target=erp_target)
+        .filter(Q(status__in=[*WORKABLE_STATUSES, HandoffStatus.BLOCKED, HandoffStatus.AWAITING_APPROVAL])
+                | Q(updated_at__gte=since))
+        .filter(updated_at__gte=since - timedelta(days=1))
+        .exclude(canonical__organization__sap_business_partner="")
+        .values_list("canonical__organization__sap_business_partner", flat=True)
+        .order_by("-updated_at")[: limit * 4]
+    )
+    seen: dict[str, None] = {}
+    for number in rows:
+        if number and isinstance(number, str):
+            seen.setdefault(number, None)
+    return list(seen)[:limit]

@@ -531,6 +531,18 @@ HUB_PRICE_VARIANCE_PERCENT = env_float("HUB_PRICE_VARIANCE_PERCENT", 2.0, minimu
 HUB_SAP_PAYMENT_TERMS_KEYS = env_list("HUB_SAP_PAYMENT_TERMS_KEYS", ["0001", "0002", "0003", "0004", "NT30", "NT45",
                                                                     "NT60", "NT90"])
 
+# The ERP master-data cache (integration_hub.erp.cache), shared by all workers through the Django
+# cache: seconds an entry may live, per kind (0 turns a kind off), and how often the beat re-reads
+# what the deals in flight need.
+HUB_ERP_CACHE_SECONDS = {
+    "customer": env_int("HUB_ERP_CACHE_CUSTOMER_SECONDS", 900, minimum=0),
+    "material": env_int("HUB_ERP_CACHE_MATERIAL_SECONDS", 3600, minimum=0),
+    "credit": env_int("HUB_ERP_CACHE_CREDIT_SECONDS", 120, minimum=0),
+    "receivables": env_int("HUB_ERP_CACHE_CREDIT_SECONDS", 120, minimum=0),
+    "history": env_int("HUB_ERP_CACHE_HISTORY_SECONDS", 600, minimum=0),
+}
+HUB_ERP_CACHE_REFRESH_SECONDS = env_float("HUB_ERP_CACHE_REFRESH_SECONDS", 60.0, minimum=5.0)
+
 # Reconciliation (integration_hub.reconciliation): how far an order's net may stray from the
 # deal's amount, the default window in days, and when the nightly run starts (local time).
 HUB_RECONCILIATION_TOLERANCE_PERCENT = env_float("HUB_RECONCILIATION_TOLERANCE_PERCENT", 0.5, minimum=0.0)
@@ -545,6 +557,8 @@ CELERY_BEAT_SCHEDULE = {
     "poll-salesforce": {"task": "integration_hub.tasks.poll_salesforce", "schedule": HUB_POLL_INTERVAL_SECONDS},
     "sweep-handoffs": {"task": "integration_hub.tasks.sweep_handoffs", "schedule": HUB_SWEEP_INTERVAL_SECONDS},
     "poll-erp-statuses": {"task": "integration_hub.tasks.poll_erp_statuses", "schedule": HUB_ERP_STATUS_POLL_SECONDS},
+    "refresh-erp-caches": {"task": "integration_hub.tasks.refresh_erp_caches",
+                           "schedule": HUB_ERP_CACHE_REFRESH_SECONDS},
     "refresh-sap-caches": {"task": "crosswalks.tasks.refresh_sap_caches",
                            "schedule": env_float("HUB_SAP_CACHE_REFRESH_SECONDS", 300.0, minimum=10.0)},
 }

@@ -55,6 +55,12 @@ def poll_salesforce() -> int:
 
 
 @shared_task
+def refresh_erp_caches() -> int:
+    """Beat: keep the ERP master data of deals in flight warm in the shared cache."""
+    return triggers.erp_caches_refresh()
+
+
+@shared_task
 def sweep_handoffs() -> int:
     """Beat: re-enqueue handoffs a lost message or a dead worker left behind."""
     return triggers.sweep()

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from integration_hub import ports
 from integration_hub.dispatch import PROCESS_HANDOFF, RECONCILIATION_RUN, send_now
+from integration_hub.erp.cache import CachedErp
 from integration_hub.errors import HubError, InvalidSalesforceId
 from integration_hub.models import (
     HandoffSource,
@@ -26,6 +27,7 @@ from integration_hub.models import (
     ReconciliationStatus,
     salesforce_id_18,
 )
+from integration_hub.selectors import erp_customers_in_flight
 from integration_hub.services import (
     handoff_receive,
     handoffs_sweep_claim,
@@ -96,3 +98,18 @@ def sweep() -> int:
                                                    ).values_list("pk", flat=True):
         send_now(RECONCILIATION_RUN, run_id)
     return len(ids)
+
+
+def erp_caches_refresh() -> int:
+    """Beat: re-read the master data the deals in flight need, before their cache entries expire."""
+    done = 0
+    for target in ports.ERP_TARGETS:
+        customers = erp_customers_in_flight(erp_target=target)
+        port = ports.erp_for(target)
+        if not customers or not isinstance(port, CachedErp):
+            continue
+        try:
+            done += port.refresh(customers)
+        except HubError as error:
+            logger.warning("ERP cache refresh for %s stopped: %s", target, error)
+    return done

@@ -454,12 +454,12 @@ def _check_credit(v: Validation, order_value: Decimal, overrides: dict[str, Any]
     items = account.open_items
     v.open_items = items
     aging = _aging(items, timezone.localdate())
-    open_ar = sum(aging.values(), Decimal("0"))
+    open_ar = account.open_ar
     exposure = open_ar + order_value
     blocked = account.blocked
     v.note("transaction.credit", f"open AR {open_ar} + order {order_value}", f"limit {limit}",
            "credit exposure vs SAP credit limit", 1.0)
-    if blocked or exposure > limit:
+    if account.refuses(order_value):
         reason = "the credit account is blocked" if blocked else f"open AR {open_ar} + this order {order_value} = {exposure} exceeds the limit {limit}"
         v.defect(
             # One customer's exposure is one cause: its deals group together in triage.
@@ -490,7 +490,26 @@ def validate_deal(deal: CanonicalDeal, erp: ErpPort, overrides: dict[str, Any] |
            f"CloseDate + {settings.HUB_DEFAULT_LEAD_TIME_DAYS} days lead time (not before today)", 1.0)
     products_ok = all(line.materials for line in deal.lines) and bool(deal.lines)
     if bp is not None and products_ok:
-        sap_total = _check_pricing(v, erp, overrides)
+        sap_total = _price_healing(v, erp, bp, overrides)
         if sap_total is not None:
             _check_credit(v, sap_total, overrides)
     return v
+
+
+def _price_healing(v: Validation, erp: ErpPort, bp: ErpCustomer, overrides: dict[str, Any]) -> Decimal | None:
+    """Price the draft; when the ERP refuses the customer as we know it (its sales area, say, changed
+    since we read it), read the customer again and price once more."""
+    try:
+        return _check_pricing(v, erp, overrides)
+    except ValidationFailed as error:
+        rejection = erp.rejection(error, v.deal)  # a port with a cache forgets what the refusal names
+        if rejection is None or rejection.field != "customer":
+            raise
+        fresh = erp.customer_get(bp.number)
+        if fresh == bp:
+            raise
+        v.partner = fresh
+        _sales_area(v, fresh, erp)
+        v.note("entity.organization.sap_business_partner", bp.number, fresh.number,
+               f"SAP refused the customer as read before ({error.message}): read it again", 1.0)
+        return _check_pricing(v, erp, overrides)

@@ -118,6 +118,14 @@ class CreditStanding:
     block_reason: str = ""
     open_items: list[OpenItem] = field(default_factory=list)
 
+    @property
+    def open_ar(self) -> Decimal:
+        return sum((item.amount for item in self.open_items), Decimal("0"))
+
+    def refuses(self, order_value: Decimal) -> bool:
+        """The hub's credit rule: a blocked account, or open AR plus this order above the limit."""
+        return self.blocked or self.open_ar + order_value > self.limit
+
 
 @dataclass
 class DraftCheck:
@@ -127,6 +135,13 @@ class DraftCheck:
     total_net: Decimal | None
     currency: str = ""
     credit: CreditStanding | None = None  # None: not asked, or the ERP manages no credit for the customer
+    # The ERP's own credit verdict on this draft, given in the same answer as its prices (S/4's
+    # simulation `to_Credit`): True passed, False refused, None when the ERP gave none.
+    erp_credit_ok: bool | None = None
+
+    @property
+    def order_value(self) -> Decimal:
+        return self.total_net if self.total_net is not None else sum((i.net_amount for i in self.items), Decimal("0"))
 
 
 @dataclass
@@ -217,7 +232,7 @@ class CustomerStanding:
 class Rejection:
     """Which of the deal's fields an ERP refusal names, read from the ERP's error."""
 
-    field: str  # "material" | "payment_terms"
+    field: str  # "material" | "payment_terms" | "customer" (its sales area or master data)
     value: str = ""
 
 

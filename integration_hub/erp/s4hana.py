@@ -45,6 +45,10 @@ from integration_hub.errors import HubError
 
 _MATERIAL_IN_ERROR = re.compile(r"material\s+'?([A-Z0-9][\w-]*)'?", re.IGNORECASE)
 _TERMS_IN_ERROR = ("terms of payment", "payment terms", "paymentterms")
+# V1/300, V1/302: the sold-to party is not set up for the sales area the order names.
+_CUSTOMER_IN_ERROR = ("not maintained for sales area", "sold-to party")
+# TotalCreditCheckStatus of the simulation: A passed, B refused (blank: not checked).
+_CREDIT_VERDICT = {"A": True, "B": False}
 
 
 def _results(value: Any) -> list[dict[str, Any]]:
@@ -372,8 +376,10 @@ class S4HanaErp:
                                 for c in _results(item.get("pricing_elements"))],
                 ))
                 number += 10
+        verdict = str(simulation.get("credit_status") or "")
         check = DraftCheck(items=priced, total_net=_dec(simulation.get("total_net_amount")),
-                           currency=str(simulation.get("currency") or ""))
+                           currency=str(simulation.get("currency") or ""),
+                           erp_credit_ok=_CREDIT_VERDICT.get(verdict))
         if credit:
             check.credit = self.credit_get(deal.organization.sap_business_partner)
         return check
@@ -403,6 +409,8 @@ class S4HanaErp:
                 return Rejection("material", match.group(1))
         if any(term in text.lower() for term in _TERMS_IN_ERROR):
             return Rejection("payment_terms", deal.payment_terms)
+        if any(term in text.lower() for term in _CUSTOMER_IN_ERROR):
+            return Rejection("customer", deal.organization.sap_business_partner)
         return None
 
     # -- orders ------------------------------------------------------------------------------------
