@@ -40,6 +40,13 @@ def snooze_conditions_for(exception: SyncException) -> list[tuple[str, str]]:
     return [(code, SnoozeCondition(code).label) for code in codes]
 
 
+def next_monday_nine(*, now: datetime | None = None) -> datetime:
+    """The snooze form's suggested time: next Monday 09:00, local time."""
+    local = timezone.localtime(now or timezone.now())
+    days = (7 - local.weekday()) % 7 or 7
+    return (local + timedelta(days=days)).replace(hour=9, minute=0, second=0, microsecond=0)
+
+
 def _key_for(exception: SyncException, condition: str) -> str:
     evidence = exception.evidence or {}
     if condition == SnoozeCondition.PARTNER_EXISTS:
