@@ -56,7 +56,7 @@ def _detail_context(request: AuthenticatedHttpRequest, approval: Approval, form:
     factors = [{**f, "evidence_items": [(k.replace("_", " "), v) for k, v in f["evidence"].items()
                                         if k not in skip and v not in (None, "", [])]}
                for f in (risk.factors if risk else [])]
-    return {"approval": approval, "risk": risk, "factors": factors, "deal": approval.handoff.canonical,
+    return {"approval": approval, "risk": risk, "factors": factors, "deal": approval.handoff.canonical, "deal_currency": str((approval.handoff.canonical or {}).get("currency") or ""),
             "history": approval_history(approval), "events": approval_events(approval),
             "form": form or DecisionForm(), "owns": _owns(request, approval)}
 

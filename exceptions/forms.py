@@ -52,7 +52,8 @@ class FilterForm(forms.Form):
     product = forms.CharField(required=False, max_length=100)
     tag = forms.CharField(required=False, max_length=40)
     cause = forms.CharField(required=False, max_length=255)
-    sort = forms.ChoiceField(required=False, choices=[(k, v[0]) for k, v in SORTS.items()])
+    sort = forms.ChoiceField(required=False, choices=[
+        *((k, v[0]) for k, v in SORTS.items()), *((f"-{k}", f"{v[0]} (reversed)") for k, v in SORTS.items())])
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

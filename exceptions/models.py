@@ -131,6 +131,14 @@ QUEUES: dict[str, tuple[str, str]] = {
 }
 
 
+class SnoozeCondition(models.TextChoices):
+    """What a snoozed exception waits for before it checks itself again (exceptions.snooze)."""
+
+    TIME = "time", "until a time"
+    PARTNER_EXISTS = "partner_exists", "until the business partner exists in SAP"
+    PRODUCT_MAPPED = "product_mapped", "until this product is mapped"
+
+
 class ExceptionStatus(models.TextChoices):
     OPEN = "open", "Open"
     RESOLVED = "resolved", "Resolved"
@@ -174,6 +182,12 @@ class SyncException(models.Model):
     )
     tags = models.JSONField(default=list, blank=True)
     snoozed_until = models.DateTimeField(null=True, blank=True)
+    # A snooze may wait for a fact instead of (or before) a time: the sweep wakes it and re-runs
+    # the deal once the fact holds (exceptions.snooze). Database defaults: bulk loads (COPY) skip them.
+    snooze_condition = models.CharField(max_length=20, choices=SnoozeCondition.choices, blank=True, default="",
+                                        db_default="")
+    snooze_key = models.CharField(max_length=120, blank=True, default="", db_default="",
+                                  help_text="what the condition is about: the CRM account or product code")
     # Deal facts copied from the handoff once its canonical record is saved (exception_enrich):
     # the list filters and sorts on them without reading JSON for every row.
     amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
@@ -181,6 +195,10 @@ class SyncException(models.Model):
     customer_name = models.CharField(max_length=255, blank=True)
     product_code = models.CharField(max_length=100, blank=True)
     country = models.CharField(max_length=2, blank=True)
+    # The deciding numbers of a pricing / credit exception, copied from its evidence by
+    # exception_enrich so the list shows and sorts them as columns.
+    variance_pct = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)
+    exposure = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
     # "Waiting on someone outside" pauses the escalation timers (exception_wait / exception_unwait);
     # the business time already paused is kept so resuming does not lose it.
     waiting_since = models.DateTimeField(null=True, blank=True)
@@ -220,6 +238,12 @@ class SyncException(models.Model):
             # A queue's root causes: grouped by fingerprint straight from the index.
             models.Index(fields=["queue", "status", "fingerprint"], name="syncexception_queue_cause_idx",
                          include=["type_code", "handoff", "id"]),
+            # The list's column sorts (exceptions.selectors.SORTS) on text columns.
+            models.Index(fields=["queue", "status", "customer_name", "id"], name="syncexception_customer_idx"),
+            models.Index(fields=["queue", "status", "product_code", "id"], name="syncexception_product_idx"),
+            # The snooze sweep: only rows waiting on a condition.
+            models.Index(fields=["snooze_condition"], condition=~models.Q(snooze_condition="") & models.Q(
+                status="open"), name="syncexception_snooze_idx"),
         ]
 
     def __str__(self) -> str:
@@ -228,6 +252,24 @@ class SyncException(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == ExceptionStatus.OPEN
+
+
+class PendingResolution(models.Model):
+    """A resolution a person asked for, held for a few seconds so they can undo it.
+
+    Nothing is written (no crosswalk row, no override, no re-run) until `due_at`: an undo deletes
+    the row and nothing happened. A task counted down to `due_at` applies it, and the snooze/undo
+    sweep applies any a lost message left behind; deleting the row is the claim, so it runs once."""
+
+    exception = models.OneToOneField(SyncException, on_delete=models.CASCADE, related_name="pending_resolution")
+    path = models.CharField(max_length=30)
+    data = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    due_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.path} on #{self.exception_id} at {self.due_at:%H:%M:%S}"
 
 
 class EventKind(models.TextChoices):
@@ -240,6 +282,7 @@ class EventKind(models.TextChoices):
     WAITING = "waiting", "Waiting on outside"
     ROUTE = "route", "Routing"
     ESCALATE = "escalate", "Escalation"
+    UNDO = "undo", "Undone"
 
 
 class ExceptionEvent(models.Model):

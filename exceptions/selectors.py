@@ -13,7 +13,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, F, Min, Q, QuerySet, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Abs, Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -124,12 +124,39 @@ def exception_list(
 
 # -- sorting and keyset pagination -----------------------------------------------------------------
 # Each sort is a tuple of (field, descending); the last key is unique so pages never overlap.
+# Every column of the list sorts; "-<key>" is the same sort the other way round (validated here:
+# an unknown key falls back to the default, never reaches ORDER BY).
 SORTS: dict[str, tuple[str, tuple[tuple[str, bool], ...]]] = {
     "priority": ("Priority", (("priority", True), ("first_seen", False), ("pk", False))),
     "oldest": ("Oldest first", (("first_seen", False), ("pk", False))),
     "newest": ("Newest first", (("first_seen", True), ("pk", True))),
     "amount": ("Largest deal", (("amount_sort", True), ("pk", False))),
+    "variance": ("Largest price variance", (("variance_sort", True), ("pk", False))),
+    "exposure": ("Largest credit exposure", (("exposure_sort", True), ("pk", False))),
+    "customer": ("Customer A–Z", (("customer_name", False), ("pk", False))),
+    "product": ("Product A–Z", (("product_code", False), ("pk", False))),
+    "assignee": ("Assignee A–Z", (("assignee_sort", False), ("pk", False))),
 }
+# Annotations the sorts read: an empty value sorts last (after every real number / name).
+SORT_ANNOTATIONS: dict[str, Any] = {
+    "amount_sort": lambda: Coalesce(F("amount"), Value(Decimal("-1"))),
+    "variance_sort": lambda: Coalesce(Abs(F("variance_pct")), Value(Decimal("-1"))),
+    "exposure_sort": lambda: Coalesce(F("exposure"), Value(Decimal("-1"))),
+    "assignee_sort": lambda: Coalesce(F("assignee__username"), Value("\uffff")),
+}
+DECIMAL_KEYS = frozenset({"amount_sort", "variance_sort", "exposure_sort"})
+TEXT_KEYS = frozenset({"customer_name", "product_code", "assignee_sort"})
+
+
+def sort_keys(sort: str) -> tuple[str, tuple[tuple[str, bool], ...]]:
+    """The validated sort name and its keys; "-name" reverses every key (so keyset pages still work)."""
+    name = sort.removeprefix("-")
+    if name not in SORTS:
+        return "priority", SORTS["priority"][1]
+    keys = SORTS[name][1]
+    if sort.startswith("-"):
+        return sort, tuple((key, not desc) for key, desc in keys)
+    return name, keys
 
 
 @dataclass
@@ -169,7 +196,11 @@ def _decode(cursor: str, keys: tuple[tuple[str, bool], ...]) -> list[Any]:
             if parsed is None or timezone.is_naive(parsed):
                 raise invalid
             out.append(parsed)
-        elif name == "amount_sort":
+        elif name in TEXT_KEYS:
+            if not isinstance(value, str) or len(value) > 255:
+                raise invalid
+            out.append(value)
+        elif name in DECIMAL_KEYS:
             amount = _decimal(value)
             if amount is None:
                 raise invalid
@@ -209,10 +240,10 @@ def exception_page(qs: QuerySet[SyncException], *, sort: str = "priority", curso
     Two steps (a "deferred join"): the page's ids and sort keys come from the covering list
     indexes alone (an index-only scan, whatever the filters), then only those rows are read whole.
     """
-    sort = sort if sort in SORTS else "priority"
-    keys = SORTS[sort][1]
-    if sort == "amount":
-        qs = qs.annotate(amount_sort=Coalesce(F("amount"), Value(Decimal("-1"))))
+    sort, keys = sort_keys(sort)
+    for name, _ in keys:
+        if name in SORT_ANNOTATIONS:
+            qs = qs.annotate(**{name: SORT_ANNOTATIONS[name]()})
     order = [f"-{name}" if desc else name for name, desc in keys]
     qs = qs.order_by(*order)
     if cursor:
@@ -280,6 +311,20 @@ def queue_overview(*, user: Viewer, now: datetime | None = None) -> list[QueueSt
     return list(stats.values())
 
 
+def my_work(*, user: Viewer, now: datetime | None = None) -> list[QueueStats]:
+    """The queues a person works (not only views), with the overview's counts and how many of
+    the open ones are assigned to them: what their home page opens on."""
+    if not user.is_authenticated:
+        return []
+    workable = set(queues_for(user=user, perm="work").values_list("pk", flat=True))
+    stats = [s for s in queue_overview(user=user, now=now) if s.queue.pk in workable]
+    mine = dict(SyncException.objects.filter(queue_id__in=workable, status=ExceptionStatus.OPEN, assignee_id=user.pk)
+                .order_by().values_list("queue_id").annotate(n=Count("pk")).values_list("queue_id", "n"))
+    for s in stats:
+        s.mine = mine.get(s.queue.pk, 0)  # type: ignore[attr-defined]
+    return stats
+
+
 @dataclass(frozen=True)
 class SlaCutoffs:
     """An open exception first seen at or before `breached` has been open the queue's SLA in
@@ -341,13 +386,26 @@ def root_causes(*, user: Viewer, queue: Queue | None = None, limit: int = 8) -> 
     qs = exception_list(user=user, status=ExceptionStatus.OPEN)
     if queue is not None:
         qs = qs.filter(queue=queue)
-    return list(
+    causes = list(
         qs.order_by()
         .values("fingerprint", "type_code")
         .annotate(count=Count("pk"), handoffs=Count("handoff", distinct=True), first=Min("pk"))
         .filter(count__gt=1)
         .order_by("-count", "fingerprint")[:limit]
     )
+    evidence = dict(SyncException.objects.filter(pk__in=[c["first"] for c in causes]).values_list("pk", "evidence"))
+    for cause in causes:
+        cause["label"] = cause_label(cause["fingerprint"], evidence.get(cause["first"]) or {})
+    return causes
+
+
+def cause_label(fingerprint: str, evidence: dict[str, Any]) -> str:
+    """What a person calls a root cause: the product or account by name, else the fingerprint's
+    identity ("pricing_mismatch:price:P0" → "price P0")."""
+    for key in ("product_name", "account_name"):
+        if evidence.get(key):
+            return str(evidence[key])
+    return fingerprint.split(":", 1)[-1].replace(":", " ")
 
 
 # -- evidence for resolution forms ----------------------------------------------------------------

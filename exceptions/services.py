@@ -242,7 +242,12 @@ def exception_enrich(*, exception_id: int) -> SyncException | None:
     exception.customer_name = str(organization.get("name") or evidence.get("account_name") or "")[:255]
     exception.product_code = str(evidence.get("product_code") or ",".join(c for c in codes if c))[:100]
     exception.country = str(ship_to.get("country") or "")[:2].upper()
-    exception.save(update_fields=["amount", "currency", "customer_name", "product_code", "country"])
+    variance, exposure = _decimal(evidence.get("variance_percent")), _decimal(evidence.get("exposure"))
+    # Out of the columns' range is no number a person decides on: left empty rather than a crash.
+    exception.variance_pct = variance if variance is not None and abs(variance) < 10**6 else None
+    exception.exposure = exposure if exposure is not None and abs(exposure) < 10**13 else None
+    exception.save(update_fields=["amount", "currency", "customer_name", "product_code", "country",
+                                  "variance_pct", "exposure"])
     if exception.status == ExceptionStatus.OPEN and exception.assignee_id is None:
         # Priority only while nobody (an escalation, a person) has touched it since it was raised.
         untouched = exception.occurrences == 1 and not exception.escalation_steps.exists()

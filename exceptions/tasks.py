@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from exceptions import bulk
+from exceptions import bulk, snooze, undo
 from exceptions.escalation import escalation_sweep as sweep
 from integration_hub.dispatch import BULK_JOB_RUN, send_now
 
@@ -27,3 +27,15 @@ def bulk_jobs_sweep() -> int:
     for job_id in due:
         send_now(BULK_JOB_RUN, job_id)
     return len(due)
+
+
+@shared_task
+def pending_resolution_apply(pending_id: int) -> str:
+    """A held resolution whose undo window ran out (resolve and next)."""
+    return undo.resolution_apply(pending_id=pending_id)
+
+
+@shared_task
+def snooze_sweep() -> dict[str, int]:
+    """Beat: wake the snoozes whose condition holds, apply held resolutions a lost message left."""
+    return {"woke": snooze.snooze_sweep(), "applied": undo.resolutions_apply_due()}

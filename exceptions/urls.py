@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from exceptions import escalation_views, queue_views, routing_views, views
+from exceptions import escalation_views, queue_views, routing_views, views, work_views
 
 app_name = "exceptions"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("q/<slug:slug>/bulk/", views.queue_bulk, name="bulk"),
     path("bulk/<int:pk>/", views.bulk_job_view, name="bulk-job"),
     path("q/<slug:slug>/filters/", views.saved_filter_view, name="saved-filter"),
+    path("q/<slug:slug>/group/", work_views.group_view, name="group"),
     path("q/<slug:slug>/members/", queue_views.queue_members, name="members"),
     path("e/<int:pk>/", views.exception_detail, name="detail"),
     path("e/<int:pk>/assign/", views.exception_assign_view, name="assign"),
@@ -20,6 +21,9 @@ urlpatterns = [
     path("e/<int:pk>/tags/", views.exception_tags_view, name="tags"),
     path("e/<int:pk>/resolve/", views.exception_resolve_view, name="resolve"),
     path("e/<int:pk>/wait/", views.exception_wait_view, name="wait"),
+    path("e/<int:pk>/resolve-later/", work_views.resolve_later_view, name="resolve-later"),
+    path("e/<int:pk>/undo/", work_views.undo_view, name="undo"),
+    path("e/<int:pk>/snooze/", work_views.snooze_view, name="snooze"),
     path("routing/", routing_views.rule_list, name="routing"),
     path("routing/new/", routing_views.rule_edit, name="routing-add"),
     path("routing/<int:pk>/", routing_views.rule_edit, name="routing-edit"),

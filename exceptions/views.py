@@ -34,6 +34,7 @@ from exceptions.models import (
     BulkJob,
     BulkJobStatus,
     ExceptionStatus,
+    PendingResolution,
     Queue,
     SavedFilter,
     SyncException,
@@ -53,6 +54,7 @@ from exceptions.screens import (
     screen_sidebar,
 )
 from exceptions.selectors import (
+    SORTS,
     customer_candidates,
     exception_list,
     exception_page,
@@ -61,6 +63,7 @@ from exceptions.selectors import (
     root_causes,
     sla_cutoffs,
     sla_state,
+    sla_used,
 )
 from exceptions.selectors import (
     queue_overview as overview_stats,
@@ -74,6 +77,8 @@ from exceptions.services import (
     saved_filter_delete,
     saved_filter_save,
 )
+from exceptions.snooze import next_monday_nine, snooze_conditions_for
+from exceptions.undo import QUICK_PATHS, undo_seconds
 from integration_hub.breaker import breakers_list
 from integration_hub.http import AuthenticatedHttpRequest
 from integration_hub.models import HandoffStatus
@@ -189,8 +194,14 @@ def queue_list(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         page = exception_page(qs.none())
     now = timezone.now()
     cutoffs = sla_cutoffs(queue, now=now)
+    pending = dict(PendingResolution.objects.filter(exception_id__in=[r.pk for r in page.rows])
+                   .values_list("exception_id", "due_at"))
     for row in page.rows:
         row.sla = sla_state(row, cutoffs=cutoffs)  # type: ignore[attr-defined]
+        row.sla_used = sla_used(queue, row.first_seen, now=now, cutoffs=cutoffs) if row.is_open else 0  # type: ignore[attr-defined]
+        row.pending_due = pending.get(row.pk)  # type: ignore[attr-defined]
+        quick = QUICK_PATHS.get(row.type_code)
+        row.quick = (quick, QUICK_LABELS.get(quick, "")) if quick and row.is_open else None  # type: ignore[attr-defined]
     keep = {k: v for k, v in params.items() if k != "after" and v}
     total, capped = _capped_total(qs)
     # What resolving one of a root cause does depends on its type (the catalogue says which).
@@ -218,10 +229,31 @@ def queue_list(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         "now": now,
         "filter_errors": form.error_summary(),
         "cursor_error": cursor_error,
+        "sort_links": sort_links(keep, page.sort),
+        "undo_seconds": f"{undo_seconds():g}",
     }
     if not request.htmx:  # the rows' refresh needs no pickers
         context["workers"] = list(queue_workers(queue=queue))
     return screen_render(request, "exceptions/queue_list.html", "exception-rows", context, status=status)
+
+
+# The list's sortable columns: column → the sort its header asks for first (numbers largest first,
+# names A–Z); a second click on the active column reverses it.
+SORT_COLUMNS = {"priority": "priority", "amount": "amount", "variance": "variance", "exposure": "exposure",
+                "customer": "customer", "product": "product", "age": "oldest", "assignee": "assignee"}
+QUICK_LABELS = {"accept_sap": "Accept SAP", "release": "Release", "retry": "Retry"}
+
+
+def sort_links(keep: dict[str, Any], current: str) -> dict[str, dict[str, str]]:
+    """Per column: the URL its header links to and whether (and which way) it sorts the list now."""
+    links = {}
+    base = {k: v for k, v in keep.items() if k != "sort"}
+    for column, sort in SORT_COLUMNS.items():
+        active = current.removeprefix("-") == sort
+        target = f"-{sort}" if active and not current.startswith("-") else sort
+        state = ("descending" if SORTS[sort][1][0][1] != current.startswith("-") else "ascending") if active else ""
+        links[column] = {"url": "?" + urlencode({**base, "sort": target}), "state": state}
+    return links
 
 
 def _deal(exception: SyncException) -> dict[str, Any]:
@@ -258,6 +290,7 @@ def _detail(request: AuthenticatedHttpRequest, pk: int, *, error: str = "",
         "handoff": handoff,
         "deal": _deal(exception),
         "evidence": exception.evidence or {},
+        "ev_currency": str((exception.evidence or {}).get("currency") or exception.currency or ""),
         "paths": paths,
         "path_names": [p for p, _ in paths],
         "suggestions": product_suggestions(exception=exception) if exception.type_code == "product_not_mapped" else [],
@@ -280,6 +313,8 @@ def _detail(request: AuthenticatedHttpRequest, pk: int, *, error: str = "",
         "tags_form": TagsForm(initial={"tags": ", ".join(exception.tags or [])}),
         "sidebar": screen_sidebar(request),
         "error": error,
+        "snooze_conditions": snooze_conditions_for(exception) if can_work and exception.is_open else [],
+        "snooze_default": next_monday_nine(),
     }
     # After a refused resolution, the values the person typed go back into the form.
     context["posted"] = request.POST if context["error"] else {}

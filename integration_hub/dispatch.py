@@ -37,7 +37,8 @@ _broker_down_until = 0.0
 PROCESS_HANDOFF = "integration_hub.tasks.process_handoff"
 BULK_JOB_RUN = "exceptions.tasks.bulk_job_run"
 RECONCILIATION_RUN = "integration_hub.tasks.reconciliation_run"
-TASK_NAMES = frozenset({PROCESS_HANDOFF, BULK_JOB_RUN, RECONCILIATION_RUN})
+PENDING_RESOLUTION_APPLY = "exceptions.tasks.pending_resolution_apply"
+TASK_NAMES = frozenset({PROCESS_HANDOFF, BULK_JOB_RUN, RECONCILIATION_RUN, PENDING_RESOLUTION_APPLY})
 
 
 def max_countdown() -> float:

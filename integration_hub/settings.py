@@ -580,6 +580,13 @@ HUB_CHAT_WEBHOOK_TIMEOUT = env_float("HUB_CHAT_WEBHOOK_TIMEOUT", 3.0, minimum=0.
 HUB_BASE_URL = env_str("HUB_BASE_URL", "")
 # How often an open triage list asks for its rows again (new and resolved items, keeping the selection).
 HUB_TRIAGE_REFRESH_SECONDS = env_float("HUB_TRIAGE_REFRESH_SECONDS", 10.0, minimum=1.0)
+# Resolve and next: how long a list resolution waits (and can be undone) before it is applied.
+HUB_UNDO_SECONDS = env_float("HUB_UNDO_SECONDS", 6.0, minimum=1.0)
+# How often conditional snoozes are checked and held resolutions past their undo window applied.
+HUB_SNOOZE_SWEEP_SECONDS = env_float("HUB_SNOOZE_SWEEP_SECONDS", 30.0, minimum=1.0)
+CELERY_BEAT_SCHEDULE["triage-snooze-undo"] = {
+    "task": "exceptions.tasks.snooze_sweep", "schedule": HUB_SNOOZE_SWEEP_SECONDS,
+}
 CELERY_BEAT_SCHEDULE["escalation-sweep"] = {
     "task": "exceptions.tasks.escalation_sweep", "schedule": HUB_ESCALATION_SWEEP_SECONDS,
 }

@@ -6,11 +6,14 @@ from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.utils import timezone
 from django.views import defaults
 from django.views.decorators.http import require_GET, require_http_methods
 
+from approvals.selectors import approval_list
 from exceptions.models import CATALOGUE, RECONCILIATION_TYPES
 from exceptions.permissions import queues_for
+from exceptions.selectors import my_work
 from integration_hub.dashboard import DEFAULT_DAYS, dashboard_get
 from integration_hub.errors import TraceNotFound, TraceQueryInvalid
 from integration_hub.forms import ReconciliationRunForm
@@ -37,7 +40,14 @@ def home(request: HttpRequest) -> HttpResponse:
     # Every queue's count is shown, but only a queue the person may open is a link (the rest
     # would be a 404 for them).
     viewable = set(queues_for(user=request.user, perm="view").values_list("slug", flat=True))
-    return render(request, "home.html", {"metrics": metrics, "board": board, "viewable_queues": viewable})
+    # Land on my work: the queues the person works and the approvals waiting on them come first.
+    approvals = approval_list(request.user, status="open") if request.user.is_authenticated else None
+    context = {"metrics": metrics, "board": board, "viewable_queues": viewable,
+               "my_queues": my_work(user=request.user), "now": timezone.now(),
+               "approvals_open": approvals.count() if approvals is not None else 0,
+               "approvals_overdue": approvals.filter(due_at__lt=timezone.now()).count() if approvals is not None else 0,
+               "approvals_next": list(approvals[:5]) if approvals is not None else []}
+    return render(request, "home.html", context)
 
 
 @require_GET

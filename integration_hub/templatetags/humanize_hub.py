@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import template
@@ -47,3 +48,19 @@ def get_item(mapping: dict[str, Any] | None, key: str) -> Any:
 def break_underscores(value: str) -> SafeString:
     """A long wire name (API_SALES_ORDER_SIMULATION_SRV) that may wrap at its underscores only."""
     return mark_safe(str(escape(value)).replace("_", "_<wbr>"))  # noqa: S308 - escaped just above
+
+
+@register.filter
+def money(value: Any, currency: str = "") -> str:
+    """Money the same way on every screen: grouped thousands, two decimals, the ISO currency after
+    it ("125,000.00 USD"); "—" when there is no amount. A non-number is shown as it came."""
+    if value is None or value == "":
+        return "—"
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    if not number.is_finite():
+        return str(value)
+    text = f"{number:,.2f}"
+    return f"{text}\u00a0{currency}" if currency else text

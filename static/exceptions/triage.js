@@ -61,6 +61,17 @@
         if (onList && current()) location.href = current().dataset.href + "#resolve";
         else { const r = document.getElementById("resolve"); if (r) { r.scrollIntoView(); const f = r.querySelector("input:not([type=hidden]), button"); if (f) f.focus(); } }
         break;
+      case "e": {
+        // Resolve and next: the row's one-click resolution (held for the undo window).
+        const quick = current() && current().querySelector("[data-quick] button");
+        if (quick) quick.click(); else return;
+        break;
+      }
+      case "z": {
+        const undo = document.querySelector("#undo-toast [data-undo]");
+        if (undo) undo.click(); else return;
+        break;
+      }
       case "c":
         if (onList && current()) location.href = current().dataset.href + "#comment";
         else { const c = document.querySelector("#comment textarea"); if (c) { c.scrollIntoView({ block: "center" }); c.focus(); } }
@@ -104,9 +115,61 @@
   }
   document.addEventListener("change", (event) => { if (event.target.matches("[data-bulk-action]")) syncBulkBar(); });
 
-  document.addEventListener("htmx:afterSwap", restore);
+  // Resolve and next: the selection moves on as soon as the resolution is asked for, and focus
+  // stays on the list (the clicked button's row is about to be re-rendered).
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const form = event.target.closest && event.target.closest("[data-quick]");
+    if (!form) return;
+    const row = form.closest("tr[data-id]");
+    const all = rows();
+    const next = all[all.indexOf(row) + 1] || all[all.indexOf(row) - 1];
+    if (next) select(next);
+    focusSelected();
+  });
+  function focusSelected() {
+    const row = current();
+    const link = row && row.querySelector("td.title a");
+    if (link) link.focus({ preventScroll: true });
+  }
+
+  // The undo toast counts down; when the window is over the rows and counts ask again.
+  let countdown = null;
+  function startCountdown() {
+    const toast = document.getElementById("undo-toast");
+    if (countdown) { clearInterval(countdown); countdown = null; }
+    if (!toast || !toast.dataset.due) return;
+    const due = Number(toast.dataset.due) * 1000 + 999;
+    const out = toast.querySelector("[data-countdown]");
+    countdown = setInterval(() => {
+      const left = Math.max(0, Math.ceil((due - Date.now()) / 1000));
+      if (out) out.textContent = String(left);
+      if (left <= 0) {
+        clearInterval(countdown); countdown = null;
+        toast.classList.remove("live");
+        const text = toast.querySelector("span"); if (text) text.textContent = "Applied: the deal is re-running.";
+        const undo = toast.querySelector("form"); if (undo) undo.remove();
+        // Give the worker a moment, then refresh the rows and the sidebar counts.
+        setTimeout(() => { if (window.htmx) htmx.trigger(document.body, "exceptionResolved"); }, 1500);
+      }
+    }, 250);
+  }
+
+  function syncSnooze() {
+    const pick = document.querySelector("[data-snooze-condition]");
+    const time = document.querySelector("[data-snooze-time]");
+    if (pick && time) time.hidden = pick.value !== "time";
+  }
+  document.addEventListener("change", (event) => { if (event.target.matches("[data-snooze-condition]")) syncSnooze(); });
+
+  document.addEventListener("htmx:afterSwap", (event) => {
+    restore();
+    const toast = document.getElementById("undo-toast");
+    if (toast && !toast.dataset.started) { toast.dataset.started = "1"; startCountdown(); }
+    if (document.activeElement === document.body || !document.activeElement) focusSelected();
+  });
   document.addEventListener("DOMContentLoaded", () => {
     syncBulkBar();
+    syncSnooze();
     const first = rows()[0]; if (first) select(first);
     if (location.hash === "#comment") { const c = document.querySelector("#comment textarea"); if (c) c.focus(); }
   });
