@@ -66,6 +66,14 @@ def _reruns(members: list[SyncException]) -> int:
     return len(handoffs - held)
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+def _reruns_line(reruns: int, *, tail: str = "") -> str:
+    return f"Re-runs {_plural(reruns, 'deal')} from validation{tail}."
+
+
 def group_preview(*, members: list[SyncException], sap_material: str = "", business_partner: str = "",
                   max_variance: Decimal | None = None, variance_given: bool = False) -> GroupPreview:
     """What the group's shared action would do with these inputs; ResolutionError when the inputs
@@ -82,8 +90,7 @@ def group_preview(*, members: list[SyncException], sap_material: str = "", busin
         preview.reruns = _reruns(members)
         preview.lines = [f"Writes the product crosswalk row {product} → {sap_material.upper()} (manual, from now on).",
                          f"Resolves all {len(members)} open exceptions of this product.",
-                         f"Re-runs {preview.reruns} deal{'s' if preview.reruns != 1 else ''} from validation "
-                         "(the others still have something else open)."]
+                         _reruns_line(preview.reruns, tail=" (the others still have something else open)")]
         return preview
     if code == ExceptionType.CUSTOMER_NOT_FOUND:
         if not business_partner:
@@ -95,7 +102,7 @@ def group_preview(*, members: list[SyncException], sap_material: str = "", busin
         preview.lines = [f"Maps the account {row.values.get('crm_account_name') or row.values.get('crm_account_id')} "
                          f"to business partner {business_partner.upper()} (customer crosswalk, from now on).",
                          f"Resolves all {len(members)} open exceptions of this account.",
-                         f"Re-runs {preview.reruns} deal{'s' if preview.reruns != 1 else ''} from validation."]
+                         _reruns_line(preview.reruns)]
         return preview
     if code == ExceptionType.PRICING_MISMATCH:
         if max_variance is None:
@@ -112,10 +119,9 @@ def group_preview(*, members: list[SyncException], sap_material: str = "", busin
         preview = GroupPreview("accept_sap", first, within, skip=beyond,
                                data={"note": f"SAP price accepted for the group (variance up to {max_variance} %)"})
         preview.reruns = _reruns(within)
-        preview.lines = [f"Accepts SAP's price on {len(within)} deal{'s' if len(within) != 1 else ''} "
-                         f"with a variance up to {max_variance} %.",
+        preview.lines = [f"Accepts SAP's price on {_plural(len(within), 'deal')} with a variance up to {max_variance} %.",
                          f"Leaves {len(beyond)} for a person: their variance is larger.",
-                         f"Re-runs {preview.reruns} deal{'s' if preview.reruns != 1 else ''} from validation."]
+                         _reruns_line(preview.reruns)]
         return preview
     raise ResolutionError(f"{first.get_type_code_display()}: these deals share a cause but each is its own "
                           "decision; work them one by one, or tick them in the list for a bulk action")
@@ -128,10 +134,7 @@ def group_apply(*, preview: GroupPreview, actor: User) -> str:
         exception_resolve_path(exception=preview.first, actor=actor, path=preview.action, data=preview.data)
         left = SyncException.objects.filter(pk__in=[m.pk for m in preview.apply_to], status=ExceptionStatus.OPEN).count()
         done = len(preview.apply_to) - left
-        return f"{preview.lines[0]} {done} exception{'s' if done != 1 else ''} resolved; the deals are re-running."
-    applied = 0
+        return f"{preview.lines[0]} {_plural(done, 'exception')} resolved; the deals are re-running."
     for member in preview.apply_to:
         exception_resolve_path(exception=member, actor=actor, path="accept_sap", data=preview.data)
-        applied += 1
-    return (f"Accepted SAP's price on {applied} deal{'s' if applied != 1 else ''}; "
-            f"{len(preview.skip)} left for a person.")
+    return f"Accepted SAP's price on {_plural(len(preview.apply_to), 'deal')}; {len(preview.skip)} left for a person."

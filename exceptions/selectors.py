@@ -22,7 +22,7 @@ from crosswalks.models import PaymentTermsMapping, ProductMappingComponent
 from crosswalks.suggestions import Candidate, account_candidates, is_confident, suggest_materials
 from exceptions.calendar import business_elapsed, business_subtract, calendar_for_queue
 from exceptions.errors import InvalidCursor
-from exceptions.models import ExceptionStatus, Queue, SyncException
+from exceptions.models import ExceptionStatus, PendingResolution, Queue, SyncException
 from exceptions.permissions import queues_for
 from integration_hub.lookups import JSONArrayHas
 from integration_hub.models import salesforce_id_18
@@ -271,6 +271,7 @@ class QueueStats:
     breached: int = 0
     at_risk: int = 0
     oldest: SyncException | None = None
+    mine: int = 0  # open ones assigned to the viewer (my_work)
 
 
 def queue_overview(*, user: Viewer, now: datetime | None = None) -> list[QueueStats]:
@@ -321,7 +322,7 @@ def my_work(*, user: Viewer, now: datetime | None = None) -> list[QueueStats]:
     mine = dict(SyncException.objects.filter(queue_id__in=workable, status=ExceptionStatus.OPEN, assignee_id=user.pk)
                 .order_by().values_list("queue_id").annotate(n=Count("pk")).values_list("queue_id", "n"))
     for s in stats:
-        s.mine = mine.get(s.queue.pk, 0)  # type: ignore[attr-defined]
+        s.mine = mine.get(s.queue.pk, 0)
     return stats
 
 
@@ -397,6 +398,11 @@ def root_causes(*, user: Viewer, queue: Queue | None = None, limit: int = 8) -> 
     for cause in causes:
         cause["label"] = cause_label(cause["fingerprint"], evidence.get(cause["first"]) or {})
     return causes
+
+
+def pending_due(*, exception_ids: list[int]) -> dict[int, datetime]:
+    """When each of these exceptions' held resolution (resolve and next, exceptions.undo) applies."""
+    return dict(PendingResolution.objects.filter(exception_id__in=exception_ids).values_list("exception_id", "due_at"))
 
 
 def cause_label(fingerprint: str, evidence: dict[str, Any]) -> str:

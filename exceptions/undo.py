@@ -19,17 +19,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from exceptions.errors import ExceptionNotOpen, ResolutionError
-from exceptions.models import EventKind, ExceptionStatus, PendingResolution, SyncException
+from exceptions.models import EventKind, ExceptionStatus, ExceptionType, PendingResolution, SyncException
 from exceptions.resolution import PATHS, PATHS_BY_TYPE, exception_resolve_path
 from exceptions.services import exception_note
 from integration_hub.dispatch import PENDING_RESOLUTION_APPLY, enqueue_on_commit
 
 # Paths a list row can run without a form: nothing to type or pick.
 QUICK_PATHS: dict[str, str] = {
-    "pricing_mismatch": "accept_sap",
-    "credit_check_failed": "release",
-    "sap_creation_error": "retry",
-    "crm_update_rejected": "retry",
+    ExceptionType.PRICING_MISMATCH: "accept_sap",
+    ExceptionType.CREDIT_CHECK_FAILED: "release",
+    ExceptionType.SAP_CREATION_ERROR: "retry",
+    ExceptionType.CRM_UPDATE_REJECTED: "retry",
 }
 
 

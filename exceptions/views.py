@@ -34,7 +34,6 @@ from exceptions.models import (
     BulkJob,
     BulkJobStatus,
     ExceptionStatus,
-    PendingResolution,
     Queue,
     SavedFilter,
     SyncException,
@@ -59,6 +58,7 @@ from exceptions.selectors import (
     exception_list,
     exception_page,
     payment_terms_choices,
+    pending_due,
     product_suggestions,
     root_causes,
     sla_cutoffs,
@@ -194,8 +194,7 @@ def queue_list(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         page = exception_page(qs.none())
     now = timezone.now()
     cutoffs = sla_cutoffs(queue, now=now)
-    pending = dict(PendingResolution.objects.filter(exception_id__in=[r.pk for r in page.rows])
-                   .values_list("exception_id", "due_at"))
+    pending = pending_due(exception_ids=[r.pk for r in page.rows])
     for row in page.rows:
         row.sla = sla_state(row, cutoffs=cutoffs)  # type: ignore[attr-defined]
         row.sla_used = sla_used(queue, row.first_seen, now=now, cutoffs=cutoffs) if row.is_open else 0  # type: ignore[attr-defined]

@@ -25,8 +25,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from exceptions.errors import ExceptionNotOpen, ResolutionError
-from exceptions.groups import GROUP_LIMIT, group_apply, group_members, group_preview
-from exceptions.models import ExceptionStatus, SyncException
+from exceptions.groups import group_apply, group_members, group_preview
+from exceptions.models import ExceptionStatus, ExceptionType, SyncException
 from exceptions.permissions import queue_has_perm, queues_for
 from exceptions.resolution import PATHS
 from exceptions.screens import screen_counts_changed, screen_render, screen_sidebar
@@ -177,16 +177,16 @@ def group_view(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         else:
             screen_counts_changed()
             messages.success(request, done)
-            return redirect(f"{reverse('exceptions:list', args=[queue.slug])}")
+            return redirect("exceptions:list", slug=queue.slug)
     elif request.method == "POST" and not error:
         error, status = "Say what to apply first (the preview shows what it will do).", 422
     context = {
-        "queue": queue, "fingerprint": fingerprint, "members": members[:GROUP_LIMIT], "count": len(members),
+        "queue": queue, "fingerprint": fingerprint, "members": members, "count": len(members),
         "handoffs": len({m.handoff_id for m in members}), "first": first, "type_code": first.type_code,
         "label": first.get_type_code_display(), "inputs": inputs, "preview": preview, "error": error,
         "can_work": can_work, "sidebar": screen_sidebar(request),
-        "suggestions": product_suggestions(exception=first) if first.type_code == "product_not_mapped" else [],
-        "candidates": customer_candidates(exception=first) if first.type_code == "customer_not_found" else [],
+        "suggestions": product_suggestions(exception=first) if first.type_code == ExceptionType.PRODUCT_NOT_MAPPED else [],
+        "candidates": customer_candidates(exception=first) if first.type_code == ExceptionType.CUSTOMER_NOT_FOUND else [],
         "list_url": f"{reverse('exceptions:list', args=[queue.slug])}?{urlencode({'cause': fingerprint})}",
         "open": ExceptionStatus.OPEN,
     }

@@ -362,13 +362,33 @@ def _item_net_by_line(priced: DraftCheck) -> dict[str, Decimal]:
     return per_line
 
 
+def _draft_check_healing(v: Validation, erp: ErpPort, *, credit: bool) -> DraftCheck:
+    """Price the draft; when the ERP refuses the customer as we read it (its sales area, say,
+    changed since), read the customer again (a port with a cache forgot it on reading the
+    refusal) and price once more."""
+    try:
+        return erp.draft_check(v.deal, credit=credit)
+    except ValidationFailed as error:
+        rejection = erp.rejection(error, v.deal)
+        if rejection is None or rejection.field != "customer" or v.partner is None:
+            raise
+        fresh = erp.customer_get(v.partner.number)
+        if fresh == v.partner:
+            raise
+        v.note("entity.organization.sap_business_partner", v.partner.number, fresh.number,
+               f"SAP refused the customer as read before ({error.message}): read it again", 1.0)
+        v.partner = fresh
+        _sales_area(v, fresh, erp)
+        return erp.draft_check(v.deal, credit=credit)
+
+
 def _check_pricing(v: Validation, erp: ErpPort, overrides: dict[str, Any]) -> Decimal | None:
     """Price the draft order in the ERP and compare each line's net value; returns the ERP's total
     (None: not priced). The customer's credit comes back in the same answer unless a person released it."""
     deal = v.deal
     released = (overrides.get("credit") or {}).get("action") == "release"
     try:
-        priced = erp.draft_check(deal, credit=not released)
+        priced = _draft_check_healing(v, erp, credit=not released)
     except ValidationFailed as error:
         rejection = erp.rejection(error, deal)
         if rejection is None or rejection.field != "material":
@@ -490,26 +510,8 @@ def validate_deal(deal: CanonicalDeal, erp: ErpPort, overrides: dict[str, Any] |
            f"CloseDate + {settings.HUB_DEFAULT_LEAD_TIME_DAYS} days lead time (not before today)", 1.0)
     products_ok = all(line.materials for line in deal.lines) and bool(deal.lines)
     if bp is not None and products_ok:
-        sap_total = _price_healing(v, erp, bp, overrides)
+        sap_total = _check_pricing(v, erp, overrides)
         if sap_total is not None:
             _check_credit(v, sap_total, overrides)
     return v
 
-
-def _price_healing(v: Validation, erp: ErpPort, bp: ErpCustomer, overrides: dict[str, Any]) -> Decimal | None:
-    """Price the draft; when the ERP refuses the customer as we know it (its sales area, say, changed
-    since we read it), read the customer again and price once more."""
-    try:
-        return _check_pricing(v, erp, overrides)
-    except ValidationFailed as error:
-        rejection = erp.rejection(error, v.deal)  # a port with a cache forgets what the refusal names
-        if rejection is None or rejection.field != "customer":
-            raise
-        fresh = erp.customer_get(bp.number)
-        if fresh == bp:
-            raise
-        v.partner = fresh
-        _sales_area(v, fresh, erp)
-        v.note("entity.organization.sap_business_partner", bp.number, fresh.number,
-               f"SAP refused the customer as read before ({error.message}): read it again", 1.0)
-        return _check_pricing(v, erp, overrides)
