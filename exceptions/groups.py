@@ -57,6 +57,10 @@ def variance_of(exception: SyncException) -> Decimal | None:
         return None
 
 
+def _deals(members: list[SyncException]) -> int:
+    return len({m.handoff_id for m in members})
+
+
 def _reruns(members: list[SyncException]) -> int:
     """How many of the members' deals would re-run: those with nothing else open that holds them."""
     ids = {m.pk for m in members}
@@ -70,7 +74,9 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'s' if count != 1 else ''}"
 
 
-def _reruns_line(reruns: int, *, tail: str = "") -> str:
+def _reruns_line(reruns: int, *, deals: int) -> str:
+    """What the re-run will be; says why some deals stay only when some do."""
+    tail = "" if reruns >= deals else f" (the other {deals - reruns} still have something else open)"
     return f"Re-runs {_plural(reruns, 'deal')} from validation{tail}."
 
 
@@ -90,7 +96,7 @@ def group_preview(*, members: list[SyncException], sap_material: str = "", busin
         preview.reruns = _reruns(members)
         preview.lines = [f"Writes the product crosswalk row {product} → {sap_material.upper()} (manual, from now on).",
                          f"Resolves all {len(members)} open exceptions of this product.",
-                         _reruns_line(preview.reruns, tail=" (the others still have something else open)")]
+                         _reruns_line(preview.reruns, deals=_deals(members))]
         return preview
     if code == ExceptionType.CUSTOMER_NOT_FOUND:
         if not business_partner:
@@ -102,7 +108,7 @@ def group_preview(*, members: list[SyncException], sap_material: str = "", busin
         preview.lines = [f"Maps the account {row.values.get('crm_account_name') or row.values.get('crm_account_id')} "
                          f"to business partner {business_partner.upper()} (customer crosswalk, from now on).",
                          f"Resolves all {len(members)} open exceptions of this account.",
-                         _reruns_line(preview.reruns)]
+                         _reruns_line(preview.reruns, deals=_deals(members))]
         return preview
     if code == ExceptionType.PRICING_MISMATCH:
         if max_variance is None:
@@ -121,7 +127,7 @@ def group_preview(*, members: list[SyncException], sap_material: str = "", busin
         preview.reruns = _reruns(within)
         preview.lines = [f"Accepts SAP's price on {_plural(len(within), 'deal')} with a variance up to {max_variance} %.",
                          f"Leaves {len(beyond)} for a person: their variance is larger.",
-                         _reruns_line(preview.reruns)]
+                         _reruns_line(preview.reruns, deals=_deals(within))]
         return preview
     raise ResolutionError(f"{first.get_type_code_display()}: these deals share a cause but each is its own "
                           "decision; work them one by one, or tick them in the list for a bulk action")
