@@ -16,6 +16,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from integration_hub.models import RiskLevel
+from integration_hub.snapshots import snapshot_tables
 
 LEVEL_ORDER = {RiskLevel.LOW: 0, RiskLevel.MEDIUM: 1, RiskLevel.HIGH: 2}
 
@@ -214,3 +215,7 @@ class Delegation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delegator} → {self.delegate}"
+
+
+# The thresholds are read on every deal and edited in the admin: cached, dropped on every save.
+snapshot_tables(RiskSettings)

@@ -13,11 +13,12 @@ from guardian.shortcuts import get_objects_for_user
 from approvals.models import Approval, ApprovalEvent, Delegation, RiskSettings
 from exceptions.models import SyncException
 from integration_hub.models import Handoff
+from integration_hub.snapshots import snapshot
 
 
 def risk_settings_get() -> RiskSettings:
-    settings, _ = RiskSettings.objects.get_or_create(pk=1)
-    return settings
+    """The one thresholds row, from the shared cache (dropped whenever an admin saves it)."""
+    return snapshot(RiskSettings, lambda: RiskSettings.objects.get_or_create(pk=1)[0])
 
 
 def delegators_of(user: AbstractBaseUser, *, now: datetime | None = None) -> QuerySet[Any]:

@@ -46,7 +46,7 @@ PERMS = ("approvals.view_approval", "approvals.decide_approval")
 
 
 # -- scoring ---------------------------------------------------------------------------------------
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # part of the caller's step: nothing inside is caught
 def risk_assess(*, handoff: Handoff, result: Any, inputs: RiskInputs, now: datetime | None = None) -> RiskAssessment:
     """Score a validated deal and store its factors, evidence and level on the handoff."""
     now = now or timezone.now()
@@ -60,9 +60,12 @@ def risk_assess(*, handoff: Handoff, result: Any, inputs: RiskInputs, now: datet
     factor_rows = [f.to_json() for f in factors]
     credit = next(f for f in factor_rows if f["code"] == "credit")["evidence"]
     history = jsonable({"past_orders": inputs.past_orders, "credit": credit, "read_errors": inputs.read_errors})
-    assessment, _ = RiskAssessment.objects.update_or_create(handoff=handoff, defaults={
-        "level": level, "factors": factor_rows, "history": history, "scored_at": now,
-        "deal_owner_email": inputs.owner_email, "deal_owner_name": inputs.owner_name})
+    # One upsert (INSERT … ON CONFLICT DO UPDATE): a re-scored deal keeps its one assessment row.
+    values = {"level": level, "factors": factor_rows, "history": history, "scored_at": now,
+              "deal_owner_email": inputs.owner_email, "deal_owner_name": inputs.owner_name}
+    [assessment] = RiskAssessment.objects.bulk_create(
+        [RiskAssessment(handoff=handoff, **values)], update_conflicts=True, unique_fields=["handoff"],
+        update_fields=list(values))
     return assessment
 
 

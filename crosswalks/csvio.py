@@ -34,6 +34,7 @@ from crosswalks.services import Unblocked, actor_or_none, crosswalk_unblock
 from crosswalks.tables import Table
 from integration_hub.csvsafe import formula_risk, spreadsheet_safe, spreadsheet_unquote
 from integration_hub.errors import HubError
+from integration_hub.snapshots import snapshot_forget
 
 
 @dataclass
@@ -222,6 +223,7 @@ def _plain(table: Table, values: dict[str, Any]) -> dict[str, Any]:
 
 def _write(table: Table, plan: ImportPlan, actor: Any) -> None:
     model = table.model
+    snapshot_forget(model)  # bulk writes send no signals: the cached copy goes by hand
     is_product = model is ProductMapping
     removed = [obj.pk for obj in plan.removed]
     if removed:

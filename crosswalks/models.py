@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from integration_hub.snapshots import snapshot_tables
+
 CONFIDENCE_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))]
 
 
@@ -227,3 +229,8 @@ class SapPartner(models.Model):
 
     def __str__(self) -> str:
         return f"{self.business_partner} {self.name}"
+
+
+# Small tables every deal reads whole come from the shared cache; any saved or deleted row drops
+# them (customer and product rows are read by key instead).
+snapshot_tables(CurrencyMapping, PaymentTermsMapping, TaxRule, UnitOfMeasureMapping)

@@ -12,9 +12,18 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from crosswalks.models import CrosswalkChange, CustomerMapping, ProductMapping
+from crosswalks.models import (
+    CrosswalkChange,
+    CurrencyMapping,
+    CustomerMapping,
+    PaymentTermsMapping,
+    ProductMapping,
+    TaxRule,
+    UnitOfMeasureMapping,
+)
 from exceptions.models import ExceptionStatus, ExceptionType, SyncException
 from integration_hub.models import Handoff, HandoffStatus
+from integration_hub.snapshots import snapshot
 
 
 def product_mapping_list(
@@ -62,6 +71,30 @@ def product_mappings_active(codes: Iterable[str], *, on: date | None = None) -> 
     for mapping in rows:
         found.setdefault(mapping.crm_product_code.lower(), mapping)
     return found
+
+
+def currency_mapping_for(crm_currency: str) -> CurrencyMapping | None:
+    """The currency crosswalk row for a CRM currency name (case-insensitive), from the snapshot."""
+    rows = snapshot(CurrencyMapping, lambda: list(CurrencyMapping.objects.order_by("pk")))
+    return next((r for r in rows if r.crm_currency.lower() == crm_currency.lower()), None)
+
+
+def payment_terms_mapping_for(crm_value: str) -> PaymentTermsMapping | None:
+    """The payment-terms crosswalk row for a CRM label (case-insensitive), from the snapshot."""
+    rows = snapshot(PaymentTermsMapping, lambda: list(PaymentTermsMapping.objects.order_by("pk")))
+    return next((r for r in rows if r.crm_value.lower() == crm_value.lower()), None)
+
+
+def unit_mappings() -> dict[str, str]:
+    """CRM unit (lower-cased) → SAP unit, from the snapshot."""
+    rows = snapshot(UnitOfMeasureMapping, lambda: list(UnitOfMeasureMapping.objects.order_by("pk")))
+    return {u.crm_unit.lower(): u.sap_unit for u in rows}
+
+
+def tax_rules_for(country: str) -> list[TaxRule]:
+    """A country's tax rules by priority, from the snapshot."""
+    rows = snapshot(TaxRule, lambda: list(TaxRule.objects.order_by("priority", "pk")))
+    return [r for r in rows if r.country == country]
 
 
 def customer_mapping_active(org_id: str, crm_account_id: str, *, on: date | None = None) -> CustomerMapping | None:

@@ -38,7 +38,8 @@ PROCESS_HANDOFF = "integration_hub.tasks.process_handoff"
 BULK_JOB_RUN = "exceptions.tasks.bulk_job_run"
 RECONCILIATION_RUN = "integration_hub.tasks.reconciliation_run"
 PENDING_RESOLUTION_APPLY = "exceptions.tasks.pending_resolution_apply"
-TASK_NAMES = frozenset({PROCESS_HANDOFF, BULK_JOB_RUN, RECONCILIATION_RUN, PENDING_RESOLUTION_APPLY})
+WRITE_BACKS_FLUSH = "integration_hub.tasks.write_backs_flush"
+TASK_NAMES = frozenset({PROCESS_HANDOFF, BULK_JOB_RUN, RECONCILIATION_RUN, PENDING_RESOLUTION_APPLY, WRITE_BACKS_FLUSH})
 
 
 def max_countdown() -> float:

@@ -14,6 +14,7 @@ transaction. Every external call becomes a `SyncAttempt` of the handoff being wo
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -41,7 +43,9 @@ from integration_hub.breaker import (
     parked_until,
 )
 from integration_hub.canonical import CanonicalDeal
-from integration_hub.dispatch import max_countdown
+from integration_hub.connectors.salesforce import COLLECTION_LIMIT
+from integration_hub.crm.base import DealSyncStatus, StatusUpdate
+from integration_hub.dispatch import WRITE_BACKS_FLUSH, max_countdown, send_now
 from integration_hub.erp.base import ErpOrder, ErpPort
 from integration_hub.errors import (
     AmbiguousOutcome,
@@ -58,7 +62,9 @@ from integration_hub.selfheal import healing_for
 from integration_hub.services import (
     handoff_enqueue,
     handoff_transition,
+    handoffs_release,
     handoffs_unpark,
+    handoffs_write_back_claim,
     transformation_log_add,
     transformation_logs_add,
 )
@@ -89,9 +95,14 @@ _passage: ContextVar[_Passage | None] = ContextVar("breaker_passage", default=No
 
 
 # -- the entry point ----------------------------------------------------------------------------
-def handoff_process(*, handoff_id: int) -> None:
-    """Move a (claimed) handoff forward until it waits on a person, on time, or is done."""
-    handoff = Handoff.objects.get(pk=handoff_id)
+def handoff_process(*, handoff_id: int, handoff: Handoff | None = None) -> None:
+    """Move a (claimed) handoff forward until it waits on a person, on time, or is done.
+
+    `handoff` is the row as the claim read it. Each step moves it through `handoff_transition`,
+    which keeps the object truthful and moves the row only from the status the object holds, so
+    the steps need not read it again in between.
+    """
+    handoff = handoff if handoff is not None else Handoff.objects.get(pk=handoff_id)
     with working_on(handoff):
         for _ in range(8):
             if handoff.next_attempt_at and handoff.next_attempt_at > timezone.now():
@@ -100,7 +111,6 @@ def handoff_process(*, handoff_id: int) -> None:
             step = _STEPS.get(handoff.status)
             if step is None or not _through_breaker(handoff, step):
                 return
-            handoff.refresh_from_db()
 
 
 def _through_breaker(handoff: Handoff, step: Callable[[Handoff], bool]) -> bool:
@@ -235,8 +245,10 @@ def _finish_validation(handoff: Handoff, result: Validation, erp: ErpPort) -> No
     inputs = None if result.defects else risk_inputs_read(
         result.deal, erp=erp, crm=ports.crm(), today=timezone.localdate(), known=result)
     with transaction.atomic():
-        # The canonical deal first: exception routing and enrichment read it when they open.
-        Handoff.objects.filter(pk=handoff.pk).update(canonical=result.deal.to_json())
+        # The canonical deal first when exceptions open: their routing and enrichment read it.
+        # A clean deal's is saved by its transition below.
+        if result.defects:
+            Handoff.objects.filter(pk=handoff.pk).update(canonical=result.deal.to_json())
         transformation_logs_add(handoff=handoff, derivations=result.derivations)
         _learn_customer(handoff, result)
         for defect in result.defects:
@@ -381,6 +393,13 @@ def _hold_reason(handoff: Handoff) -> str:
 
 
 def _write_back(handoff: Handoff) -> bool:
+    """Created in SAP: say so in the CRM. With a linger (HUB_WRITEBACK_LINGER_SECONDS) the deal
+    joins the next batch instead — in a burst, one composite call writes up to 200 deals."""
+    if settings.HUB_WRITEBACK_LINGER_SECONDS > 0:
+        # Hand the row to the batch: give the claim back first, so the flush can take it.
+        handoffs_release(ids=[handoff.pk], worker=handoff.claimed_by)
+        write_backs_flush_soon()
+        return False
     try:
         ports.crm().deal_status_write(handoff.opportunity_id, status="Created", order_number=handoff.sap_sales_order)
     except TransientError as error:
@@ -389,9 +408,78 @@ def _write_back(handoff: Handoff) -> bool:
     except PermanentError as error:
         _fail(handoff, f"order {handoff.sap_sales_order} created, but Salesforce refused the write-back: {error}")
         return False
-    handoff_transition(handoff=handoff, to_status=S.WRITTEN_BACK, actor_label="worker",
-                       reason=f"order {handoff.sap_sales_order} written back to the CRM", attempts=0, next_attempt_at=None)
+    _written_back(handoff, batch=1)
     return False
+
+
+def _written_back(handoff: Handoff, *, batch: int) -> None:
+    how = f" (one composite call for {batch} deals)" if batch > 1 else ""
+    handoff_transition(handoff=handoff, to_status=S.WRITTEN_BACK, actor_label="worker",
+                       reason=f"order {handoff.sap_sales_order} written back to the CRM{how}", attempts=0,
+                       next_attempt_at=None)
+
+
+# Per-record refusals Salesforce clears by itself (a row lock held by another transaction).
+_RECORD_RETRYABLE = frozenset({"UNABLE_TO_LOCK_ROW", "REQUEST_RUNNING_TOO_LONG", "SERVER_UNAVAILABLE"})
+_FLUSH_KEY = "pipeline:write-backs-flush"
+
+
+def write_backs_flush_soon() -> None:
+    """Ask for a flush in HUB_WRITEBACK_LINGER_SECONDS, once per window however many deals ask."""
+    linger = settings.HUB_WRITEBACK_LINGER_SECONDS
+    asked = cache.add(_FLUSH_KEY, 1, timeout=max(1, math.ceil(linger * 4)))
+    if asked and not send_now(WRITE_BACKS_FLUSH, countdown=linger):
+        cache.delete(_FLUSH_KEY)  # the broker is down: the sweeper's wake-up asks again
+
+
+def write_backs_flush(*, worker: str) -> int:
+    """Write back every created deal waiting for it, at most COLLECTION_LIMIT records a
+    composite call; returns how many deals were sent."""
+    # Forget the request before claiming: a deal created from now on asks for a flush of its own,
+    # one created before it is released and so claimed below.
+    cache.delete(_FLUSH_KEY)
+    sent = 0
+    while True:
+        batch = handoffs_write_back_claim(worker=worker, limit=COLLECTION_LIMIT)
+        if not batch:
+            return sent
+        try:
+            _write_back_batch(batch)
+        finally:
+            handoffs_release(ids=[h.pk for h in batch], worker=worker)
+        sent += len(batch)
+        if len(batch) < COLLECTION_LIMIT:
+            return sent
+
+
+def _write_back_batch(batch: list[Handoff]) -> None:
+    updates = [StatusUpdate(record_id=h.opportunity_id, sync=DealSyncStatus(status="Created",
+                                                                           order_number=h.sap_sales_order))
+               for h in batch]
+    try:
+        # One exchange for the batch: its sync attempt belongs to the first deal; the others'
+        # events name the composite call.
+        with working_on(batch[0]):
+            outcomes = ports.crm().deal_statuses_write(updates)
+    except TransientError as error:
+        for handoff in batch:
+            with working_on(handoff):
+                _defer(handoff, error, stage="write-back")
+        return
+    except PermanentError as error:
+        for handoff in batch:
+            _fail(handoff, f"order {handoff.sap_sales_order} created, but Salesforce refused the write-back: {error}")
+        return
+    for handoff, outcome in zip(batch, outcomes, strict=True):
+        if outcome.ok:
+            _written_back(handoff, batch=len(batch))
+        elif any(e.get("code") in _RECORD_RETRYABLE for e in outcome.errors):
+            with working_on(handoff):
+                _defer(handoff, TransientError(f"Salesforce: {outcome.message}", system="salesforce"),
+                       stage="write-back")
+        else:
+            _fail(handoff, f"order {handoff.sap_sales_order} created, but Salesforce refused the write-back: "
+                           f"{outcome.message}")
 
 
 _STEPS: dict[str, Callable[[Handoff], bool]] = {

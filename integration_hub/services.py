@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
@@ -41,6 +41,7 @@ from integration_hub.models import (
     salesforce_id_18,
     transition_error,
 )
+from integration_hub.statements import handoff_move_statement, plain_column
 
 logger = logging.getLogger(__name__)
 W = TypeVar("W", bound=Model)
@@ -146,7 +147,6 @@ def handoff_receive(
     return handoff, created
 
 
-@transaction.atomic
 def handoff_transition(
     *,
     handoff: Handoff,
@@ -164,27 +164,51 @@ def handoff_transition(
     """
     if to_status not in HandoffStatus.values:
         raise transition_error(handoff.status, to_status)
-    locked = Handoff.objects.select_for_update().get(pk=handoff.pk)
-    from_status = locked.status
-    if to_status not in ALLOWED_TRANSITIONS[from_status]:
-        raise transition_error(from_status, to_status)
-    locked.status = to_status
-    for name, value in fields.items():
-        setattr(locked, name, value)
-    locked.save(update_fields=["status", "updated_at", *fields.keys()])
-    HandoffEvent.objects.create(
-        handoff=locked,
-        actor=actor,
-        actor_label=actor_label or ("" if actor else "system"),
-        from_status=from_status,
-        to_status=to_status,
-        reason=reason,
-    )
-    # Keep the caller's object truthful.
-    handoff.status = locked.status
-    handoff.updated_at = locked.updated_at
-    for name, value in fields.items():
-        setattr(handoff, name, value)
+    if to_status in ALLOWED_TRANSITIONS.get(handoff.status, ()):
+        # The usual case in one conditional UPDATE: it waits for any lock on the row and moves it
+        # only from the status the caller saw, so a stale object cannot sneak past the check.
+        # No savepoint: nothing inside raises, and a deal's work stays a few statements.
+        now = timezone.now()
+        label = actor_label or ("" if actor else "system")
+        if connection.vendor == "postgresql" and all(plain_column(name, value) for name, value in fields.items()):
+            moved = handoff_move_statement(handoff, to_status, now=now, actor=actor, label=label, reason=reason,
+                                          fields=fields)
+        else:
+            with transaction.atomic(savepoint=False):
+                moved = bool(Handoff.objects.filter(pk=handoff.pk, status=handoff.status).update(
+                    status=to_status, updated_at=now, **fields))
+                if moved:
+                    HandoffEvent.objects.create(handoff_id=handoff.pk, actor=actor, actor_label=label,
+                                                from_status=handoff.status, to_status=to_status, reason=reason)
+        if moved:
+            handoff.status = to_status
+            handoff.updated_at = now
+            for name, value in fields.items():
+                setattr(handoff, name, value)
+            return handoff
+    # The caller's status was stale (or the edge is illegal from it): lock, re-read, decide.
+    with transaction.atomic():
+        locked = Handoff.objects.select_for_update().get(pk=handoff.pk)
+        from_status = locked.status
+        if to_status not in ALLOWED_TRANSITIONS[from_status]:
+            raise transition_error(from_status, to_status)
+        locked.status = to_status
+        for name, value in fields.items():
+            setattr(locked, name, value)
+        locked.save(update_fields=["status", "updated_at", *fields.keys()])
+        HandoffEvent.objects.create(
+            handoff=locked,
+            actor=actor,
+            actor_label=actor_label or ("" if actor else "system"),
+            from_status=from_status,
+            to_status=to_status,
+            reason=reason,
+        )
+        # Keep the caller's object truthful.
+        handoff.status = locked.status
+        handoff.updated_at = locked.updated_at
+        for name, value in fields.items():
+            setattr(handoff, name, value)
     return handoff
 
 
@@ -219,10 +243,31 @@ def handoff_release(*, handoff_id: int, worker: str) -> bool:
     )
 
 
+@transaction.atomic
+def handoffs_write_back_claim(*, worker: str, limit: int, now: datetime | None = None) -> list[Handoff]:
+    """Created handoffs whose write-back is due and nobody works on, claimed for one batch
+    (SKIP LOCKED, then stamped like `handoff_claim`): two flushes never take the same row."""
+    now = now or timezone.now()
+    rows = list(
+        Handoff.objects.filter(status=HandoffStatus.CREATED)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - _claim_lease()))
+        .order_by("pk").select_for_update(skip_locked=True)[:limit]
+    )
+    Handoff.objects.filter(pk__in=[h.pk for h in rows]).update(claimed_at=now, claimed_by=worker)
+    for handoff in rows:
+        handoff.claimed_at, handoff.claimed_by = now, worker
+    return rows
+
+
+def handoffs_release(*, ids: list[int], worker: str) -> int:
+    """`handoff_release` for a batch; returns how many claims the worker gave back."""
+    return Handoff.objects.filter(pk__in=ids, claimed_by=worker).update(claimed_at=None, claimed_by="")
+
+
 READ_BODY_LIMIT = 2000
 
 
-@transaction.atomic
 def sync_attempt_record(
     *, handoff: Handoff | None, record: CallRecord, healing: list[Any] | None = None
 ) -> SyncAttempt:
@@ -287,7 +332,7 @@ def transformation_log_add(
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # one bulk insert, part of the caller's step
 def transformation_logs_add(*, handoff: Handoff, derivations: Iterable[Derivation]) -> int:
     """Every derivation of one validation run, in one insert; confidences are clamped to [0, 1]
     (a rule may compute a little outside it) and rules and paths cut to their columns."""

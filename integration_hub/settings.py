@@ -542,6 +542,12 @@ HUB_ERP_CACHE_SECONDS = {
     "history": env_int("HUB_ERP_CACHE_HISTORY_SECONDS", 600, minimum=0),
 }
 HUB_ERP_CACHE_REFRESH_SECONDS = env_float("HUB_ERP_CACHE_REFRESH_SECONDS", 60.0, minimum=5.0)
+# Small tables every deal reads (risk thresholds, units, currencies, payment terms, tax rules), from
+# the same cache: dropped on any edit, and at most this old after a raw database change (0: off).
+HUB_SNAPSHOT_SECONDS = env_int("HUB_SNAPSHOT_SECONDS", 60, minimum=0)
+# Write-backs of created deals wait this long and go to Salesforce together (composite/sobjects, 200
+# a call): in a burst, fewer than one call per deal. 0 writes each deal back on its own at once.
+HUB_WRITEBACK_LINGER_SECONDS = env_float("HUB_WRITEBACK_LINGER_SECONDS", 0.25, minimum=0.0)
 
 # Reconciliation (integration_hub.reconciliation): how far an order's net may stray from the
 # deal's amount, the default window in days, and when the nightly run starts (local time).

@@ -39,13 +39,19 @@ def process_handoff(self, handoff_id: int) -> None:
         logger.info("handoff %s not claimed (already taken, finished or waiting on a person)", handoff_id)
         return
     try:
-        pipeline.handoff_process(handoff_id=handoff_id)
+        pipeline.handoff_process(handoff_id=handoff_id, handoff=handoff)
     except TransientError as exc:
         # Never longer than the broker's visibility timeout allows (dispatch.max_countdown).
         countdown = min(max_countdown(), max(1.0, exc.retry_after or 2**self.request.retries))
         raise self.retry(exc=exc, countdown=countdown) from exc
     finally:
         handoff_release(handoff_id=handoff_id, worker=worker)
+
+
+@shared_task
+def write_backs_flush() -> int:
+    """Write back the created deals waiting for it, in composite calls of up to 200."""
+    return pipeline.write_backs_flush(worker=_worker_name())
 
 
 @shared_task

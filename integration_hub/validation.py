@@ -27,7 +27,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from crosswalks.matching import (
@@ -36,8 +35,14 @@ from crosswalks.matching import (
     customer_confidence,
     name_similarity,
 )
-from crosswalks.models import CurrencyMapping, PaymentTermsMapping, TaxRule, UnitOfMeasureMapping
-from crosswalks.selectors import customer_mapping_active, product_mapping_active
+from crosswalks.selectors import (
+    currency_mapping_for,
+    customer_mapping_active,
+    payment_terms_mapping_for,
+    product_mappings_active,
+    tax_rules_for,
+    unit_mappings,
+)
 from integration_hub.canonical import CanonicalDeal, Derivation, MaterialLine, jsonable
 from integration_hub.erp.base import CreditStanding, DraftCheck, ErpAddress, ErpCustomer, ErpPort, OpenItem
 from integration_hub.errors import NotFound, ValidationFailed
@@ -257,7 +262,7 @@ def _map_currency(v: Validation) -> None:
     """The CRM's currency name → the ISO code SAP uses (currency crosswalk), then compare it with
     the customer's SAP sales-area currency: prices are only comparable in one currency."""
     deal = v.deal
-    mapping = CurrencyMapping.objects.filter(crm_currency__iexact=deal.currency).first() if deal.currency else None
+    mapping = currency_mapping_for(deal.currency) if deal.currency else None
     if mapping is not None and mapping.sap_currency != deal.currency:
         v.note("transaction.currency", deal.currency, mapping.sap_currency, "currency crosswalk", 1.0)
         deal.currency = mapping.sap_currency
@@ -280,7 +285,7 @@ def _check_terms(v: Validation, overrides: dict[str, Any]) -> None:
                  "Neither the opportunity nor the account has payment terms; set them in Salesforce.",
                  field="payment_terms", opportunity=deal.opportunity_id)
         return
-    mapping = PaymentTermsMapping.objects.annotate(v=Lower("crm_value")).filter(v=crm.lower()).first()
+    mapping = payment_terms_mapping_for(crm)
     if mapping is None:
         v.defect("missing_required_field", f"payment_terms:{crm.lower()}", f"Payment terms '{crm}' have no SAP key",
                  f"'{crm}' is not in the payment-terms crosswalk; add it or correct the deal.",
@@ -293,11 +298,8 @@ def _check_terms(v: Validation, overrides: dict[str, Any]) -> None:
 def _check_products(v: Validation) -> None:
     deal = v.deal
     # The mapping valid today (scheduled mappings wait for their valid-from date).
-    mappings = {
-        code: product_mapping_active(code)
-        for code in {line.product_code.lower() for line in deal.lines if line.product_code}
-    }
-    units = {u.crm_unit.lower(): u.sap_unit for u in UnitOfMeasureMapping.objects.all()}
+    mappings = product_mappings_active({line.product_code for line in deal.lines if line.product_code})
+    units = unit_mappings()
     if not deal.lines:
         v.defect("missing_required_field", "line_items", "The deal has no products",
                  "A closed-won deal needs at least one line item to become a sales order.", field="line_items")
@@ -338,7 +340,7 @@ def _check_tax(v: Validation) -> None:
     if not country:
         return  # reported as an incomplete ship-to already
     country = _COUNTRY_CODES.get(country.lower(), country[:2])
-    rules = list(TaxRule.objects.filter(country=country).order_by("priority"))
+    rules = tax_rules_for(country)
     rule = next((r for r in rules if r.region and r.region.upper() == (deal.ship_to.region or "").upper()), None) or next(
         (r for r in rules if not r.region), None)
     if rule is None:

@@ -72,13 +72,24 @@ class AccountErpStanding:
 
 
 @dataclass(frozen=True)
-class StatusUpdate:
-    """One record to write: a deal's order status or an account's standing (exactly one of them)."""
+class DealSyncStatus:
+    """The hub's own outcome for a deal, as `deal_status_write` writes it one at a time."""
 
-    record_id: str  # the deal's id for `deal`, the account's id for `account`
+    status: str  # "Created", "On Hold", "Failed", ...
+    order_number: str = ""
+    hold_reason: str = ""
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """One record to write: a deal's hub outcome, a deal's order status or an account's standing
+    (exactly one of them)."""
+
+    record_id: str  # the deal's id for `sync` and `deal`, the account's id for `account`
     deal: DealErpStatus | None = None
     account: AccountErpStanding | None = None
     synced_at: datetime | None = None
+    sync: DealSyncStatus | None = None
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,15 @@ from django.utils.dateparse import parse_datetime
 
 from integration_hub.canonical import CanonicalDeal, Derivation, LineItem, Location, Organization, Person
 from integration_hub.connectors.salesforce import SalesforceClient
-from integration_hub.crm.base import ChangedDeal, CrmDeal, DealOwner, DealSummary, StatusUpdate, WriteOutcome
+from integration_hub.crm.base import (
+    ChangedDeal,
+    CrmDeal,
+    DealOwner,
+    DealSummary,
+    DealSyncStatus,
+    StatusUpdate,
+    WriteOutcome,
+)
 from integration_hub.errors import SessionExpired
 from integration_hub.recording import heal
 
@@ -203,8 +211,20 @@ def _synced(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z") if moment else None
 
 
+def sync_fields(sync: DealSyncStatus) -> dict[str, Any]:
+    """The Opportunity fields of the hub's outcome for a deal (one write or a batch's record)."""
+    fields: dict[str, Any] = {}
+    if sync.order_number:
+        fields["SAP_Sales_Order__c"] = sync.order_number
+    fields["ERP_Sync_Status__c"] = sync.status
+    fields["ERP_Hold_Reason__c"] = sync.hold_reason[:255] or None
+    return fields
+
+
 def status_record(update: StatusUpdate) -> dict[str, Any]:
-    """One sObject Collections record for a back-flow update."""
+    """One sObject Collections record: a deal's hub outcome, its ERP status, or an account's standing."""
+    if update.sync is not None:
+        return {"attributes": {"type": "Opportunity"}, "id": update.record_id, **sync_fields(update.sync)}
     if update.deal is not None:
         deal = update.deal
         return {
@@ -264,11 +284,7 @@ class SalesforceCrm:
 
     def deal_status_write(self, deal_id: str, *, status: str, hold_reason: str = "",
                           order_number: str | None = None) -> None:
-        fields: dict[str, Any] = {}
-        if order_number:
-            fields["SAP_Sales_Order__c"] = order_number
-        fields["ERP_Sync_Status__c"] = status
-        fields["ERP_Hold_Reason__c"] = hold_reason[:255] or None
+        fields = sync_fields(DealSyncStatus(status=status, order_number=order_number or "", hold_reason=hold_reason))
         self._call(lambda sf: sf.update("Opportunity", deal_id, fields))
 
     def deal_statuses_write(self, updates: list[StatusUpdate]) -> list[WriteOutcome]:

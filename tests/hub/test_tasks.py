@@ -20,7 +20,7 @@ def fake_pipeline(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[int, s
     """The pipeline's entry point replaced by a recorder of what it saw of the claim."""
     seen: list[tuple[int, str]] = []
 
-    def handoff_process(*, handoff_id: int) -> None:
+    def handoff_process(*, handoff_id: int, **_: object) -> None:
         seen.append((handoff_id, Handoff.objects.get(pk=handoff_id).claimed_by))
 
     monkeypatch.setattr(pipeline, "handoff_process", handoff_process)
@@ -62,7 +62,7 @@ def test_it_skips_a_handoff_waiting_on_a_person(fake_pipeline: list[tuple[int, s
 
 
 def test_it_retries_a_transient_error_and_releases_the_claim(monkeypatch: pytest.MonkeyPatch) -> None:
-    def handoff_process(*, handoff_id: int) -> None:
+    def handoff_process(*, handoff_id: int, **_: object) -> None:
         raise ServiceUnavailable("SAP is down", system="sap", status=503, retry_after=3)
 
     monkeypatch.setattr(pipeline, "handoff_process", handoff_process)

@@ -12,14 +12,23 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from approvals.models import RiskSettings
 from integration_hub.models import HandoffStatus, SyncAttempt
 from integration_hub.sandbox.sap import store
 from integration_hub.sandbox.sap.sales import CREDIT
+from integration_hub.tasks import process_handoff
 from tests.pipeline.conftest import World
 
 pytestmark = pytest.mark.django_db(transaction=True)
 S = HandoffStatus
+# The database work of one deal, from `received` to `written back` (the worker's claim, the
+# steps, the sync attempts, the release). A low-risk deal takes no approval; a medium-risk one
+# also opens an approval with its intervention window and the approver group's permissions.
+SQL_LOW_RISK_CAP = 30
+SQL_MEDIUM_RISK_CAP = 55
 SAP_CLEAN_DEAL = {"simulate:A_SalesOrderSimulation": 1, "query:A_SalesOrder": 1, "create:A_SalesOrder": 1}
 
 
@@ -70,3 +79,34 @@ def test_sap_refusing_credit_the_cache_would_pass_reads_the_account_again(known:
     calls = _calls(handoff)["sap"]
     assert calls["query:CreditManagementAccount"] == 1
     assert "create:A_SalesOrder" not in calls
+
+
+def _worked(world: World, planned: Any) -> tuple[Any, list[str]]:
+    """A received deal worked once by the worker task, with every SQL statement it sent."""
+    opportunity_id = world.flow.open_deal(planned)
+    world.flow.close_won(opportunity_id)
+    handoff = world.receive(opportunity_id)
+    with CaptureQueriesContext(connection) as queries:
+        process_handoff(handoff.pk)
+    handoff.refresh_from_db()
+    return handoff, [q["sql"] for q in queries.captured_queries]
+
+
+def test_a_low_risk_clean_deal_costs_at_most_30_sql_statements(known: tuple[World, Any]) -> None:
+    world, planned = known
+    # The admin's thresholds put this customer's deal in the low band (no approval to open).
+    RiskSettings.objects.update_or_create(pk=1, defaults={"credit_medium_from_days": 3650,
+                                                          "credit_high_above_days": 7300})
+    handoff, statements = _worked(world, planned)
+    assert (handoff.status, handoff.risk_level) == (S.WRITTEN_BACK, "low")
+    print(f"\nSQL statements per low-risk clean deal, received to written back: {len(statements)}")
+    assert len(statements) <= SQL_LOW_RISK_CAP, "\n".join(s[:120] for s in statements)
+
+
+def test_a_medium_risk_clean_deal_with_its_approval_window_stays_under_its_cap(known: tuple[World, Any]) -> None:
+    world, planned = known
+    handoff, statements = _worked(world, planned)
+    assert (handoff.status, handoff.risk_level) == (S.WRITTEN_BACK, "medium")
+    assert handoff.approval.window_ends_at is not None
+    print(f"\nSQL statements per medium-risk clean deal (approval opened): {len(statements)}")
+    assert len(statements) <= SQL_MEDIUM_RISK_CAP, "\n".join(s[:120] for s in statements)

@@ -1,0 +1,218 @@
+"""Benchmarks of the API budget and of bursts (issue 13; `make bench`, figures printed, no gate on time).
+
+On the production shape (PostgreSQL, Redis, both sandboxes and the web as processes, Celery
+workers as separate nodes, each with its own environment as on separate machines):
+
+1. calls per clean deal per system and SQL statements per deal, read off one deal;
+2. a burst: 200 deals closed at once, drained by the workers, beside a bare script making the
+   same Salesforce and SAP calls with the same concurrency (deals/s, ratio, p95, drain time),
+   with the workers' resident memory at the start and at the end;
+3. a steady 10 deals/s for 20 s: p95 closed won → SAP order;
+4. latency-bound scaling: the sandboxes answering like real tenants (150 ms on every SAP call,
+   80 ms on Salesforce) and 4 → 16 concurrent handoffs over two worker nodes: the curve;
+   with every order counted (duplicates) and the claim wait (received → validating).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+import requests
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from approvals.models import RiskSettings
+from integration_hub.connectors.salesforce import SalesforceClient
+from integration_hub.models import Handoff, HandoffEvent, HandoffStatus, SyncAttempt
+from integration_hub.sandbox.dealflow import DealFlow
+from integration_hub.sandbox.sap import store as sap_store
+from integration_hub.sandbox.sap.sales import SALES
+from integration_hub.services import handoff_receive
+from integration_hub.tasks import process_handoff
+from tests.bench import test_bench
+from tests.bench.test_bench import ORG_ID, Stack, _pct, _replay, _wait_all
+
+stack = test_bench.stack  # the same processes as the other pipeline benchmark
+
+pytestmark = [pytest.mark.bench, pytest.mark.timeout(1800)]
+S = HandoffStatus
+DONE = {S.WRITTEN_BACK, S.BLOCKED, S.FAILED}
+
+
+def _rss_kb(pid: int) -> int:
+    """Resident memory of a worker node: its main process and its pool's children."""
+    total = 0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for one in pids:
+        try:
+            for line in Path(f"/proc/{one}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except FileNotFoundError:
+            continue
+    return total
+
+
+def _times(opportunity_ids: list[str], to_status: str) -> dict[str, float]:
+    return {e.handoff.opportunity_id: e.created_at.timestamp() for e in HandoffEvent.objects.select_related("handoff")
+            .filter(handoff__opportunity_id__in=opportunity_ids, to_status=to_status)}
+
+
+def _orders_per_deal(opportunity_ids: list[str]) -> Counter[str]:
+    wanted = set(opportunity_ids)
+    return Counter(row["PurchaseOrderByCustomer"] for row in sap_store.rows(SALES, "A_SalesOrder")
+                   if row.get("PurchaseOrderByCustomer") in wanted)
+
+
+def _open(flow: DealFlow, count: int) -> list[str]:
+    return [flow.open_deal(flow.planner.plan("clean")) for _ in range(count)]
+
+
+def _bare_rate(opportunity_ids: list[str], concurrency: int) -> float:
+    """The floor: the same HTTP calls the hub made for these deals, replayed by a minimal script
+    with the same number of deals in flight."""
+    handoffs = list(Handoff.objects.filter(opportunity_id__in=opportunity_ids))
+    connection.close()  # each replay thread opens its own
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(_replay, handoffs))
+    return len(handoffs) / (time.perf_counter() - started)
+
+
+def _budget(hub: Stack, flow: DealFlow) -> None:
+    """1. One known customer's clean deal, low risk: calls per system, SQL statements."""
+    RiskSettings.objects.update_or_create(pk=1, defaults={"credit_medium_from_days": 3650,
+                                                          "credit_high_above_days": 7300})
+    planned = flow.planner.plan("clean")
+    figures = []
+    with mock.patch.object(process_handoff, "delay"), mock.patch.object(process_handoff, "apply_async"):
+        for _ in range(2):  # the first meets the customer; the second is the known customer's deal
+            opportunity_id = flow.open_deal(planned)
+            flow.close_won(opportunity_id)
+            handoff, _ = handoff_receive(org_id=ORG_ID, opportunity_id=opportunity_id, source="poll",
+                                         actor_label="bench")
+            with CaptureQueriesContext(connection) as queries:
+                process_handoff(handoff.pk)
+            figures.append((handoff, len(queries.captured_queries)))
+    handoff, statements = figures[-1]
+    calls = Counter(a.system for a in SyncAttempt.objects.filter(handoff=handoff)
+                    if not a.operation.startswith(("metadata:", "csrf_fetch:")))
+    first = Counter(a.system for a in SyncAttempt.objects.filter(handoff=figures[0][0])
+                    if not a.operation.startswith(("metadata:", "csrf_fetch:")))
+    print(f"calls per clean deal, known customer: Salesforce {calls['salesforce']}, SAP {calls['sap']} "
+          f"(first deal of a customer: Salesforce {first['salesforce']}, SAP {first['sap']})")
+    print(f"SQL statements per low-risk clean deal, received → written back: {statements}")
+    RiskSettings.objects.filter(pk=1).delete()
+
+
+def _burst(hub: Stack, flow: DealFlow, *, count: int, nodes: int, concurrency: int) -> None:
+    """2. `count` deals closed at once, drained by `nodes` worker nodes of `concurrency` processes."""
+    for _ in range(nodes):
+        hub.start_worker(concurrency=concurrency)
+    warm = _open(flow, 4)
+    for opportunity_id in warm:
+        flow.close_won(opportunity_id)
+    _wait_all(warm, 120)
+    rss_start = [_rss_kb(p.pid) for p in hub.workers]
+    deals = _open(flow, count)
+    closed_at = {}
+    with ThreadPoolExecutor(8) as pool:  # "at once": eight reps clicking Closed Won together
+        for opportunity_id, moment in zip(deals, pool.map(lambda o: (flow.close_won(o), time.time())[1], deals),
+                                          strict=True):
+            closed_at[opportunity_id] = moment
+    _wait_all(deals, 900)
+    rss_end = [_rss_kb(p.pid) for p in hub.workers]
+    created = _times(deals, S.CREATED)
+    written = _times(deals, S.WRITTEN_BACK)
+    first_close = min(closed_at.values())
+    drain = max(written.values()) - first_close
+    latencies = [created[o] - closed_at[o] for o in deals if o in created]
+    rate = len(deals) / drain
+    composites = SyncAttempt.objects.filter(handoff__opportunity_id__in=deals, operation="composite:sobjects").count()
+    single = SyncAttempt.objects.filter(handoff__opportunity_id__in=deals, system="salesforce",
+                                        method="PATCH").exclude(operation="composite:sobjects").count()
+    hub.stop_workers()
+    bare = _bare_rate(deals, nodes * concurrency)
+    duplicates = sum(n - 1 for n in _orders_per_deal(deals).values() if n > 1)
+    print(f"burst of {count} deals closed at once, {nodes} node(s) × {concurrency} processes: drained in "
+          f"{drain:.1f} s = {rate:.1f} deals/s vs bare script {bare:.1f} deals/s (same calls, {nodes * concurrency} "
+          f"in flight): ratio {rate / bare:.2f}; p95 closed won → order {_pct(latencies, 0.95):.2f} s; "
+          f"write-backs: {composites} composite call(s) + {single} single for {len(written)} deals; "
+          f"{duplicates} duplicate orders")
+    print(f"worker RSS across the burst: start {sum(rss_start) / 1024:.0f} MB, end {sum(rss_end) / 1024:.0f} MB "
+          f"({', '.join(f'{a / 1024:.0f}→{b / 1024:.0f}' for a, b in zip(rss_start, rss_end, strict=True))} per node)")
+
+
+def _steady(hub: Stack, flow: DealFlow, *, per_second: float, seconds: float) -> None:
+    """3. Deals closing at a steady pace: p95 closed won → order."""
+    hub.start_worker(concurrency=4)
+    deals = _open(flow, int(per_second * seconds))
+    closed_at = {}
+    started = time.monotonic()
+    for n, opportunity_id in enumerate(deals):
+        time.sleep(max(0.0, started + n / per_second - time.monotonic()))
+        flow.close_won(opportunity_id)
+        closed_at[opportunity_id] = time.time()
+    _wait_all(deals, 300)
+    created = _times(deals, S.CREATED)
+    latencies = [created[o] - closed_at[o] for o in deals if o in created]
+    hub.stop_workers()
+    print(f"steady {per_second:.0f} deals/s for {seconds:.0f} s ({len(deals)} deals, 1 node × 4 processes): "
+          f"closed won → order p50 {_pct(latencies, 0.5):.2f} s, p95 {_pct(latencies, 0.95):.2f} s, "
+          f"max {max(latencies):.2f} s")
+
+
+def _fault(hub: Stack, system: str, latency_ms: int) -> None:
+    url = hub.sap_url if system == "sap" else hub.sf_url
+    auth: dict[str, Any] = ({"auth": ("sandbox", "sandbox")} if system == "sap"
+                            else {"headers": {"Authorization": "Bearer sandbox"}})
+    response = requests.post(f"{url}/_sandbox/faults", json={"kind": "latency", "latency_ms": latency_ms,
+                                                             "operation": "*"}, timeout=10, **auth)
+    assert response.status_code == 201, response.text
+
+
+def _curve(hub: Stack, flow: DealFlow) -> None:
+    """4. Throughput against concurrency when every call waits like a real tenant's."""
+    _fault(hub, "sap", 150)
+    _fault(hub, "salesforce", 80)
+    points = []
+    for concurrency in (2, 4, 8):  # per node; two nodes: 4, 8, 16 handoffs in flight
+        for _ in range(2):
+            hub.start_worker(concurrency=concurrency)
+        deals = _open(flow, 48)
+        with ThreadPoolExecutor(8) as pool:
+            closed = list(pool.map(lambda o: (flow.close_won(o), time.time())[1], deals))
+        _wait_all(deals, 900)
+        written = _times(deals, S.WRITTEN_BACK)
+        received = {h.opportunity_id: h.created_at.timestamp() for h in Handoff.objects.filter(opportunity_id__in=deals)}
+        validating = _times(deals, S.VALIDATING)
+        claim_waits = [validating[o] - received[o] for o in deals if o in validating]
+        rate = len(deals) / (max(written.values()) - min(closed))
+        duplicates = sum(n - 1 for n in _orders_per_deal(deals).values() if n > 1)
+        hub.stop_workers()
+        points.append((2 * concurrency, rate))
+        print(f"  {2 * concurrency:>2} handoffs in flight (2 nodes × {concurrency}): {rate:.2f} deals/s; "
+              f"received → claimed p95 {_pct(claim_waits, 0.95):.2f} s; {duplicates} duplicate orders")
+    print("latency-bound scaling (SAP 150 ms, Salesforce 80 ms a call): "
+          + ", ".join(f"{n} → {r:.2f}/s" for n, r in points)
+          + f"; 16 vs 4: {points[-1][1] / points[0][1]:.1f}×")
+
+
+def test_bench_budget_and_bursts(stack: Stack) -> None:
+    salesforce = SalesforceClient.from_settings()
+    flow = DealFlow(salesforce, seed=4242)
+    print("\n== API budget and bursts (PostgreSQL + Redis; sandboxes, web, worker nodes as processes) ==")
+    _budget(stack, flow)
+    _burst(stack, flow, count=200, nodes=2, concurrency=2)
+    _steady(stack, flow, per_second=10, seconds=20)
+    _curve(stack, flow)
+    salesforce.close()
