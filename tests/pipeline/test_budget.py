@@ -18,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from approvals.models import RiskSettings
 from integration_hub.models import HandoffStatus, SyncAttempt
 from integration_hub.sandbox.sap import store
-from integration_hub.sandbox.sap.sales import CREDIT
+from integration_hub.sandbox.sap.sales import BP, CREDIT
 from integration_hub.tasks import process_handoff
 from tests.pipeline.conftest import World
 
@@ -110,3 +110,21 @@ def test_a_medium_risk_clean_deal_with_its_approval_window_stays_under_its_cap(k
     assert handoff.approval.window_ends_at is not None
     print(f"\nSQL statements per medium-risk clean deal (approval opened): {len(statements)}")
     assert len(statements) <= SQL_MEDIUM_RISK_CAP, "\n".join(s[:120] for s in statements)
+
+
+def test_a_sales_area_moved_in_sap_is_refused_once_then_read_again_and_the_order_follows_it(
+        known: tuple[World, Any]) -> None:
+    world, planned = known
+    partner = planned.company.business_partner
+    # In SAP the customer now buys in division 10; the cache still holds the old area.
+    area = store.rows(BP, "A_CustomerSalesArea", Customer=partner)[0]
+    store.delete(BP, "A_CustomerSalesArea", Customer=partner)
+    store.insert(BP, "A_CustomerSalesArea", [{**area, "Division": "10"}])
+
+    handoff = _deal(world, planned)
+
+    assert handoff.status == S.WRITTEN_BACK, handoff.last_error
+    calls = _calls(handoff)["sap"]
+    assert calls["simulate:A_SalesOrderSimulation"] == 2  # refused as cached, then priced as read again
+    assert calls["read:A_BusinessPartner"] == 1
+    assert handoff.canonical["organization"]["division"] == "10"
