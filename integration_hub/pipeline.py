@@ -427,7 +427,9 @@ _FLUSH_KEY = "pipeline:write-backs-flush"
 def write_backs_flush_soon() -> None:
     """Ask for a flush in HUB_WRITEBACK_LINGER_SECONDS, once per window however many deals ask."""
     linger = settings.HUB_WRITEBACK_LINGER_SECONDS
-    asked = cache.add(_FLUSH_KEY, 1, timeout=max(1, math.ceil(linger * 4)))
+    # The request stands until the flush runs (it deletes it first); should its message be lost,
+    # the next deal asks again after this long, and the sweeper wakes the rest.
+    asked = cache.add(_FLUSH_KEY, 1, timeout=max(10, math.ceil(linger * 40)))
     if asked and not send_now(WRITE_BACKS_FLUSH, countdown=linger):
         cache.delete(_FLUSH_KEY)  # the broker is down: the sweeper's wake-up asks again
 
