@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from integration_hub.sandbox import catalog
-from integration_hub.sandbox.sap import sales, store
+from integration_hub.sandbox.sap import procurement, sales, store
 from integration_hub.sandbox.sap.models import CsrfToken, NumberRange, SapEntity
 from integration_hub.sandbox.sap.odata_query import dt_internal
 from integration_hub.sandbox.sap.services import END_OF_TIME
@@ -221,6 +221,7 @@ def _seed_all() -> None:
                         ("sales_order", sales.SALES_ORDER_START)):
         NumberRange.objects.update_or_create(name=name, defaults={"next_number": value})
     _seed_orders(companies)
+    _seed_procurement(created, start)
 
 
 def _record(number: str, ctype: str, table: str, rate: str, unit: str, base_unit: str, start: str, created: str) -> Row:
@@ -357,7 +358,7 @@ PURCHASE_ORDERS: tuple[SeedPurchaseOrder, ...] = (
 )
 
 # The supplier invoice already posted in SAP (PO 4500000008/10), for the duplicate routes.
-SEEDED_SUPPLIER_INVOICE = {
+SEEDED_SUPPLIER_INVOICE: dict[str, Any] = {
     "SupplierInvoice": "5105600001", "FiscalYear": "2026", "CompanyCode": "1710", "InvoicingParty": "17500001",
     "SupplierInvoiceIDByInvcgParty": "INV-00123", "DocumentDate": date(2026, 11, 20), "DocumentCurrency": "USD",
     "InvoiceGrossAmount": Decimal("2400.00"), "PaymentTerms": "NT30", "DocumentHeaderText": "SEED-0001",
@@ -410,3 +411,81 @@ AP_SCENARIOS: tuple[ApScenario, ...] = (
                "One invoice over two POs of the same supplier: 4500000001/10 (100 x 240.00) and 4500000002/10 "
                "(30 x 900.00) = 51,000.00 USD -> matches both."),
 )
+
+
+def _seed_procurement(created: str, start: str) -> None:
+    """Suppliers, the POs of `PURCHASE_ORDERS` with their receipts, and `SEEDED_SUPPLIER_INVOICE`,
+    all through the sandbox's own procurement services (so the seed passes SAP's checks too)."""
+    partners, addresses, roles, suppliers, companies = [], [], [], [], []
+    for supplier in SUPPLIERS:
+        row = _organization(supplier.number, supplier.name, "Manufacturing", created)
+        row.update(Customer="", Supplier=supplier.number, BusinessPartnerGrouping="BP04")
+        partners.append(row)
+        addresses.append({
+            "BusinessPartner": supplier.number, "AddressID": f"{int(supplier.number) % 100000:05d}",
+            "StreetName": "Supply Road", "HouseNumber": "1", "PostalCode": "", "CityName": supplier.city,
+            "Region": "", "Country": supplier.country, "Language": "EN", "FullName": supplier.name[:80],
+            "ValidityStartDate": start, "ValidityEndDate": END_OF_TIME,
+        })
+        for role in ("FLVN00", "FLVN01"):
+            roles.append({"BusinessPartner": supplier.number, "BusinessPartnerRole": role, "ValidFrom": start,
+                          "ValidTo": END_OF_TIME})
+        suppliers.append({
+            "Supplier": supplier.number, "SupplierName": supplier.name[:80], "SupplierFullName": supplier.name,
+            "SupplierAccountGroup": "SUPL", "Customer": "", "CreatedByUser": "CB9980000000", "CreationDate": created,
+            "PostingIsBlocked": False, "PaymentIsBlockedForSupplier": False, "DeletionIndicator": False,
+            "VATRegistration": "",
+        })
+        companies.append({
+            "Supplier": supplier.number, "CompanyCode": supplier.company_code, "PaymentTerms": supplier.payment_terms,
+            "PaymentBlockingReason": "", "PaymentMethodsList": "T", "ReconciliationAccount": "21100000",
+            "IsToBeCheckedForDuplicates": True, "SupplierIsBlockedForPosting": False, "DeletionIndicator": False,
+        })
+    store.insert(BP, "A_BusinessPartner", partners)
+    store.insert(BP, "A_BusinessPartnerAddress", addresses)
+    store.insert(BP, "A_BusinessPartnerRole", roles)
+    store.insert(BP, "A_Supplier", suppliers)
+    store.insert(BP, "A_SupplierCompany", companies)
+
+    material_document = 5000000001
+    for po in PURCHASE_ORDERS:
+        procurement.purchase_order_create({
+            "CompanyCode": po.company_code, "Supplier": po.supplier, "PaymentTerms": po.payment_terms,
+            "DocumentCurrency": po.currency, "PurchaseOrderDate": _day(PROCUREMENT_DAY),
+            "to_PurchaseOrderItem": [{
+                "PurchaseOrderItem": item.item, "Material": item.material, "OrderQuantity": str(item.quantity),
+                "PurchaseOrderQuantityUnit": item.unit, "NetPriceAmount": str(item.net_price),
+                "NetPriceQuantity": str(item.price_quantity), "InvoiceIsGoodsReceiptBased": item.gr_based,
+                "GoodsReceiptIsExpected": item.gr_based, "Plant": PLANTS[po.company_code],
+            } for item in po.items],
+        }, user="CB9980000000", number=po.number)
+        for item in po.items:
+            for day, quantity in zip(RECEIPT_DAYS, item.receipts, strict=False):
+                procurement.material_document_create({
+                    "GoodsMovementCode": "01", "PostingDate": _day(day), "DocumentDate": _day(day),
+                    "ReferenceDocument": f"DN-{po.number[-4:]}-{item.item}-{day:%d}",
+                    "to_MaterialDocumentItem": [{
+                        "GoodsMovementType": "101" if quantity > 0 else "102", "PurchaseOrder": po.number,
+                        "PurchaseOrderItem": item.item, "QuantityInEntryUnit": str(abs(quantity)),
+                        "EntryUnit": item.unit,
+                    }],
+                }, user="CB9980000000", number=str(material_document))
+                material_document += 1
+    invoice = SEEDED_SUPPLIER_INVOICE
+    created_invoice = procurement.supplier_invoice_create({
+        "CompanyCode": invoice["CompanyCode"], "InvoicingParty": invoice["InvoicingParty"],
+        "SupplierInvoiceIDByInvcgParty": invoice["SupplierInvoiceIDByInvcgParty"],
+        "DocumentDate": _day(invoice["DocumentDate"]), "PostingDate": _day(invoice["DocumentDate"]),
+        "DocumentCurrency": invoice["DocumentCurrency"], "InvoiceGrossAmount": str(invoice["InvoiceGrossAmount"]),
+        "PaymentTerms": invoice["PaymentTerms"], "DocumentHeaderText": invoice["DocumentHeaderText"],
+        "to_SuplrInvcItemPurOrdRef": [{
+            "PurchaseOrder": po, "PurchaseOrderItem": item, "QuantityInPurchaseOrderUnit": str(quantity),
+            "PurchaseOrderQuantityUnit": unit, "SupplierInvoiceItemAmount": str(amount),
+        } for po, item, quantity, unit, amount in invoice["items"]],
+    }, user="CB9980000000", number=invoice["SupplierInvoice"])
+    procurement.supplier_invoice_post({"SupplierInvoice": created_invoice["SupplierInvoice"],
+                                       "FiscalYear": created_invoice["FiscalYear"]})
+    for name, value in (("purchase_order", procurement.PURCHASE_ORDER_START),
+                        ("material_document", procurement.MATERIAL_DOCUMENT_START),
+                        ("supplier_invoice", procurement.SUPPLIER_INVOICE_START)):
+        NumberRange.objects.update_or_create(name=name, defaults={"next_number": value})
