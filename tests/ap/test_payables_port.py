@@ -47,7 +47,7 @@ def erp(service_root: str) -> Iterator[S4HanaErp]:
 
 
 def exact_invoice(**changes: object) -> SupplierInvoiceRequest:
-    """The seeded exact match: 100 PC of 4500000001/10 at 240.00 from Northwind (17500001)."""
+    """The seeded exact match: 100 PC of 4500000001/10 at 240.00 from Litware (17500001)."""
     request = SupplierInvoiceRequest(
         company_code="1710", supplier="17500001", reference="NW-2026-0042", invoice_date=date(2026, 12, 1),
         gross_amount=Decimal("24000.00"), currency="USD", payment_terms="NT30",
