@@ -17,7 +17,7 @@ from integration_hub.connectors.salesforce import SalesforceClient
 from integration_hub.connectors.sap import SapClient
 from integration_hub.crm.base import CrmPort
 from integration_hub.crm.salesforce import SalesforceCrm
-from integration_hub.erp.base import ErpPort
+from integration_hub.erp.base import ErpPort, PayablesPort
 from integration_hub.erp.cache import CachedErp
 from integration_hub.erp.s4hana import S4HanaErp
 from integration_hub.recording import record
@@ -60,6 +60,14 @@ def erp_for(target: str = DEFAULT_ERP_TARGET) -> ErpPort:
     key, build = ERP_ADAPTERS[target]()
     # Every adapter answers master-data reads from the shared cache (integration_hub.erp.cache).
     return _cached(f"erp:{target}", key, lambda: CachedErp(build()))
+
+
+def payables_for(target: str = DEFAULT_ERP_TARGET) -> PayablesPort:
+    """`erp_for(target)` seen as the payables port (the same adapter; nothing of AP is cached)."""
+    port = erp_for(target)
+    if not isinstance(port, PayablesPort):
+        raise LookupError(f"the ERP adapter for target {target!r} does not implement payables")
+    return port
 
 
 def crm() -> CrmPort:

@@ -55,9 +55,13 @@ CREDIT = "API_CRDTMBUSINESSPARTNER"
 OPEN_ITEMS = "API_OPLACCTGDOCITEMCUBE_SRV"
 BILLING = "API_BILLING_DOCUMENT_SRV"
 DELIVERY = "API_OUTBOUND_DELIVERY_SRV"
+PURCHASE_ORDER = "API_PURCHASEORDER_PROCESS_SRV"
+MATERIAL_DOCUMENT = "API_MATERIAL_DOCUMENT_SRV"
+SUPPLIER_INVOICE = "API_SUPPLIERINVOICE_PROCESS_SRV"
 # Every OData service this connector calls: a sync attempt's service is the one its URL names
 # (the dashboard's API budget counts calls per service by these).
-SERVICES = (SALES_ORDER, SIMULATION, BUSINESS_PARTNER, PRODUCT, PRICING, CREDIT, OPEN_ITEMS, BILLING, DELIVERY)
+SERVICES = (SALES_ORDER, SIMULATION, BUSINESS_PARTNER, PRODUCT, PRICING, CREDIT, OPEN_ITEMS, BILLING, DELIVERY,
+            PURCHASE_ORDER, MATERIAL_DOCUMENT, SUPPLIER_INVOICE)
 # Values per `or` filter: keeps a URL well under the 8 KB a gateway takes.
 FILTER_CHUNK = 20
 
@@ -507,7 +511,7 @@ class SapClient:
         """
         found: dict[str, dict[str, Any]] = {}
         select = ("BusinessPartner,BusinessPartnerFullName,OrganizationBPName1,OrganizationBPName2,SearchTerm1,"
-                  "BusinessPartnerCategory,Customer,BusinessPartnerIsBlocked,IsMarkedForArchiving")
+                  "BusinessPartnerCategory,Customer,Supplier,BusinessPartnerIsBlocked,IsMarkedForArchiving")
         if tax_number:
             compact = re.sub(r"[\s.-]", "", tax_number)
             forms = {tax_number.strip(), compact}
@@ -821,6 +825,89 @@ class SapClient:
         }
         return self._collection("query:A_OperationalAcctgDocItemCube", OPEN_ITEMS, "A_OperationalAcctgDocItemCube",
                                 params)
+
+    # -- procurement: purchase orders, goods receipts, supplier invoices (WIRE-ERP 4.5-4.7) ----------
+    def get_purchase_order(self, number: str) -> dict[str, Any]:
+        """One purchase order with its items (to_PurchaseOrderItem); NotFound when SAP has none."""
+        response = self._get("read:A_PurchaseOrder", PURCHASE_ORDER, f"A_PurchaseOrder({quote_literal(number)})",
+                             {"$expand": "to_PurchaseOrderItem"})
+        return self._entity(PURCHASE_ORDER, response)
+
+    def create_purchase_order(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Deep-insert A_PurchaseOrder with to_PurchaseOrderItem."""
+        response = self._modify("create:A_PurchaseOrder", "POST", PURCHASE_ORDER, "A_PurchaseOrder",
+                                json_body=to_wire(payload))
+        return self._entity(PURCHASE_ORDER, response)
+
+    def material_document_items(self, purchase_order: str) -> list[dict[str, Any]]:
+        """Every goods-movement item posted against a purchase order, by document and item."""
+        params = {"$filter": f"PurchaseOrder eq {quote_literal(purchase_order)}",
+                  "$orderby": "MaterialDocumentYear asc,MaterialDocument asc,MaterialDocumentItem asc"}
+        return self._collection("query:A_MaterialDocumentItem", MATERIAL_DOCUMENT, "A_MaterialDocumentItem", params)
+
+    def create_material_document(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Deep-insert A_MaterialDocumentHeader with to_MaterialDocumentItem (a goods receipt, 101)."""
+        response = self._modify("create:A_MaterialDocumentHeader", "POST", MATERIAL_DOCUMENT,
+                                "A_MaterialDocumentHeader", json_body=to_wire(payload))
+        return self._entity(MATERIAL_DOCUMENT, response)
+
+    def get_supplier(self, supplier: str) -> dict[str, Any] | None:
+        """A_Supplier with its company-code data (to_SupplierCompany); None when SAP has none."""
+        try:
+            response = self._get("read:A_Supplier", BUSINESS_PARTNER, f"A_Supplier({quote_literal(supplier)})",
+                                 {"$expand": "to_SupplierCompany"})
+        except NotFound:
+            return None
+        return self._entity(BUSINESS_PARTNER, response)
+
+    def supplier_invoices(self, invoicing_party: str) -> list[dict[str, Any]]:
+        """Every supplier invoice of an invoicing party (headers), by number."""
+        params = {"$filter": f"InvoicingParty eq {quote_literal(invoicing_party)}",
+                  "$orderby": "FiscalYear asc,SupplierInvoice asc"}
+        return self._collection("query:A_SupplierInvoice", SUPPLIER_INVOICE, "A_SupplierInvoice", params)
+
+    def supplier_invoices_by_header_text(self, prefix: str) -> list[dict[str, Any]]:
+        """Supplier invoices whose DocumentHeaderText starts with `prefix` (the hub's idempotency key)."""
+        params = {"$filter": f"startswith(DocumentHeaderText,{quote_literal(prefix)})",
+                  "$orderby": "FiscalYear asc,SupplierInvoice asc"}
+        return self._collection("query:A_SupplierInvoice", SUPPLIER_INVOICE, "A_SupplierInvoice", params)
+
+    def get_supplier_invoice(self, number: str, fiscal_year: str) -> dict[str, Any]:
+        """One supplier invoice with its PO-referenced items; NotFound when SAP has none."""
+        path = f"A_SupplierInvoice(SupplierInvoice={quote_literal(number)},FiscalYear={quote_literal(fiscal_year)})"
+        response = self._get("read:A_SupplierInvoice", SUPPLIER_INVOICE, path, {"$expand": "to_SuplrInvcItemPurOrdRef"})
+        return self._entity(SUPPLIER_INVOICE, response)
+
+    def create_supplier_invoice(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Deep-insert A_SupplierInvoice with to_SuplrInvcItemPurOrdRef (parked until `post_supplier_invoice`).
+
+        Raises ValidationFailed (code M8/108 for SAP's duplicate check), AmbiguousOutcome (look the
+        invoice up by its header text before sending again), or another HubError.
+        """
+        response = self._modify("create:A_SupplierInvoice", "POST", SUPPLIER_INVOICE, "A_SupplierInvoice",
+                                json_body=to_wire(payload))
+        return self._entity(SUPPLIER_INVOICE, response)
+
+    def post_supplier_invoice(self, number: str, fiscal_year: str) -> bool:
+        """The `Post` function import; True when SAP answers Success."""
+        return self._invoice_function("Post", {"SupplierInvoice": quote_literal(number),
+                                               "FiscalYear": quote_literal(fiscal_year)})
+
+    def release_supplier_invoice(self, number: str, fiscal_year: str, *, shift_discount_days: bool = False) -> bool:
+        """The `Release` function import: removes the invoice's payment block."""
+        return self._invoice_function("Release", {"SupplierInvoice": quote_literal(number),
+                                                  "FiscalYear": quote_literal(fiscal_year),
+                                                  "DiscountDaysHaveToBeShifted": "true" if shift_discount_days
+                                                  else "false"})
+
+    def _invoice_function(self, name: str, params: dict[str, str]) -> bool:
+        response = self._modify(f"function:{name}", "POST", SUPPLIER_INVOICE, name, params=params)
+        try:
+            body = response.json().get("d", {})
+        except ValueError:
+            return False
+        result = body.get(name, body) if isinstance(body, dict) else {}
+        return bool(isinstance(result, dict) and result.get("Success"))
 
 
 def any_of(field: str, values: Iterable[str]) -> Iterator[str]:

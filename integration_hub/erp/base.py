@@ -11,6 +11,7 @@ and its kinds (retry), `AmbiguousOutcome` (look the order up by its deal key bef
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -344,3 +345,140 @@ class ErpPort(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+# -- payables: purchase orders, goods receipts, supplier invoices (issue 16) -------------------------
+@dataclass(frozen=True)
+class PurchaseOrderItem:
+    purchase_order: str  # "4500000001"
+    item: str  # "10" (no leading zeros; the adapter pads for SAP)
+    material: str
+    quantity: Decimal  # OrderQuantity
+    unit: str  # PurchaseOrderQuantityUnit
+    net_price: Decimal  # NetPriceAmount, per `price_quantity` units
+    price_quantity: Decimal  # NetPriceQuantity (1 or 100 ...)
+    gr_based: bool  # InvoiceIsGoodsReceiptBased
+    plant: str = ""
+
+    @property
+    def unit_price(self) -> Decimal:
+        return self.net_price / self.price_quantity
+
+
+@dataclass(frozen=True)
+class PurchaseOrder:
+    number: str
+    supplier: str
+    company_code: str
+    currency: str  # DocumentCurrency
+    payment_terms: str
+    items: tuple[PurchaseOrderItem, ...]
+
+    def item(self, number: str) -> PurchaseOrderItem | None:
+        """The item numbered `number` ("10" and "00010" alike), None when the PO has none."""
+        wanted = str(number).strip().lstrip("0") or "0"
+        return next((i for i in self.items if (i.item.lstrip("0") or "0") == wanted), None)
+
+
+@dataclass(frozen=True)
+class GoodsReceipt:
+    material_document: str
+    year: str
+    document_item: str
+    purchase_order: str
+    purchase_order_item: str  # "10"
+    material: str
+    quantity: Decimal  # QuantityInEntryUnit, positive; 102 reversals come negative
+    unit: str
+    movement_type: str  # "101" / "102"
+    posted_on: date
+
+
+@dataclass(frozen=True)
+class SupplierInvoiceItem:
+    purchase_order: str
+    purchase_order_item: str
+    quantity: Decimal
+    unit: str
+    amount: Decimal  # SupplierInvoiceItemAmount
+    material: str = ""
+
+
+@dataclass(frozen=True)
+class SupplierInvoiceRequest:
+    company_code: str
+    supplier: str  # InvoicingParty
+    reference: str  # SupplierInvoiceIDByInvcgParty (the vendor's number, as written)
+    invoice_date: date
+    gross_amount: Decimal
+    currency: str
+    payment_terms: str
+    items: tuple[SupplierInvoiceItem, ...]
+    payment_block: str = ""  # PaymentBlockingReason ("" none, "R" = invoice verification)
+    header_text: str = ""  # DocumentHeaderText (e.g. the terms-conflict note, hub id)
+
+
+@dataclass(frozen=True)
+class SupplierInvoice:
+    number: str  # SupplierInvoice
+    fiscal_year: str
+    supplier: str
+    reference: str
+    invoice_date: date
+    gross_amount: Decimal
+    currency: str
+    payment_block: str
+    status: str  # SupplierInvoiceStatus ("5" posted, ...)
+    header_text: str = ""
+
+
+_REFERENCE_PUNCTUATION = re.compile(r"[\s\W_]+")
+_REFERENCE_PREFIX = re.compile(r"^(INV|RE|RG)(?=\d)")
+_REFERENCE_NUMBER = re.compile(r"\d+")
+
+
+def invoice_reference_key(reference: str) -> str:
+    """A vendor's invoice reference normalised for the duplicate check (WIRE-ERP 4.9).
+
+    Upper case; the leading zeros of every run of digits dropped (before the separators go, so
+    "2026/0045" and "2026/45" agree); spaces, punctuation and underscores dropped; a leading "INV", "RE" or "RG" followed directly by the number is kept as the
+    prefix "INV" (one spelling for the words vendors use for "invoice": INV, RE(chnung), RG).
+    So "INV-00123", "inv 123", "Inv.123" and "RE 0123" all give "INV123"; "123" stays "123" (a
+    bare number is not assumed to be an invoice-prefixed one) and "" stays "".
+    """
+    text = _REFERENCE_NUMBER.sub(lambda m: m.group(0).lstrip("0") or "0", str(reference or "").upper())
+    text = _REFERENCE_PUNCTUATION.sub("", text)
+    return _REFERENCE_PREFIX.sub("INV", text)
+
+
+@runtime_checkable
+class PayablesPort(Protocol):
+    """What accounts payable asks of an ERP: purchase orders, receipts, supplier invoices.
+
+    Errors are the hub's own (NotFound, ValidationFailed, TransientError and its kinds,
+    AmbiguousOutcome: look the invoice up by its key before posting again)."""
+
+    def purchase_order_get(self, number: str) -> PurchaseOrder:
+        """The PO with its items; NotFound when the ERP has none."""
+        ...
+
+    def goods_receipts_for(self, purchase_order: str) -> list[GoodsReceipt]:
+        """Every goods movement (101 receipts, 102 reversals as negative quantities) on the PO."""
+        ...
+
+    def supplier_exists(self, supplier: str) -> bool: ...
+
+    def supplier_invoices_find(self, *, supplier: str, reference: str) -> list[SupplierInvoice]:
+        """The supplier's invoices whose reference equals `reference` after `invoice_reference_key`."""
+        ...
+
+    def supplier_invoice_post(self, request: SupplierInvoiceRequest, *, idempotency_key: str) -> SupplierInvoice:
+        """Create the invoice with its PO-referenced items and post it; `idempotency_key` starts
+        DocumentHeaderText, so an ambiguous outcome is looked up by `supplier_invoice_by_key`."""
+        ...
+
+    def supplier_invoice_by_key(self, idempotency_key: str) -> SupplierInvoice | None: ...
+
+    def supplier_invoice_release(self, number: str, fiscal_year: str) -> None:
+        """Remove the payment block of a posted invoice."""
+        ...

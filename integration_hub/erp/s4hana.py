@@ -12,6 +12,7 @@ payment from the AR cube's IsCleared / NetDueDate (WIRE-ERP 4.1-4.4).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict
 from datetime import UTC, date, datetime, time
@@ -35,14 +36,21 @@ from integration_hub.erp.base import (
     ErpDocument,
     ErpOrder,
     ErpOrderStatus,
+    GoodsReceipt,
     OpenItem,
     PriceCondition,
     PricedItem,
+    PurchaseOrder,
+    PurchaseOrderItem,
     Rejection,
     SalesArea,
+    SupplierInvoice,
+    SupplierInvoiceRequest,
+    invoice_reference_key,
 )
-from integration_hub.errors import HubError
+from integration_hub.errors import AmbiguousOutcome, HubError, ValidationFailed
 
+logger = logging.getLogger("hub.erp.s4hana")
 _MATERIAL_IN_ERROR = re.compile(r"material\s+'?([A-Z0-9][\w-]*)'?", re.IGNORECASE)
 _TERMS_IN_ERROR = ("terms of payment", "payment terms", "paymentterms")
 # V1/300, V1/302: the sold-to party is not set up for the sales area the order names.
@@ -76,6 +84,11 @@ def _day(value: Any) -> date | None:
 
 def partner_name(bp: dict[str, Any]) -> str:
     return str(bp.get("BusinessPartnerFullName") or bp.get("OrganizationBPName1") or bp.get("BusinessPartnerName") or "")
+
+
+def supplier_only(bp: dict[str, Any]) -> bool:
+    """A partner SAP knows only as a supplier (no customer role): never a match for a deal's account."""
+    return bool(bp.get("Supplier")) and not bp.get("Customer")
 
 
 def partner_address(address: dict[str, Any]) -> ErpAddress:
@@ -302,8 +315,98 @@ def _moment(value: Any) -> datetime | None:
     return value if isinstance(value, datetime) else None
 
 
+# -- payables (WIRE-ERP 4.5-4.7) ------------------------------------------------------------------
+POSTED = "5"  # SupplierInvoiceStatus of a posted invoice
+HEADER_TEXT_LENGTH = 25  # DocumentHeaderText (BKTXT)
+
+
+def _text(value: Any) -> str:
+    return str(value or "")
+
+
+def _item(value: Any) -> str:
+    """SAP's NUMC item number without its leading zeros: "00010" -> "10"."""
+    return _text(value).lstrip("0") or "0"
+
+
+def purchase_order_from_wire(po: dict[str, Any]) -> PurchaseOrder:
+    number = _text(po.get("PurchaseOrder"))
+    items = tuple(
+        PurchaseOrderItem(
+            purchase_order=number, item=_item(i.get("PurchaseOrderItem")), material=_text(i.get("Material")),
+            quantity=_dec(i.get("OrderQuantity")) or ZERO, unit=_text(i.get("PurchaseOrderQuantityUnit")),
+            net_price=_dec(i.get("NetPriceAmount")) or ZERO,
+            price_quantity=_dec(i.get("NetPriceQuantity")) or Decimal(1),  # 0 or missing: per 1
+            gr_based=bool(i.get("InvoiceIsGoodsReceiptBased")), plant=_text(i.get("Plant")),
+        )
+        for i in sorted(_results(po.get("to_PurchaseOrderItem")), key=lambda i: _text(i.get("PurchaseOrderItem")))
+        if not i.get("PurchasingDocumentDeletionCode")
+    )
+    return PurchaseOrder(number=number, supplier=_text(po.get("Supplier")), company_code=_text(po.get("CompanyCode")),
+                         currency=_text(po.get("DocumentCurrency")), payment_terms=_text(po.get("PaymentTerms")),
+                         items=items)
+
+
+def goods_receipt_from_wire(item: dict[str, Any]) -> GoodsReceipt:
+    """A material document item; a 102 (reversal) counts against the receipt, so it comes negative."""
+    movement = _text(item.get("GoodsMovementType"))
+    quantity = _dec(item.get("QuantityInEntryUnit")) or ZERO
+    reversal = movement == "102" or item.get("DebitCreditCode") == "H"
+    return GoodsReceipt(
+        material_document=_text(item.get("MaterialDocument")), year=_text(item.get("MaterialDocumentYear")),
+        document_item=_text(item.get("MaterialDocumentItem")), purchase_order=_text(item.get("PurchaseOrder")),
+        purchase_order_item=_item(item.get("PurchaseOrderItem")), material=_text(item.get("Material")),
+        quantity=-abs(quantity) if reversal else abs(quantity), unit=_text(item.get("EntryUnit")),
+        movement_type=movement, posted_on=_day(item.get("PostingDate")) or date.min,
+    )
+
+
+def supplier_invoice_from_wire(invoice: dict[str, Any]) -> SupplierInvoice:
+    return SupplierInvoice(
+        number=_text(invoice.get("SupplierInvoice")), fiscal_year=_text(invoice.get("FiscalYear")),
+        supplier=_text(invoice.get("InvoicingParty")), reference=_text(invoice.get("SupplierInvoiceIDByInvcgParty")),
+        invoice_date=_day(invoice.get("DocumentDate")) or date.min,
+        gross_amount=_dec(invoice.get("InvoiceGrossAmount")) or ZERO, currency=_text(invoice.get("DocumentCurrency")),
+        payment_block=_text(invoice.get("PaymentBlockingReason")), status=_text(invoice.get("SupplierInvoiceStatus")),
+        header_text=_text(invoice.get("DocumentHeaderText")),
+    )
+
+
+def header_text(idempotency_key: str, text: str) -> str:
+    """DocumentHeaderText: the hub's key first (so the invoice can be found by it), then the note."""
+    if len(idempotency_key) >= HEADER_TEXT_LENGTH:
+        raise ValueError(f"idempotency key {idempotency_key!r} leaves no room in DocumentHeaderText")
+    return f"{idempotency_key} {text}".strip()[:HEADER_TEXT_LENGTH]
+
+
+def carries_key(text: str, idempotency_key: str) -> bool:
+    """Whether a header text starts with the key as a whole word ("VI-4" is not "VI-42")."""
+    return text == idempotency_key or text.startswith(idempotency_key + " ")
+
+
+def supplier_invoice_payload(request: SupplierInvoiceRequest, *, idempotency_key: str) -> dict[str, Any]:
+    """The deep insert of A_SupplierInvoice with one PO-referenced item per invoice item."""
+    payload: dict[str, Any] = {
+        "CompanyCode": request.company_code, "DocumentDate": request.invoice_date,
+        "SupplierInvoiceIDByInvcgParty": request.reference, "InvoicingParty": request.supplier,
+        "DocumentCurrency": request.currency, "InvoiceGrossAmount": request.gross_amount,
+        "DocumentHeaderText": header_text(idempotency_key, request.header_text),
+        "PaymentBlockingReason": request.payment_block,
+        "to_SuplrInvcItemPurOrdRef": [
+            {"SupplierInvoiceItem": str(index + 1), "PurchaseOrder": item.purchase_order,
+             "PurchaseOrderItem": item.purchase_order_item.zfill(5), "DocumentCurrency": request.currency,
+             "SupplierInvoiceItemAmount": item.amount, "PurchaseOrderQuantityUnit": item.unit,
+             "QuantityInPurchaseOrderUnit": item.quantity}
+            for index, item in enumerate(request.items)
+        ],
+    }
+    if request.payment_terms:
+        payload["PaymentTerms"] = request.payment_terms
+    return payload
+
+
 class S4HanaErp:
-    """`ErpPort` over one S/4HANA tenant."""
+    """`ErpPort` and `PayablesPort` over one S/4HANA tenant."""
 
     target = "s4hana"
 
@@ -315,11 +418,11 @@ class S4HanaErp:
     # -- master data -------------------------------------------------------------------------------
     def customers_by_tax_number(self, number: str) -> list[CustomerCandidate]:
         return [CustomerCandidate(str(hit["BusinessPartner"]), partner_name(hit), str(hit.get("matched_by") or ""))
-                for hit in self.client.search_business_partners(tax_number=number)]
+                for hit in self.client.search_business_partners(tax_number=number) if not supplier_only(hit)]
 
     def customers_by_name(self, name: str, *, top: int = 20) -> list[CustomerCandidate]:
         return [CustomerCandidate(str(hit["BusinessPartner"]), partner_name(hit), str(hit.get("matched_by") or ""))
-                for hit in self.client.search_business_partners(name=name, top=top)]
+                for hit in self.client.search_business_partners(name=name, top=top) if not supplier_only(hit)]
 
     def customer_get(self, number: str) -> ErpCustomer:
         bp = self.client.get_business_partner(number)
@@ -345,6 +448,8 @@ class S4HanaErp:
     def customers_list(self) -> list[CustomerSummary]:
         found = []
         for row in self.client.list_organizations():
+            if supplier_only(row):
+                continue
             addresses = _results(row.get("to_BusinessPartnerAddress"))
             found.append(CustomerSummary(
                 number=str(row["BusinessPartner"]), name=partner_name(row),
@@ -511,6 +616,89 @@ class S4HanaErp:
             items = _results(billing.get("to_Item"))
             return billing_document(billing, str(items[0].get("SalesDocument") or "") if items else "")
         return None
+
+    # -- payables ----------------------------------------------------------------------------------
+    def purchase_order_get(self, number: str) -> PurchaseOrder:
+        return purchase_order_from_wire(self.client.get_purchase_order(number))
+
+    def goods_receipts_for(self, purchase_order: str) -> list[GoodsReceipt]:
+        return [goods_receipt_from_wire(item) for item in self.client.material_document_items(purchase_order)
+                if item.get("GoodsMovementType") in ("101", "102") and not item.get("GoodsMovementIsCancelled")]
+
+    def goods_receipt_post(self, purchase_order: str, item: str, quantity: Decimal, *,
+                           posted_on: date | None = None, delivery_note: str = "") -> list[GoodsReceipt]:
+        """Post a goods receipt (101) for a PO item, in the item's order unit; returns the material
+        document's items. Not part of `PayablesPort`: the demo and tests use it to make receipts
+        appear (a receipt SAP refuses, e.g. beyond the PO quantity, raises ValidationFailed)."""
+        po = self.purchase_order_get(purchase_order)
+        po_item = po.item(item)
+        if po_item is None:
+            raise ValidationFailed(f"Purchase order {purchase_order} has no item {item}", system="sap")
+        day = posted_on or timezone.now().date()
+        created = self.client.create_material_document({
+            "GoodsMovementCode": "01", "PostingDate": day, "DocumentDate": day, "ReferenceDocument": delivery_note,
+            "to_MaterialDocumentItem": [{
+                "GoodsMovementType": "101", "PurchaseOrder": purchase_order,
+                "PurchaseOrderItem": po_item.item.zfill(5), "QuantityInEntryUnit": quantity,
+                "EntryUnit": po_item.unit, "GoodsMovementRefDocType": "B",
+            }],
+        })
+        return [goods_receipt_from_wire(i) for i in _results(created.get("to_MaterialDocumentItem"))]
+
+    def supplier_exists(self, supplier: str) -> bool:
+        return bool(supplier) and self.client.get_supplier(supplier) is not None
+
+    def supplier_invoices_find(self, *, supplier: str, reference: str) -> list[SupplierInvoice]:
+        """SAP's filter compares references exactly, so the supplier's invoices are read and their
+        references compared by `invoice_reference_key` here ("INV-00123" finds "inv 123")."""
+        wanted = invoice_reference_key(reference)
+        if not wanted:
+            return []
+        return [supplier_invoice_from_wire(i) for i in self.client.supplier_invoices(supplier)
+                if invoice_reference_key(_text(i.get("SupplierInvoiceIDByInvcgParty"))) == wanted]
+
+    def supplier_invoice_by_key(self, idempotency_key: str) -> SupplierInvoice | None:
+        found = [i for i in self.client.supplier_invoices_by_header_text(idempotency_key)
+                 if carries_key(_text(i.get("DocumentHeaderText")), idempotency_key)]
+        standing = [i for i in found if not i.get("ReverseDocument")]
+        return supplier_invoice_from_wire((standing or found)[0]) if found else None
+
+    def supplier_invoice_post(self, request: SupplierInvoiceRequest, *, idempotency_key: str) -> SupplierInvoice:
+        """Create (deep insert) and post, once per key: an invoice already carrying the key is
+        posted if it is still parked and returned as it is otherwise; a create or post whose answer
+        was lost is looked up by the key before anything is sent again."""
+        existing = self.supplier_invoice_by_key(idempotency_key)
+        if existing is None:
+            payload = supplier_invoice_payload(request, idempotency_key=idempotency_key)
+            try:
+                created = self.client.create_supplier_invoice(payload)
+            except AmbiguousOutcome:
+                existing = self.supplier_invoice_by_key(idempotency_key)
+                if existing is None:
+                    raise
+            else:
+                existing = supplier_invoice_from_wire(created)
+        if existing.status != POSTED:
+            try:
+                self.client.post_supplier_invoice(existing.number, existing.fiscal_year)
+            except AmbiguousOutcome:
+                logger.info("post of %s %s unanswered; reading it back", existing.number, existing.fiscal_year)
+            except ValidationFailed as exc:
+                if "already posted" not in str(exc):  # posted by a concurrent attempt: read back below
+                    raise
+        invoice = supplier_invoice_from_wire(self.client.get_supplier_invoice(existing.number, existing.fiscal_year))
+        if invoice.status != POSTED:
+            raise AmbiguousOutcome(f"SAP supplier invoice {invoice.number} {invoice.fiscal_year} was created but is "
+                                   "not posted yet; post it again by the same key", system="sap")
+        return invoice
+
+    def supplier_invoice_release(self, number: str, fiscal_year: str) -> None:
+        try:
+            self.client.release_supplier_invoice(number, fiscal_year)
+        except ValidationFailed as exc:
+            if "not blocked for payment" in str(exc):
+                return  # released already: nothing is left to do
+            raise
 
     def close(self) -> None:
         self.client.close()

@@ -61,9 +61,30 @@ def _prop_map(etype: EntityType) -> dict[str, Prop]:
 
 
 @dataclass(frozen=True)
+class ComplexType:
+    name: str
+    props: tuple[Prop, ...]
+
+
+@dataclass(frozen=True)
+class FunctionImport:
+    """A function import (`POST <service>/<name>?Param='value'`): parameters in the query string."""
+
+    name: str
+    return_type: str  # a ComplexType of the same service
+    params: tuple[Prop, ...]
+    http_method: str = "POST"
+
+
+@dataclass(frozen=True)
 class Service:
     name: str
     types: tuple[EntityType, ...] = field(default_factory=tuple)
+    complex_types: tuple[ComplexType, ...] = ()
+    functions: tuple[FunctionImport, ...] = ()
+
+    def function(self, name: str) -> FunctionImport | None:
+        return next((f for f in self.functions if f.name == name), None)
 
     def entity_set(self, set_name: str) -> EntityType | None:
         for etype in self.types:
@@ -391,6 +412,7 @@ SALES_ORDER_SIMULATION_SRV = Service(
 # -- API_BUSINESS_PARTNER --------------------------------------------------------------------------
 _BP = ("BusinessPartner", "BusinessPartner")
 _CUST = ("Customer", "Customer")
+_SUPPLIER = ("Supplier", "Supplier")
 
 BUSINESS_PARTNER = Service(
     "API_BUSINESS_PARTNER",
@@ -531,6 +553,44 @@ BUSINESS_PARTNER = Service(
                 S("CreditControlArea", 4),
                 S("OrderIsBlockedForCustomer", 2),
             ),
+        ),
+        EntityType(
+            "A_SupplierType",
+            "A_Supplier",
+            ("Supplier",),
+            (
+                K("Supplier", 10),
+                S("SupplierName", 80, **RO),
+                S("SupplierFullName", 220, **RO),
+                S("SupplierAccountGroup", 4),
+                S("Customer", 10),
+                S("CreatedByUser", 12, **RO),
+                DT("CreationDate", **RO),
+                B("PostingIsBlocked"),
+                B("PaymentIsBlockedForSupplier"),
+                B("DeletionIndicator"),
+                S("VATRegistration", 20),
+            ),
+            (Nav("to_SupplierCompany", "A_SupplierCompany", True, (_SUPPLIER,)),),
+            creatable=False,
+        ),
+        EntityType(
+            "A_SupplierCompanyType",
+            "A_SupplierCompany",
+            ("Supplier", "CompanyCode"),
+            (
+                K("Supplier", 10),
+                K("CompanyCode", 4),
+                S("PaymentTerms", 4),
+                S("PaymentBlockingReason", 1),
+                S("PaymentMethodsList", 10),
+                S("ReconciliationAccount", 10),
+                B("IsToBeCheckedForDuplicates"),
+                B("SupplierIsBlockedForPosting"),
+                B("DeletionIndicator"),
+            ),
+            (Nav("to_Supplier", "A_Supplier", False, (_SUPPLIER,), required=True),),
+            creatable=False,
         ),
     ),
 )
@@ -921,6 +981,213 @@ BILLING_DOCUMENT_SRV = Service(
     ),
 )
 
+# -- procurement (WIRE-ERP 4.5-4.7): purchase orders, goods receipts, supplier invoices ------------
+_PO = ("PurchaseOrder", "PurchaseOrder")
+_PO_ITEM = (_PO, ("PurchaseOrderItem", "PurchaseOrderItem"))
+
+PURCHASE_ORDER_SRV = Service(
+    "API_PURCHASEORDER_PROCESS_SRV",
+    (
+        EntityType(
+            "A_PurchaseOrderType",
+            "A_PurchaseOrder",
+            ("PurchaseOrder",),
+            (
+                Prop("PurchaseOrder", max_length=10, nullable=False, updatable=False),
+                S("CompanyCode", 4),
+                S("PurchaseOrderType", 4),
+                S("Supplier", 10),
+                S("PaymentTerms", 4),
+                S("PurchasingOrganization", 4),
+                S("PurchasingGroup", 3),
+                DT("PurchaseOrderDate"),
+                S("DocumentCurrency", 5),
+                S("PurchasingProcessingStatus", 2, **RO),
+                S("PurchasingDocumentDeletionCode", 1),
+                B("ReleaseIsNotCompleted", **RO),
+                B("PurchasingCompletenessStatus", **RO),
+                S("IncotermsClassification", 3),
+                S("CreatedByUser", 12, **RO),
+                DT("CreationDate", **RO),
+                DTO("LastChangeDateTime", **RO),
+            ),
+            (Nav("to_PurchaseOrderItem", "A_PurchaseOrderItem", True, (_PO,)),),
+        ),
+        EntityType(
+            "A_PurchaseOrderItemType",
+            "A_PurchaseOrderItem",
+            ("PurchaseOrder", "PurchaseOrderItem"),
+            (
+                K("PurchaseOrder", 10),
+                K("PurchaseOrderItem", 5),
+                S("PurchaseOrderItemText", 40),
+                S("Material", 40),
+                S("Plant", 4),
+                S("StorageLocation", 4),
+                D("OrderQuantity", 13, 3),
+                S("PurchaseOrderQuantityUnit", 3),
+                S("OrderPriceUnit", 3),
+                S("DocumentCurrency", 5, **RO),
+                D("NetPriceAmount", 12, 3),
+                D("NetPriceQuantity", 5, 0),
+                S("TaxCode", 2),
+                D("OverdelivTolrtdLmtRatioInPct", 3, 1),
+                D("UnderdelivTolrtdLmtRatioInPct", 3, 1),
+                B("GoodsReceiptIsExpected"),
+                B("InvoiceIsExpected"),
+                B("InvoiceIsGoodsReceiptBased"),
+                B("EvaldRcptSettlmtIsAllowed"),
+                B("IsCompletelyDelivered"),
+                B("IsFinallyInvoiced"),
+                S("PurchasingDocumentDeletionCode", 1),
+            ),
+            (Nav("to_PurchaseOrder", "A_PurchaseOrder", False, (_PO,), required=True),),
+        ),
+    ),
+)
+
+_MATDOC = (("MaterialDocumentYear", "MaterialDocumentYear"), ("MaterialDocument", "MaterialDocument"))
+
+MATERIAL_DOCUMENT_SRV = Service(
+    "API_MATERIAL_DOCUMENT_SRV",
+    (
+        EntityType(
+            "A_MaterialDocumentHeaderType",
+            "A_MaterialDocumentHeader",
+            ("MaterialDocumentYear", "MaterialDocument"),
+            (
+                K("MaterialDocumentYear", 4),
+                K("MaterialDocument", 10),
+                DT("DocumentDate"),
+                DT("PostingDate"),
+                S("MaterialDocumentHeaderText", 25),
+                S("ReferenceDocument", 16),
+                S("GoodsMovementCode", 2),
+                S("InventoryTransactionType", 2, **RO),
+                S("CreatedByUser", 12, **RO),
+                DT("CreationDate", **RO),
+            ),
+            (Nav("to_MaterialDocumentItem", "A_MaterialDocumentItem", True, _MATDOC),),
+            updatable=False,
+        ),
+        EntityType(
+            "A_MaterialDocumentItemType",
+            "A_MaterialDocumentItem",
+            ("MaterialDocumentYear", "MaterialDocument", "MaterialDocumentItem"),
+            (
+                K("MaterialDocumentYear", 4),
+                K("MaterialDocument", 10),
+                K("MaterialDocumentItem", 4),
+                S("Material", 40),
+                S("Plant", 4),
+                S("StorageLocation", 4),
+                S("GoodsMovementType", 3),
+                S("InventoryStockType", 2),
+                S("Supplier", 10, **RO),
+                S("PurchaseOrder", 10),
+                S("PurchaseOrderItem", 5),
+                S("GoodsMovementRefDocType", 1),
+                D("QuantityInEntryUnit", 13, 3),
+                S("EntryUnit", 3),
+                D("QuantityInBaseUnit", 13, 3, **RO),
+                S("MaterialBaseUnit", 3, **RO),
+                S("CompanyCodeCurrency", 5, **RO),
+                S("DebitCreditCode", 1, **RO),
+                DT("PostingDate", **RO),
+                B("IsCompletelyDelivered"),
+                B("GoodsMovementIsCancelled", **RO),
+                S("ReversedMaterialDocumentYear", 4),
+                S("ReversedMaterialDocument", 10),
+                S("ReversedMaterialDocumentItem", 4),
+                S("MaterialDocumentItemText", 50),
+            ),
+            (Nav("to_MaterialDocumentHeader", "A_MaterialDocumentHeader", False,
+                 _MATDOC, required=True),),
+            updatable=False,
+        ),
+    ),
+)
+
+_SI = (("SupplierInvoice", "SupplierInvoice"), ("FiscalYear", "FiscalYear"))
+_SUCCESS = (Prop("Success", "Edm.Boolean", nullable=False, creatable=False, updatable=False, label="TRUE"),)
+_INVOICE_KEY_PARAMS = (S("SupplierInvoice", 10), S("FiscalYear", 4))
+
+SUPPLIER_INVOICE_SRV = Service(
+    "API_SUPPLIERINVOICE_PROCESS_SRV",
+    (
+        EntityType(
+            "A_SupplierInvoiceType",
+            "A_SupplierInvoice",
+            ("SupplierInvoice", "FiscalYear"),
+            (
+                Prop("SupplierInvoice", max_length=10, nullable=False, creatable=False, updatable=False),
+                Prop("FiscalYear", max_length=4, nullable=False, creatable=False, updatable=False),
+                S("CompanyCode", 4),
+                DT("DocumentDate"),
+                DT("PostingDate"),
+                DT("CreationDate", **RO),
+                S("SupplierInvoiceIDByInvcgParty", 16),
+                S("InvoicingParty", 10),
+                S("DocumentCurrency", 5),
+                D("InvoiceGrossAmount", 14, 3),
+                D("UnplannedDeliveryCost", 14, 3),
+                S("DocumentHeaderText", 25),
+                D("ManualCashDiscount", 14, 3),
+                S("PaymentTerms", 4),
+                DT("DueCalculationBaseDate"),
+                D("CashDiscount1Percent", 5, 3),
+                D("CashDiscount1Days", 3, 0),
+                D("NetPaymentDays", 3, 0),
+                S("PaymentBlockingReason", 1),
+                S("AccountingDocumentType", 2),
+                S("SupplierInvoiceStatus", 1, **RO),
+                B("IsInvoice"),
+                S("SupplierInvoiceOrigin", 1, **RO),
+                S("ReverseDocument", 10, **RO),
+                S("ReverseDocumentFiscalYear", 4, **RO),
+            ),
+            (Nav("to_SuplrInvcItemPurOrdRef", "A_SuplrInvcItemPurOrdRef", True, _SI),),
+            updatable=False,
+        ),
+        EntityType(
+            "A_SuplrInvcItemPurOrdRefType",
+            "A_SuplrInvcItemPurOrdRef",
+            ("SupplierInvoice", "FiscalYear", "SupplierInvoiceItem"),
+            (
+                Prop("SupplierInvoice", max_length=10, nullable=False, creatable=False, updatable=False),
+                Prop("FiscalYear", max_length=4, nullable=False, creatable=False, updatable=False),
+                K("SupplierInvoiceItem", 6),
+                S("PurchaseOrder", 10),
+                S("PurchaseOrderItem", 5),
+                S("Plant", 4),
+                S("ReferenceDocument", 10),
+                S("ReferenceDocumentFiscalYear", 4),
+                S("ReferenceDocumentItem", 4),
+                S("IsSubsequentDebitCredit", 1),
+                S("TaxCode", 2),
+                S("DocumentCurrency", 5),
+                D("SupplierInvoiceItemAmount", 14, 3),
+                S("PurchaseOrderQuantityUnit", 3),
+                D("QuantityInPurchaseOrderUnit", 13, 3),
+                S("PurchaseOrderPriceUnit", 3),
+                D("QtyInPurchaseOrderPriceUnit", 13, 3),
+                S("SupplierInvoiceItemText", 50),
+                B("IsFinallyInvoiced"),
+            ),
+            updatable=False,
+        ),
+    ),
+    complex_types=(
+        ComplexType("PostInvoiceExportParameters", _SUCCESS),
+        ComplexType("ReleaseInvoiceExportParameters", _SUCCESS),
+    ),
+    functions=(
+        FunctionImport("Post", "PostInvoiceExportParameters", _INVOICE_KEY_PARAMS),
+        FunctionImport("Release", "ReleaseInvoiceExportParameters",
+                       (*_INVOICE_KEY_PARAMS, B("DiscountDaysHaveToBeShifted", label="Indicator"))),
+    ),
+)
+
 SERVICES: dict[str, Service] = {
     svc.name: svc
     for svc in (
@@ -933,6 +1200,9 @@ SERVICES: dict[str, Service] = {
         AR_SRV,
         OUTBOUND_DELIVERY_SRV,
         BILLING_DOCUMENT_SRV,
+        PURCHASE_ORDER_SRV,
+        MATERIAL_DOCUMENT_SRV,
+        SUPPLIER_INVOICE_SRV,
     )
 }
 

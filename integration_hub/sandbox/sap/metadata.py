@@ -5,7 +5,15 @@ from __future__ import annotations
 from functools import cache
 from xml.sax.saxutils import quoteattr
 
-from integration_hub.sandbox.sap.entities import SERVICES, EntityType, Nav, Prop, Service
+from integration_hub.sandbox.sap.entities import (
+    SERVICES,
+    ComplexType,
+    EntityType,
+    FunctionImport,
+    Nav,
+    Prop,
+    Service,
+)
 
 
 def _bool(value: bool) -> str:
@@ -89,6 +97,27 @@ def _entity_set_xml(service: Service, etype: EntityType) -> str:
     )
 
 
+def _complex_type_xml(ctype: ComplexType) -> str:
+    lines = [f'<ComplexType Name="{ctype.name}">']
+    lines += [_prop_xml(prop, False) for prop in ctype.props]
+    lines.append("</ComplexType>")
+    return "\n".join(lines)
+
+
+def _function_import_xml(service: Service, function: FunctionImport) -> str:
+    lines = [f'<FunctionImport Name="{function.name}" ReturnType="{service.name}.{function.return_type}" '
+             f'm:HttpMethod="{function.http_method}">']
+    for param in function.params:
+        attrs = f'Name="{param.name}" Type="{param.type}" Mode="In"'
+        if param.max_length is not None:
+            attrs += f' MaxLength="{param.max_length}"'
+        if param.label:
+            attrs += f" sap:label={quoteattr(param.label)}"
+        lines.append(f"<Parameter {attrs}/>")
+    lines.append("</FunctionImport>")
+    return "\n".join(lines)
+
+
 @cache
 def metadata_xml(service_name: str) -> str:
     service = SERVICES[service_name]
@@ -102,6 +131,7 @@ def metadata_xml(service_name: str) -> str:
         'xmlns="http://schemas.microsoft.com/ado/2008/09/edm">',
     ]
     parts += [_entity_type_xml(service, etype) for etype in service.types]
+    parts += [_complex_type_xml(ctype) for ctype in service.complex_types]
     parts += [_association_xml(service, etype, nav) for etype in service.types for nav in etype.navs]
     parts.append(
         f'<EntityContainer Name="{service.name}_Entities" m:IsDefaultEntityContainer="true" '
@@ -109,5 +139,6 @@ def metadata_xml(service_name: str) -> str:
     )
     parts += [_entity_set_xml(service, etype) for etype in service.types]
     parts += [_association_set_xml(service, etype, nav) for etype in service.types for nav in etype.navs]
+    parts += [_function_import_xml(service, function) for function in service.functions]
     parts += ["</EntityContainer>", "</Schema>", "</edmx:DataServices>", "</edmx:Edmx>"]
     return "\n".join(parts)

@@ -25,8 +25,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from integration_hub.sandbox.faults import control_plane_authorized, drop_response, fault_take
 from integration_hub.sandbox.models import Fault
-from integration_hub.sandbox.sap import events, sales, services, store
-from integration_hub.sandbox.sap.entities import SERVICES, EntityType, Service
+from integration_hub.sandbox.sap import events, procurement, sales, services, store
+from integration_hub.sandbox.sap.entities import SERVICES, EntityType, FunctionImport, Service
 from integration_hub.sandbox.sap.metadata import metadata_xml
 from integration_hub.sandbox.sap.models import CsrfToken
 from integration_hub.sandbox.sap.odata_query import (
@@ -345,6 +345,16 @@ CREATE_HANDLERS: dict[tuple[str, str], CreateHandler] = {
     ("API_SALES_ORDER_SRV", "A_SalesOrder"): lambda payload, user: sales.sales_order_create(payload, user=user),
     ("API_BUSINESS_PARTNER", "A_BusinessPartner"): _wrap(services.business_partner_create),
     ("API_SLSPRICINGCONDITIONRECORD_SRV", "A_SlsPrcgConditionRecord"): _wrap(services.condition_record_create),
+    (procurement.PO, "A_PurchaseOrder"): _wrap(procurement.purchase_order_create),
+    (procurement.MATDOC, "A_MaterialDocumentHeader"): _wrap(procurement.material_document_create),
+    (procurement.INVOICE, "A_SupplierInvoice"): _wrap(procurement.supplier_invoice_create),
+}
+# Sets SAP creates only inside the deep insert of their header.
+DEEP_ONLY_SETS = {
+    **{name: "A_SalesOrder" for name in services.SALES_ORDER_CHILD_SETS},
+    "A_PurchaseOrderItem": "A_PurchaseOrder",
+    "A_MaterialDocumentItem": "A_MaterialDocumentHeader",
+    "A_SuplrInvcItemPurOrdRef": "A_SupplierInvoice",
 }
 
 
@@ -365,10 +375,10 @@ def _create(request: HttpRequest, service: Service, target: Target, base_url: st
         data, warnings = CREATE_HANDLERS[(service.name, etype.set_name)](payload, user)
         if warnings:
             headers["sap-message"] = sap_message("SLS_LORD/009", warnings)
-    elif etype.set_name in services.SALES_ORDER_CHILD_SETS:
+    elif etype.set_name in DEEP_ONLY_SETS:
         return sap_error(405, "/IWBEP/CM_MGW_RT/051",
-                         f"The sandbox creates '{etype.set_name}' only within a deep insert of A_SalesOrder",
-                         service=service.name)
+                         f"The sandbox creates '{etype.set_name}' only within a deep insert of "
+                         f"{DEEP_ONLY_SETS[etype.set_name]}", service=service.name)
     else:
         data, warnings = services.generic_create(service, etype, payload), []
     headers["Location"] = f"{base_url}{etype.set_name}{key_predicate(etype, data)}"
@@ -376,6 +386,17 @@ def _create(request: HttpRequest, service: Service, target: Target, base_url: st
     if etag:
         headers["ETag"] = etag
     return json_response({"d": serializer.one(etype, data)}, status=201, headers=headers)
+
+
+def _function(request: HttpRequest, service: Service, function: FunctionImport, method: str) -> HttpResponse:
+    """A function import: parameters from the query string, the complex result under its name."""
+    if method != function.http_method:
+        return sap_error(405, "/IWBEP/CM_MGW_RT/051", f"Function import '{function.name}' expects "
+                         f"{function.http_method}", service=service.name)
+    result = procurement.FUNCTION_HANDLERS[(service.name, function.name)](
+        procurement.function_params(function, request.GET))
+    meta = {"type": f"{service.name}.{function.return_type}"}
+    return json_response({"d": {function.name: {"__metadata": meta, **result}}})
 
 
 def _update(request: HttpRequest, service: Service, target: Target) -> HttpResponse:
@@ -405,7 +426,11 @@ def _delete(request: HttpRequest, service: Service, target: Target) -> HttpRespo
 
 
 # -- faults ----------------------------------------------------------------------------------------
-def _render_fault(fault: Fault, service: str, target: Target, request: HttpRequest) -> HttpResponse | None:
+_LOCKED_OBJECTS = (("SalesOrder", "Sales document"), ("BusinessPartner", "Business partner"),
+                   ("PurchaseOrder", "Purchase order"), ("SupplierInvoice", "Invoice document"))
+
+
+def _render_fault(fault: Fault, service: str, target: Target | None, request: HttpRequest) -> HttpResponse | None:
     kind = fault.kind
     if kind == Fault.Kind.STATUS:
         status = fault.status or 503
@@ -416,8 +441,16 @@ def _render_fault(fault: Fault, service: str, target: Target, request: HttpReque
                              fault.message or "Technical error: an exception was raised (CX_SY_REF_IS_INITIAL)",
                              service=service)
         return sap_error(status, f"/IWBEP/CM_MGW_RT/{status}", fault.message or "Request rejected", service=service)
+    if kind == Fault.Kind.LOCK and "SALES_ORDER" not in service and service != "API_BUSINESS_PARTNER":
+        # Outside sales, SAP's enqueue message (MC/601) names the locked object.
+        keys = {**request.GET.dict(), **((target.key if target else None) or {})}
+        label, document = next(((label, str(keys[name]).strip("'")) for name, label in _LOCKED_OBJECTS
+                                if keys.get(name)), ("Object", ""))
+        message = fault.message or f"{label} {document} is currently being processed by user BATCH_USER".replace("  ", " ")
+        return sap_error(400, "MC/601", message, service=service)
     if kind == Fault.Kind.LOCK:
-        document = (target.key or {}).get("SalesOrder") or (target.key or {}).get("BusinessPartner") or ""
+        key = (target.key if target else None) or {}
+        document = key.get("SalesOrder") or key.get("BusinessPartner") or ""
         if not document:
             try:
                 body = json.loads(request.body or b"{}")
@@ -471,7 +504,18 @@ def odata(request: HttpRequest, service: str, resource: str = "") -> HttpRespons
     operation = f"{service}/{set_name}:{method}"
     fault = fault_take(system="sap", operation=operation, kinds=_WRITE_FAULTS if method in MODIFYING else _READ_FAULTS)
     drop = fault is not None and fault.kind == Fault.Kind.DROP
+    function = svc.function(set_name) if "(" not in resource and "/" not in resource else None
     try:
+        if function is not None:
+            rendered = _render_fault(fault, service, None, request) if fault is not None and not drop else None
+            if rendered is not None:
+                return rendered
+            if method in MODIFYING and not _csrf_valid(request):
+                return csrf_required()
+            response = _function(request, svc, function, method)
+            if drop:
+                drop_response(request)
+            return response
         target = _resolve(svc, resource, request.GET.get("$filter", "") if request.method == "GET" else "")
         if fault is not None and not drop:
             rendered = _render_fault(fault, service, target, request)
