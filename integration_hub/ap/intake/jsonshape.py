@@ -12,7 +12,7 @@ Every bad field is reported at once, each with its own sentence.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .base import (
@@ -47,41 +47,44 @@ def from_mapping(
     payload: Any,
     *,
     source: str,
-    header_path: str = "{field}",
-    line_path: str = "lines[{index}].{field}",
+    header_path: Callable[[str], str] = lambda name: name,
+    line_path: Callable[[int, str], str] = lambda index, name: f"lines[{index}].{name}",
     line_numbers: list[int] | None = None,
+    message: str = "the invoice has fields to correct",
 ) -> ExtractedInvoice:
-    """Validate the JSON shape; `*_path` say how a bad field is named to the person (CSV names rows)."""
+    """Validate the JSON shape; `*_path` say how a bad field is named to the person (CSV names rows
+    and columns, UBL its elements); `line_numbers` are the lines' own numbers (rows of a file)."""
     if not isinstance(payload, Mapping):
         raise IntakeError("the invoice must be a JSON object with supplier, invoice_number, … and lines")
     problems = Problems()
     header: dict[str, Field] = {}
     for name in HEADER_FIELDS:
-        header[name] = _field(payload.get(name), name, header_path.format(field=name), source, problems,
+        header[name] = _field(payload.get(name), name, header_path(name), source, problems,
                               required=name in REQUIRED_HEADER)
     raw_lines = payload.get("lines")
     lines: list[ExtractedLine] = []
+    lines_path = header_path("lines")
     if raw_lines is None:
-        problems.add("lines", "is missing (an invoice needs at least one line)")
+        problems.add(lines_path, "is missing (an invoice needs at least one line)")
     elif not isinstance(raw_lines, list):
-        problems.add("lines", "must be a list of lines")
+        problems.add(lines_path, "must be a list of lines")
     elif not raw_lines:
-        problems.add("lines", "is empty (an invoice needs at least one line)")
+        problems.add(lines_path, "is empty (an invoice needs at least one line)")
     elif len(raw_lines) > MAX_LINES:
-        problems.add("lines", f"has {len(raw_lines)} lines; at most {MAX_LINES} are accepted")
+        problems.add(lines_path, f"has {len(raw_lines)} lines; at most {MAX_LINES} are accepted")
     else:
         for index, raw in enumerate(raw_lines):
             number = line_numbers[index] if line_numbers else index
             if not isinstance(raw, Mapping):
-                problems.add(line_path.format(index=number, field="*").removesuffix(".*"), "must be an object")
+                problems.add(line_path(number, "*").removesuffix(".*"), "must be an object")
                 continue
             values = {
-                name: _field(raw.get(name), name, line_path.format(index=number, field=name), source, problems,
+                name: _field(raw.get(name), name, line_path(number, name), source, problems,
                              required=name in REQUIRED_LINE)
                 for name in LINE_FIELDS
             }
             lines.append(ExtractedLine(**values))
-    problems.raise_if_any("the invoice has fields to correct")
+    problems.raise_if_any(message)
     return ExtractedInvoice(
         format=source, supplier=header["supplier"], invoice_number=header["invoice_number"],
         invoice_date=header["invoice_date"], currency=header["currency"], payment_terms=header["payment_terms"],

@@ -10,6 +10,9 @@ from __future__ import annotations
 from django.conf import settings
 
 from .base import ExtractedInvoice, IntakeError
+from .csvfile import read_csv
+from .documents import read_docx, read_image, read_pdf
+from .ubl import read_ubl
 
 DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
@@ -65,8 +68,11 @@ def extract(content: bytes, *, filename: str, content_type: str = "") -> Extract
     if len(content) > limit:
         raise IntakeError(f"{name} is {len(content) / 1048576:.1f} MB; files up to {limit / 1048576:.0f} MB are accepted")
     kind = sniff(content)
-    described = f" ({content_type})" if content_type else ""
-    raise IntakeError(
-        f"{name}{described}: unsupported format (send CSV, UBL 2.1 XML, PDF, DOCX, PNG, JPEG or TIFF)"
-        if kind == "" else f"{name}: unsupported format {kind!r} for now"
-    )
+    reader = READERS.get(kind)
+    if reader is None:
+        described = f" ({content_type})" if content_type else ""
+        raise IntakeError(f"{name}{described}: unsupported format; send CSV, UBL 2.1 XML, PDF, DOCX, PNG, JPEG or TIFF")
+    return reader(content, filename=name)
+
+
+READERS = {"pdf": read_pdf, "docx": read_docx, "image": read_image, "xml": read_ubl, "csv": read_csv}
