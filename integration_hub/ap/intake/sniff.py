@@ -29,7 +29,7 @@ def max_upload_bytes() -> int:
 
 
 def sniff(content: bytes) -> str:
-    """"pdf" | "docx" | "image" | "xml" | "csv" | "" (unknown)."""
+    """"pdf" | "docx" | "image" | "xml" | "csv" | "blank" (only white space) | "" (unknown)."""
     head = content[:1024]
     if head.lstrip(b"\x00\t\r\n ").startswith(b"%PDF-"):
         return "pdf"
@@ -56,7 +56,7 @@ def sniff(content: bytes) -> str:
         return "xml"
     if stripped:
         return "csv"
-    return ""
+    return "blank" if len(content) <= len(head) or not content[len(head):].strip() else "csv"
 
 
 def extract(content: bytes, *, filename: str, content_type: str = "") -> ExtractedInvoice:
@@ -68,6 +68,8 @@ def extract(content: bytes, *, filename: str, content_type: str = "") -> Extract
     if len(content) > limit:
         raise IntakeError(f"{name} is {len(content) / 1048576:.1f} MB; files up to {limit / 1048576:.0f} MB are accepted")
     kind = sniff(content)
+    if kind == "blank":
+        raise IntakeError(f"{name} is empty (only blank lines)")
     reader = READERS.get(kind)
     if reader is None:
         described = f" ({content_type})" if content_type else ""

@@ -107,7 +107,7 @@ def read_ubl(content: bytes, *, filename: str) -> ExtractedInvoice:
         "currency": _text(root, "cbc:DocumentCurrencyCode"),
         "payment_terms": terms,
         "gross_amount": _text(root, "cac:LegalMonetaryTotal/cbc:PayableAmount"),
-        "lines": lines,
+        "lines": lines or None,  # no cac:InvoiceLine at all: "is missing"
     }
     invoice = from_mapping(
         payload, source="ubl",
