@@ -329,3 +329,34 @@ def test_it_reads_a_file_for_what_it_is_whatever_its_name(make: Any, expected: s
 def test_it_refuses_an_unknown_binary_with_its_content_type() -> None:
     message = refused(b"\x7fELF\x02\x01\x01\x00" + bytes(200), "tool.exe")
     assert message == "tool.exe: unsupported format; send CSV, UBL 2.1 XML, PDF, DOCX, PNG, JPEG or TIFF"
+
+
+def test_it_refuses_a_word_file_that_declares_entities() -> None:
+    original = zipfile.ZipFile(io.BytesIO(files.docx_file()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for info in original.infolist():
+            data = original.read(info.filename)
+            if info.filename == "word/document.xml":
+                data = data.replace(b"?>", b'?><!DOCTYPE w:document [<!ENTITY x SYSTEM "file:///etc/hostname">]>', 1)
+                data = data.replace(b"INV-00123", b"&x;")
+            archive.writestr(info, data)
+    assert "bad.docx: the Word document declares a DTD or entities" in refused(out.getvalue(), "bad.docx")
+
+
+def test_it_refuses_a_scan_with_more_pages_than_it_reads() -> None:
+    page = Image.new("L", (200, 100), 255)
+    out = io.BytesIO()
+    page.save(out, format="TIFF", save_all=True, append_images=[page] * 11)
+    assert "bad.tif has more than 10 pages; scans of up to 10 pages are read" in refused(out.getvalue(), "bad.tif")
+
+
+def test_it_reads_a_multi_page_tiff_scan_page_by_page() -> None:
+    first = Image.open(io.BytesIO(files.png(files.HEADER_LINES)))
+    second = Image.open(io.BytesIO(files.png(["   ".join(files.TABLE_HEADER), *["   ".join(r) for r in files.TABLE_ROWS],
+                                              "", *files.FOOTER_LINES])))
+    out = io.BytesIO()
+    first.save(out, format="TIFF", save_all=True, append_images=[second])
+    invoice = extract(out.getvalue(), filename="scan.tif")
+    assert header(invoice) == THE_INVOICE
+    assert lines(invoice) == THE_LINES

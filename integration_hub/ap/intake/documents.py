@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import warnings
 import zipfile
+import zlib
 from collections.abc import Iterator
 
 import docx
@@ -25,6 +26,7 @@ from .base import ExtractedInvoice, IntakeError
 from .labels import Line, Token, read_labelled, words
 
 MAX_PAGES = 50
+MAX_SCANNED_PAGES = 10  # OCR takes a second or more a page
 MAX_IMAGE_PIXELS = 40_000_000  # an A4 page scanned at 600 dpi is 35 Mpx
 MAX_DOCX_UNCOMPRESSED = 50 * 1024 * 1024
 MAX_DOCX_RATIO = 100  # Word's XML compresses ~10x; a hundredfold is a bomb, not a document
@@ -78,6 +80,9 @@ def _pdf_images(reader: PdfReader, filename: str) -> ExtractedInvoice | None:
         for page in reader.pages:
             for embedded in page.images:
                 images.append(_checked_image(embedded.data, filename))
+                if len(images) > MAX_SCANNED_PAGES:
+                    raise IntakeError(f"{filename} holds more than {MAX_SCANNED_PAGES} scanned images; scans of up to "
+                                      f"{MAX_SCANNED_PAGES} pages are read")
     except IntakeError:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, OSError, NotImplementedError) as exc:
@@ -99,6 +104,16 @@ def read_docx(content: bytes, *, filename: str) -> ExtractedInvoice:
         raise IntakeError(f"{filename} is a ZIP archive but not a Word document (.docx); send the invoice itself")
     if total > MAX_DOCX_UNCOMPRESSED or total > MAX_DOCX_RATIO * max(len(content), 1):
         raise IntakeError(f"{filename} unpacks to {total / 1048576:.0f} MB, far more than a Word invoice; it is refused unread")
+    # Word never writes a DTD; python-docx would not resolve one anyway (resolve_entities=False),
+    # but a file that declares entities is refused unread, as an e-invoice XML is.
+    try:
+        declares_dtd = any(b"<!DOCTYPE" in archive.read(info)[:4096] or b"<!ENTITY" in archive.read(info)
+                           for info in archive.infolist() if info.filename.endswith((".xml", ".rels")))
+    except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError) as exc:
+        raise IntakeError(f"{filename} is not a readable ZIP/Word file (the file is damaged or incomplete)") from exc
+    if declares_dtd:
+        raise IntakeError(f"{filename}: the Word document declares a DTD or entities, which Word never writes; "
+                          "it is refused unread")
     try:
         document = docx.Document(io.BytesIO(content))
     except Exception as exc:  # python-docx raises KeyError, ValueError, lxml errors… for a broken package
@@ -138,9 +153,12 @@ def read_image(content: bytes, *, filename: str) -> ExtractedInvoice:
     frames: list[Image.Image] = []
     try:
         for number, frame in enumerate(ImageSequence.Iterator(image)):
-            if number >= MAX_PAGES:
-                break
+            if number >= MAX_SCANNED_PAGES:
+                raise IntakeError(f"{filename} has more than {MAX_SCANNED_PAGES} pages; scans of up to "
+                                  f"{MAX_SCANNED_PAGES} pages are read")
             frames.append(frame.copy())
+    except IntakeError:  # an IntakeError is a ValueError too: let ours through as written
+        raise
     except (OSError, ValueError) as exc:
         raise IntakeError(f"{filename} is not a readable image (the file is damaged or incomplete)") from exc
     return _ocr(frames, filename)
