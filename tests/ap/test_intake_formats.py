@@ -360,3 +360,26 @@ def test_it_reads_a_multi_page_tiff_scan_page_by_page() -> None:
     invoice = extract(out.getvalue(), filename="scan.tif")
     assert header(invoice) == THE_INVOICE
     assert lines(invoice) == THE_LINES
+
+
+def test_it_reads_labels_side_by_side_above_their_values_and_past_longer_labels() -> None:
+    invoice = extract(files.pdf([
+        "Date of delivery: 28.11.2026",
+        "Total net: 1,090.00",
+        "Invoice number INV-00123      Date: 30 November 2026",
+        "Supplier",
+        "17300001 ACME Industrial Supplies GmbH",
+        "Payment terms: 0001",
+        "PO  Item  Material  Description  Qty  Unit  Price  Amount",
+        "4500000001  10  TG11  Turbine gasket, steel  10  PC  100.00  1000.00",
+        "4500000002  00020  TG12  Seal ring  5  PC  18.00  90.00",
+        "Total due: EUR 1,297.10",
+    ]), filename="layout.pdf")
+    assert header(invoice) == {
+        "supplier": "17300001", "invoice_number": "INV-00123", "invoice_date": "2026-11-30",
+        "currency": "EUR", "payment_terms": "0001", "gross_amount": "1297.10",
+    }
+    assert lines(invoice) == [
+        ("4500000001", "10", "TG11", "10", "100.00", "PC"),
+        ("4500000002", "20", "TG12", "5", "18.00", "PC"),
+    ]
