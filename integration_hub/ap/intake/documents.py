@@ -20,7 +20,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 from pypdf import PdfReader
-from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
+from pypdf.errors import DependencyError, FileNotDecryptedError
 
 from .base import ExtractedInvoice, IntakeError
 from .labels import Line, Token, read_labelled, words
@@ -32,6 +32,8 @@ MAX_DOCX_UNCOMPRESSED = 50 * 1024 * 1024
 MAX_DOCX_RATIO = 100  # Word's XML compresses ~10x; a hundredfold is a bomb, not a document
 OCR_TIMEOUT_SECONDS = 60
 OCR_MIN_WORD_CONFIDENCE = 0  # tesseract marks non-words -1
+# What zipfile raises for a damaged, encrypted (RuntimeError) or exotic (NotImplementedError) archive.
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, RuntimeError, NotImplementedError)
 
 
 # -- PDF ---------------------------------------------------------------------------------------
@@ -48,9 +50,10 @@ def read_pdf(content: bytes, *, filename: str) -> ExtractedInvoice:
         raise
     except (FileNotDecryptedError, DependencyError) as exc:
         raise IntakeError(f"{filename} is an encrypted PDF this hub cannot open; ask the vendor for an unprotected copy") from exc
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
+    except Exception as exc:
         # pypdf reports a broken file through its own errors and, deep in a damaged object tree,
-        # through Python's: all of them mean the same thing to the person uploading it.
+        # through Python's (KeyError, NotImplementedError for a mangled filter name, zlib.error…;
+        # found by fuzzing): all of them mean the same thing to the person uploading it.
         raise IntakeError(f"{filename} is not a readable PDF (the file is damaged or incomplete)") from exc
     text = "\n".join(texts).strip()
     if not text:
@@ -85,7 +88,7 @@ def _pdf_images(reader: PdfReader, filename: str) -> ExtractedInvoice | None:
                                       f"{MAX_SCANNED_PAGES} pages are read")
     except IntakeError:
         raise
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError, NotImplementedError) as exc:
+    except Exception as exc:  # as above: any failure inside pypdf is a damaged file
         raise IntakeError(f"{filename}: the PDF's page images cannot be read") from exc
     if not images:
         return None
@@ -98,7 +101,7 @@ def read_docx(content: bytes, *, filename: str) -> ExtractedInvoice:
         archive = zipfile.ZipFile(io.BytesIO(content))
         names = archive.namelist()
         total = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+    except ZIP_ERRORS as exc:
         raise IntakeError(f"{filename} is not a readable ZIP/Word file (the file is damaged or incomplete)") from exc
     if "word/document.xml" not in names:
         raise IntakeError(f"{filename} is a ZIP archive but not a Word document (.docx); send the invoice itself")
@@ -109,7 +112,7 @@ def read_docx(content: bytes, *, filename: str) -> ExtractedInvoice:
     try:
         declares_dtd = any(b"<!DOCTYPE" in archive.read(info)[:4096] or b"<!ENTITY" in archive.read(info)
                            for info in archive.infolist() if info.filename.endswith((".xml", ".rels")))
-    except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError) as exc:
+    except ZIP_ERRORS as exc:
         raise IntakeError(f"{filename} is not a readable ZIP/Word file (the file is damaged or incomplete)") from exc
     if declares_dtd:
         raise IntakeError(f"{filename}: the Word document declares a DTD or entities, which Word never writes; "

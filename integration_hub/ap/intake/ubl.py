@@ -73,6 +73,8 @@ def parse(content: bytes, *, filename: str) -> Element:
                           "it is refused unread (XML entity expansion and external entities are unsafe)") from exc
     except ParseError as exc:
         raise IntakeError(f"{filename}: the XML is not well-formed ({exc})") from exc
+    except (LookupError, ValueError) as exc:  # an unknown encoding in the declaration, a bad character
+        raise IntakeError(f"{filename}: the XML cannot be decoded ({exc})") from exc
 
 
 def read_ubl(content: bytes, *, filename: str) -> ExtractedInvoice:
