@@ -383,3 +383,14 @@ def test_it_reads_labels_side_by_side_above_their_values_and_past_longer_labels(
         ("4500000001", "10", "TG11", "10", "100.00", "PC"),
         ("4500000002", "20", "TG12", "5", "18.00", "PC"),
     ]
+
+
+def test_it_keeps_an_invoice_number_written_with_a_space() -> None:
+    invoice = extract(files.pdf(["Invoice number: inv 123", "Total: 5.00"]), filename="spaced.pdf")
+    assert (invoice.invoice_number.value, invoice.invoice_number.confidence) == ("inv 123", 0.9)
+
+
+def test_it_says_a_web_page_is_not_an_invoice() -> None:
+    page = b"<!DOCTYPE html>\n<html><body>Invoice INV-1</body></html>"
+    assert refused(page, "invoice.html") == (
+        "invoice.html is a web page (HTML), not an invoice; save the invoice itself as PDF or XML")

@@ -20,7 +20,8 @@ Header fields — "Label: value" or "Label value":
   not normalise (no date, no amount) and a field not found are "" with confidence 0.
 - supplier: the first token when it holds a digit (the vendor's account number with us, e.g.
   "Supplier: 17300001 Acme GmbH"), else the whole value at half confidence (a name, to confirm).
-- invoice_number and the header PO: the first token. currency: a three-letter code or sign;
+- invoice_number: the value as written when it has up to three words ("inv 123"), else its
+  first word at half confidence; the header PO: its first word. currency: a three-letter code or sign;
   without a Currency label, the code or sign written beside the total, at 0.9 of its confidence.
 
 The line table — a row whose tokens are all column labels (COLUMNS below) and that names at
@@ -60,6 +61,7 @@ NAME_ONLY_FACTOR = 0.5
 CURRENCY_FROM_TOTAL_FACTOR = 0.9
 MAX_LABEL_WORDS = 4
 MAX_HEADER_READINGS = 16
+MAX_NUMBER_WORDS = 3
 
 LABELS: dict[str, tuple[str, ...]] = {
     "invoice_number": ("invoice number", "invoice no", "invoice nr", "invoice #", "invoice id",
@@ -311,8 +313,12 @@ def _header_field(name: str, found: _Found, source: str) -> Field:
     confidence = _value_confidence(tokens, found.label_confidence)
     raw = " ".join(token.text for token in tokens).strip()
     try:
+        if name == "invoice_number" and len(tokens) <= MAX_NUMBER_WORDS:
+            return Field(raw, confidence, source)  # "inv 123" is a reference as the vendor wrote it
         if name in ("invoice_number", "purchase_order"):
             confidence = _value_confidence(tokens[:1], found.label_confidence)
+            if len(tokens) > 1 and name == "invoice_number":
+                confidence = round(confidence * NAME_ONLY_FACTOR, 3)  # a sentence, not a number: confirm it
             return Field(tokens[0].text.strip(), confidence, source)
         if name == "supplier":
             if any(char.isdigit() for char in tokens[0].text):

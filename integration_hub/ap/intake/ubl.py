@@ -21,6 +21,7 @@ entity (XXE) is ever resolved.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from xml.etree.ElementTree import Element, ParseError
@@ -66,6 +67,8 @@ def _text(node: Element | None, path: str) -> str:
 
 
 def parse(content: bytes, *, filename: str) -> Element:
+    if re.match(rb"\s*(<\?xml[^>]*>\s*)?<(!doctype\s+html|html)[\s>]", content[:1024], re.IGNORECASE):
+        raise IntakeError(f"{filename} is a web page (HTML), not an invoice; save the invoice itself as PDF or XML")
     try:
         return fromstring(content, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
