@@ -394,3 +394,19 @@ def test_it_says_a_web_page_is_not_an_invoice() -> None:
     page = b"<!DOCTYPE html>\n<html><body>Invoice INV-1</body></html>"
     assert refused(page, "invoice.html") == (
         "invoice.html is a web page (HTML), not an invoice; save the invoice itself as PDF or XML")
+
+
+def test_it_puts_the_rows_of_a_wide_scan_back_together() -> None:
+    invoice = extract(files.wide_scan_png(), filename="wide.png")
+    assert header(invoice) == {**THE_INVOICE, "payment_terms": ""}
+    assert invoice.payment_terms.confidence == 0.0  # not on the page: not guessed
+    assert lines(invoice) == [
+        ("4500000001", "10", "TG11", "10", "100.00", "PC"),
+        ("4500000002", "20", "TG12", "5", "18.00", "PC"),
+    ]
+    assert "Invoice number: INV-00123 Date: 30.11.2026" in invoice.text
+
+
+def test_it_reads_a_jpeg_scan() -> None:
+    invoice = extract(files.png(fmt="JPEG"), filename="scan.jpg")
+    assert (invoice.format, invoice.invoice_number.value, invoice.gross_amount.value) == ("ocr", "INV-00123", "1297.10")

@@ -99,7 +99,7 @@ def read_csv(content: bytes, *, filename: str) -> ExtractedInvoice:
     payload = {**head, "lines": lines}
     return from_mapping(
         payload, source="csv",
-        header_path=lambda name: f"row {head_row.get(name, body[0][0])}, column {name}",
+        header_path=lambda name: "the CSV" if name == "lines" else f"row {head_row.get(name, body[0][0])}, column {name}",
         line_path=lambda number, name: f"row {number}" if name == "*" else f"row {number}, column {name}",
         line_numbers=line_numbers,
         message=f"{filename}: the CSV has values to correct",

@@ -207,11 +207,26 @@ def _ocr_lines(image: Image.Image, filename: str) -> list[Line]:
         raise IntakeError(f"could not read any text in {filename}: OCR failed ({exc.message})") from exc
     except RuntimeError as exc:  # pytesseract's timeout
         raise IntakeError(f"could not read any text in {filename}: OCR took longer than {OCR_TIMEOUT_SECONDS} s") from exc
-    grouped: dict[tuple[int, int, int], Line] = {}
+    placed: list[tuple[float, float, float, Token]] = []  # (vertical centre, left, height, token)
     for position, word in enumerate(data["text"]):
         confidence = float(data["conf"][position])
         if not word.strip() or confidence < OCR_MIN_WORD_CONFIDENCE:
             continue
-        key = (data["block_num"][position], data["par_num"][position], data["line_num"][position])
-        grouped.setdefault(key, []).append(Token(word.strip(), round(confidence / 100, 3)))
-    return list(grouped.values())
+        top, height = float(data["top"][position]), float(data["height"][position])
+        placed.append((top + height / 2, float(data["left"][position]), height,
+                       Token(word.strip(), round(confidence / 100, 3))))
+    return _visual_lines(placed)
+
+
+def _visual_lines(placed: list[tuple[float, float, float, Token]]) -> list[Line]:
+    """Words on one visual line, left to right, whatever blocks tesseract cut the page into: its
+    page segmentation puts each column of a wide table into a block of its own, and the table
+    rules need a row as a row. A word joins a line when its centre is within half a word height of
+    the line's first word."""
+    lines: list[tuple[float, float, list[tuple[float, Token]]]] = []  # (centre, height, [(left, token)])
+    for centre, left, height, token in sorted(placed, key=lambda item: (item[0], item[1])):
+        if lines and abs(centre - lines[-1][0]) <= max(height, lines[-1][1]) / 2:
+            lines[-1][2].append((left, token))
+        else:
+            lines.append((centre, height, [(left, token)]))
+    return [[token for _left, token in sorted(words_, key=lambda item: item[0])] for _c, _h, words_ in lines]
