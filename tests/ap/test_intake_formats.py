@@ -7,6 +7,7 @@ import random
 import zipfile
 from typing import Any
 
+import docx
 import pytest
 from fpdf import FPDF
 from PIL import Image, ImageFilter
@@ -410,3 +411,22 @@ def test_it_puts_the_rows_of_a_wide_scan_back_together() -> None:
 def test_it_reads_a_jpeg_scan() -> None:
     invoice = extract(files.png(fmt="JPEG"), filename="scan.jpg")
     assert (invoice.format, invoice.invoice_number.value, invoice.gross_amount.value) == ("ocr", "INV-00123", "1297.10")
+
+
+def test_it_reads_labels_and_values_sharing_a_word_table_cell() -> None:
+    document = docx.Document()
+    layout = document.add_table(rows=2, cols=2)
+    layout.cell(0, 0).text, layout.cell(0, 1).text = "Supplier: 17300001", "Invoice number: INV-00123"
+    layout.cell(1, 0).text, layout.cell(1, 1).text = "Currency: EUR", "Invoice date: 2026-11-30"
+    table = document.add_table(rows=2, cols=5)
+    for cell, text in zip(table.rows[0].cells, ["PO", "Item", "Qty", "Unit price", "Description"], strict=True):
+        cell.text = text
+    for cell, text in zip(table.rows[1].cells, ["4500000001", "10", "10", "100.00", "Gasket: steel, 40 mm"], strict=True):
+        cell.text = text
+    document.add_paragraph("Total: 1,000.00")
+    out = io.BytesIO()
+    document.save(out)
+    invoice = extract(out.getvalue(), filename="cells.docx")
+    assert header(invoice) == {"supplier": "17300001", "invoice_number": "INV-00123", "invoice_date": "2026-11-30",
+                               "currency": "EUR", "payment_terms": "", "gross_amount": "1000.00"}
+    assert lines(invoice) == [("4500000001", "10", "", "10", "100.00", "")]

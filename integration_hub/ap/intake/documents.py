@@ -129,7 +129,8 @@ def read_docx(content: bytes, *, filename: str) -> ExtractedInvoice:
             shown.append(block.text)
         else:
             for row in _table_rows(block):
-                lines.append([Token(cell) for cell in row])
+                # A cell is one token (a table column), unless it holds "Label: value" itself.
+                lines.append([token for cell in row for token in (words(cell) if ": " in cell else [Token(cell)])])
                 shown.append(" | ".join(row))
     text = "\n".join(shown).strip()
     if not text:

@@ -128,11 +128,16 @@ def _label_at(line: Line, start: int) -> tuple[str, int, float] | None:
                 continue
             if not fuzzy and phrase in _LABEL_OF:
                 return _LABEL_OF[phrase], count, TEXT_EXACT_LABEL
-            if fuzzy and colon and len(phrase) >= 4:
+            if fuzzy and colon and len(phrase) >= 4 and not _exact_label_inside(span):
                 match = process.extractOne(phrase, _ALL_LABELS, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
                 if match:
                     return _LABEL_OF[match[0]], count, TEXT_FUZZY_LABEL
     return None
+
+
+def _exact_label_inside(span: Line) -> bool:
+    """"EUR Invoice date:" is a value and then a label, not a misspelt "Invoice date"."""
+    return any(norm(" ".join(token.text for token in span[begin:])) in _LABEL_OF for begin in range(1, len(span)))
 
 
 def _colon_follows(line: Line, start: int) -> bool:
