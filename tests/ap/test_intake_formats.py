@@ -430,3 +430,13 @@ def test_it_reads_labels_and_values_sharing_a_word_table_cell() -> None:
     assert header(invoice) == {"supplier": "17300001", "invoice_number": "INV-00123", "invoice_date": "2026-11-30",
                                "currency": "EUR", "payment_terms": "", "gross_amount": "1000.00"}
     assert lines(invoice) == [("4500000001", "10", "", "10", "100.00", "")]
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [("Invoice #: 4711", "4711"), ("Invoice No. 4711", "4711"), ("Invoice number; 4711", "4711"),
+     ("INVOICE NUMBER 4711", "4711"), ("Rechnungsnummer: 4711", "4711")],
+)
+def test_it_knows_the_ways_an_invoice_number_is_labelled(written: str, expected: str) -> None:
+    invoice = extract(files.pdf([written, "PO#: 4500000001"]), filename="labels.pdf")
+    assert (invoice.invoice_number.value, invoice.invoice_number.confidence) == (expected, 0.9)

@@ -5,9 +5,9 @@ token with the confidence its reader gives it (1 for a text layer, tesseract's w
 for a scan). The rules:
 
 Header fields — "Label: value" or "Label value":
-- A label is one of LABELS below, compared ignoring case and a trailing ':' '.' or '#'. Several
-  pairs may share a line ("Invoice number: INV-1   Date: 2026-11-30"): a label after the first
-  token must end with ':' to count. A line that is only a label takes its value from the next line.
+- A label is one of LABELS below, compared ignoring case and a trailing ':' (or OCR's ';') or
+  '.'. Several pairs may share a line ("Invoice number: INV-1   Date: 2026-11-30"): a label
+  after the first token must end with ':' to count. A line that is only a label takes its value from the next line.
 - A label that is not in the list but ends with ':' and is within rapidfuzz ratio 85 of one that
   is ("Invoice numbr:", OCR's "lnvoice number:") counts as a fuzzy match.
 - A label without a colon counts only at the start of a line, and not when the next words run
@@ -64,12 +64,12 @@ MAX_HEADER_READINGS = 16
 MAX_NUMBER_WORDS = 3
 
 LABELS: dict[str, tuple[str, ...]] = {
-    "invoice_number": ("invoice number", "invoice no", "invoice nr", "invoice #", "invoice id",
+    "invoice_number": ("invoice number", "invoice no", "invoice nr", "invoice #", "invoice#", "invoice id",
                        "invoice reference", "invoice ref", "rechnungsnummer", "rechnung nr"),
     "invoice_date": ("invoice date", "date", "date of issue", "issue date", "rechnungsdatum", "datum"),
     "supplier": ("supplier", "supplier number", "supplier no", "supplier id", "supplier account",
                  "vendor", "vendor number", "vendor no", "vendor id", "lieferant", "lieferantennummer"),
-    "purchase_order": ("po", "po number", "po no", "purchase order", "purchase order number",
+    "purchase_order": ("po", "po number", "po no", "po #", "po#", "purchase order", "purchase order number",
                        "order number", "your order", "bestellnummer", "bestellung"),
     "currency": ("currency", "währung", "waehrung"),
     "payment_terms": ("terms", "payment terms", "terms of payment", "zahlungsbedingungen"),
@@ -105,7 +105,9 @@ def words(text: str, confidence: float = 1.0) -> Line:
 
 
 def norm(text: str) -> str:
-    return re.sub(r"\s+", " ", text.strip().lower()).rstrip(":.# ").replace(" :", "").strip()
+    """A label as compared: lower case, one space between words, no trailing ':' ';' (OCR's colon)
+    or '.'; a '#' stays ("Invoice #", "PO#")."""
+    return re.sub(r"\s+", " ", text.strip().lower()).rstrip(":;. ")
 
 
 @dataclass
