@@ -440,3 +440,10 @@ def test_it_reads_labels_and_values_sharing_a_word_table_cell() -> None:
 def test_it_knows_the_ways_an_invoice_number_is_labelled(written: str, expected: str) -> None:
     invoice = extract(files.pdf([written, "PO#: 4500000001"]), filename="labels.pdf")
     assert (invoice.invoice_number.value, invoice.invoice_number.confidence) == (expected, 0.9)
+
+
+def test_it_reads_excels_unicode_text_export() -> None:
+    row = "17300001,INV-00123,2026-11-30,EUR,0001,1297.10,4500000001,10,TG11,10,100.00,PC"
+    content = "\r\n".join(line.replace(",", "\t") for line in (CSV_HEADER, row)).encode("utf-16")
+    invoice = extract(content, filename="export.txt")
+    assert (invoice.format, invoice.invoice_number.value, lines(invoice)) == ("csv", "INV-00123", THE_LINES[:1])

@@ -7,6 +7,8 @@ csv module's Sniffer finds a header row. The filename and content type only word
 
 from __future__ import annotations
 
+import codecs
+
 from django.conf import settings
 
 from .base import ExtractedInvoice, IntakeError
@@ -38,6 +40,9 @@ def sniff(content: bytes) -> str:
     for magic, _kind in IMAGE_MAGIC:
         if head.startswith(magic):
             return "image"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Excel's "Unicode text" export
+        text = content[:1024].decode("utf-16", errors="ignore")
+        return "xml" if text.lstrip().startswith("<") else ("csv" if text.strip() else "blank")
     try:
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError:
