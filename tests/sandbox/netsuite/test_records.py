@@ -176,3 +176,16 @@ def test_it_lists_terms_subsidiaries_currencies_and_item_prices(ns):
     prices = ns.get(f"{item.record_type}/{item.internal_id}?expandSubResources=true").json()["price"]["items"]
     gbp_base = next(p for p in prices if p["currencyPage"]["id"] == "2" and p["priceLevel"]["id"] == "1")
     assert gbp_base["price"] == float(item.price("GBP"))
+
+
+def test_an_upsert_sent_again_after_fulfilment_keeps_the_order_as_it_is(ns):
+    body = _order(orderStatus={"id": "B"})
+    order_id = ns.created_id(ns.request("PUT", f"salesOrder/eid:{OPPORTUNITY}", json=body))
+    ns.created_id(ns.request("POST", f"salesOrder/{order_id}/!transform/itemFulfillment"))
+    assert ns.request("PUT", f"salesOrder/eid:{OPPORTUNITY}", json=body).status_code == 204
+    order = ns.get(f"salesOrder/{order_id}?expandSubResources=true").json()
+    assert order["item"]["items"][1]["quantityFulfilled"] == 3.0
+    changed = _order() | {"item": {"items": [{"item": {"id": "501"}, "quantity": 1}]}}
+    refused = ns.request("PUT", f"salesOrder/eid:{OPPORTUNITY}", json=changed)
+    assert refused.status_code == 400
+    assert ns.get(f"salesOrder/{order_id}?expandSubResources=true").json()["item"]["count"] == 2

@@ -100,3 +100,24 @@ def test_it_wants_prefer_transient(ns):
     response = ns.session.post(f"{ns.rest}/query/v1/suiteql", json={"q": "SELECT id FROM customer"}, timeout=10)
     assert response.status_code == 400
     assert response.json()["o:errorDetails"][0]["o:errorHeader"] == "Prefer"
+
+
+def test_it_finds_customers_by_address_through_the_address_book(ns):
+    target = UK[0]
+    address = ns.get(f"customer/{target.internal_id}?expandSubResources=true").json()["addressBook"]["items"][0]
+    rows = ns.rows("SELECT c.id, a.city, a.country FROM customer c "
+                   "JOIN customeraddressbook ab ON ab.entity = c.id "
+                   "JOIN customeraddressbookentityaddress a ON a.nkey = ab.addressbookaddress "
+                   f"WHERE a.zip = '{address['addressBookAddress']['zip']}' AND ab.defaultbilling = 'T' ORDER BY c.id")
+    assert {"id": target.internal_id, "city": address["addressBookAddress"]["city"], "country": "GB"} in rows
+
+
+def test_it_compares_dates_and_keeps_unmatched_rows_of_a_left_join(ns):
+    customer = next(c for c in UK if any(days > 0 for _, days in c.open_invoices))
+    overdue = ns.rows("SELECT SUM(foreignamountunpaid) AS overdue FROM transaction WHERE type = 'CustInvc' "
+                      f"AND entity = {customer.internal_id} AND duedate < TO_DATE('2999-01-01', 'YYYY-MM-DD')")
+    assert overdue == [{"overdue": format(sum(a for a, _ in customer.open_invoices).normalize(), "f")}]
+    without_invoices = ns.rows("SELECT c.id FROM customer c LEFT JOIN transaction t ON t.entity = c.id "
+                               "WHERE t.id IS NULL ORDER BY c.id")
+    expected = sorted((c.internal_id for c in catalog.netsuite_customers() if not c.open_invoices), key=int)
+    assert [row["id"] for row in without_invoices] == expected
