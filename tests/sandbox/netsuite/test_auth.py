@@ -64,7 +64,7 @@ def test_it_refuses_hmac_sha1(ns):
 
 
 def test_it_answers_429_past_the_accounts_concurrency_limit(ns):
-    slow = ns.session.post(f"{ns.url}/_sandbox/faults", json={"kind": "latency", "latency_ms": 2000,
+    slow = ns.session.post(f"{ns.url}/_sandbox/faults", json={"kind": "latency", "latency_ms": 4000,
                                                                "operation": "record/customer:GET"}, timeout=10)
     assert slow.status_code == 201
 
