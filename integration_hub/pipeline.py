@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -425,33 +426,42 @@ _FLUSH_KEY = "pipeline:write-backs-flush"
 
 
 def write_backs_flush_soon() -> None:
-    """Ask for a flush in HUB_WRITEBACK_LINGER_SECONDS, once per window however many deals ask."""
+    """Ask for a flush in HUB_WRITEBACK_LINGER_SECONDS, once per window however many deals ask.
+
+    The request holds the time its flush starts: a deal released before then is in that flush,
+    so it need not ask. A later deal asks again; a second flush finding nothing costs one query.
+    """
     linger = settings.HUB_WRITEBACK_LINGER_SECONDS
-    # The request stands until the flush runs (it deletes it first); should its message be lost,
-    # the next deal asks again after this long, and the sweeper wakes the rest.
-    asked = cache.add(_FLUSH_KEY, 1, timeout=max(10, math.ceil(linger * 40)))
-    if asked and not send_now(WRITE_BACKS_FLUSH, countdown=linger):
+    now = time.time()
+    starts = cache.get(_FLUSH_KEY)
+    if isinstance(starts, float) and starts > now:
+        return
+    cache.set(_FLUSH_KEY, now + linger, timeout=max(1, math.ceil(linger)))
+    if not send_now(WRITE_BACKS_FLUSH, countdown=linger):
         cache.delete(_FLUSH_KEY)  # the broker is down: the sweeper's wake-up asks again
 
 
 def write_backs_flush(*, worker: str) -> int:
     """Write back every created deal waiting for it, at most COLLECTION_LIMIT records a
-    composite call; returns how many deals were sent."""
-    # Forget the request before claiming: a deal created from now on asks for a flush of its own,
-    # one created before it is released and so claimed below.
-    cache.delete(_FLUSH_KEY)
+    composite call; returns how many deals were sent.
+
+    A flush that wrote something asks for one more a linger later: a deal whose worker's clock or
+    cache saw this flush as still to come is in the next one (the sweeper is the last net).
+    """
     sent = 0
     while True:
         batch = handoffs_write_back_claim(worker=worker, limit=COLLECTION_LIMIT)
-        if not batch:
-            return sent
-        try:
-            _write_back_batch(batch)
-        finally:
-            handoffs_release(ids=[h.pk for h in batch], worker=worker)
-        sent += len(batch)
+        if batch:
+            try:
+                _write_back_batch(batch)
+            finally:
+                handoffs_release(ids=[h.pk for h in batch], worker=worker)
+            sent += len(batch)
         if len(batch) < COLLECTION_LIMIT:
-            return sent
+            break
+    if sent and settings.HUB_WRITEBACK_LINGER_SECONDS > 0:
+        send_now(WRITE_BACKS_FLUSH, countdown=settings.HUB_WRITEBACK_LINGER_SECONDS)
+    return sent
 
 
 def _write_back_batch(batch: list[Handoff]) -> None:

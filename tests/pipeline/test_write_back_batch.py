@@ -85,7 +85,7 @@ def test_salesforce_down_for_the_batch_leaves_every_deal_to_retry_and_nothing_wr
 
 
 def test_with_a_linger_the_pipeline_hands_created_deals_to_one_flush(sync_world: World, settings: Any) -> None:
-    settings.HUB_WRITEBACK_LINGER_SECONDS = 0.2
+    settings.HUB_WRITEBACK_LINGER_SECONDS = 30  # the window outlasts the three deals
     asked: list[tuple[str, float | None]] = []
     deals = []
     with mock.patch.object(pipeline, "send_now", side_effect=lambda name, countdown=None: asked.append(
@@ -96,9 +96,12 @@ def test_with_a_linger_the_pipeline_hands_created_deals_to_one_flush(sync_world:
             deals.append(sync_world.drive(sync_world.receive(opportunity_id), max_rounds=1))
     assert [d.status for d in deals] == [S.CREATED] * 3
     assert all(d.claimed_by == "" for d in deals)  # handed to the batch, not held
-    assert asked == [(pipeline.WRITE_BACKS_FLUSH, 0.2)]  # one flush for the window, not one per deal
+    assert asked == [(pipeline.WRITE_BACKS_FLUSH, 30)]  # one flush for the window, not one per deal
 
-    assert pipeline.write_backs_flush(worker="flush-test") == 3
+    with mock.patch.object(pipeline, "send_now", side_effect=lambda name, countdown=None: asked.append(
+            (name, countdown)) or True):
+        assert pipeline.write_backs_flush(worker="flush-test") == 3
+    assert asked[1:] == [(pipeline.WRITE_BACKS_FLUSH, 30)]  # one trailing flush for stragglers
 
     assert len(_composites()) == 1
     for deal in deals:
