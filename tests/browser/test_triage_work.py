@@ -197,3 +197,36 @@ def test_it_wakes_a_snooze_when_the_product_it_waits_for_is_mapped(
     assert "NEW-1 saved" in page.inner_text(".timeline")
     assert page.locator("[data-snoozed]").count() == 0
     screenshot(page, "triage-detail-snooze-woken")
+
+
+def test_it_shows_the_same_lines_on_both_sides_of_the_pricing_evidence(browser_context, live_server):
+    from tests.factories import HandoffFactory
+
+    people = make_cast()
+    lines = [{"product_code": "RS-010", "description": "Rack Server R7", "quantity": "3.0", "unit_price": "7382.55",
+              "discount_percent": "0", "total_price": "22147.65", "materials": [{"material": "MAT-RS-010"}]},
+             {"product_code": "EG-004", "description": "Edge Gateway G2", "quantity": "2.0", "unit_price": "1159.25",
+              "discount_percent": "0", "total_price": "2318.50", "materials": [{"material": "MAT-EG-004"}]}]
+    exception = SyncExceptionFactory(
+        handoff=HandoffFactory(status="blocked", canonical={"lines": lines, "currency": "GBP"}),
+        type_code=ExceptionType.PRICING_MISMATCH, fingerprint="pricing_mismatch:price:EG-004",
+        title="Price differs from SAP by -12.00% on Edge Gateway G2", currency="GBP",
+        evidence={"product_code": "EG-004", "quantity": "2.0", "crm_unit_price": "1159.25", "crm_net": "2318.50",
+                  "sap_net": "2634.64", "variance_percent": "-12.00", "currency": "GBP", "deal_value": "24466.15",
+                  "sap_conditions": [{"material": "MAT-RS-010", "net_amount": "22147.65", "conditions": []},
+                                     {"material": "MAT-EG-004", "net_amount": "2634.64",
+                                      "conditions": [{"type": "PPR0", "rate": "1317.32"}]}]})
+    page = browser_login(browser_context, live_server, people.pricing_analyst)
+    page.goto(f"/triage/e/{exception.pk}/")
+
+    rows = page.locator(".price-lines tbody tr")
+    assert rows.count() == 2
+    first = rows.nth(0).inner_text()  # the line the variance is about comes first, both sides on one row
+    assert "EG-004" in first and "MAT-EG-004" in first
+    assert "2,318.50\u00a0GBP" in first and "2,634.64\u00a0GBP" in first and "1,317.32\u00a0GBP" in first
+    assert "-12.00 %" in first
+    assert "0.00 %" in rows.nth(1).inner_text()  # the other line agrees
+    assert page.locator(".price-lines tr.focus").count() == 1
+    box = page.locator(".price-lines").bounding_box()
+    panel = page.locator("section.evidence").bounding_box()
+    assert box and panel and box["x"] + box["width"] <= panel["x"] + panel["width"]  # no column cut off
