@@ -12,7 +12,7 @@ TEST_PROCESSES ?= 3
 # The suite and the checks run on the sandboxes (pytest also sets HUB_SANDBOX in tests/environment.py).
 TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DB_CONN_MAX_AGE=0 HUB_SANDBOX=1
 # The modules that also run on the embedded SQLite database (make test runs them twice).
-SQLITE_TESTS := tests/exceptions/test_bad_input.py tests/exceptions/test_triage.py tests/exceptions/test_api.py
+SQLITE_TESTS := tests/exceptions/test_bad_input.py tests/exceptions/test_triage.py tests/exceptions/test_api.py tests/exceptions/test_undo.py tests/exceptions/test_groups.py tests/exceptions/test_snooze.py tests/browser/test_triage_work.py
 # mypy's Django plugin loads the settings, which refuse to start in production without real connectors.
 MYPY := HUB_SANDBOX=1 $(PY) -m mypy
 

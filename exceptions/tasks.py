@@ -7,6 +7,7 @@ from celery import shared_task
 
 from exceptions import bulk, snooze, undo
 from exceptions.escalation import escalation_sweep as sweep
+from exceptions.screens import screen_counts_changed
 from integration_hub.dispatch import BULK_JOB_RUN, send_now
 
 
@@ -31,11 +32,18 @@ def bulk_jobs_sweep() -> int:
 
 @shared_task
 def pending_resolution_apply(pending_id: int) -> str:
-    """A held resolution whose undo window ran out (resolve and next)."""
-    return undo.resolution_apply(pending_id=pending_id)
+    """A held resolution whose undo window ran out (resolve and next). A person's resolution: the
+    counts they see next are fresh, not the ones cached while it was held."""
+    outcome = undo.resolution_apply(pending_id=pending_id)
+    if outcome == "applied":
+        screen_counts_changed()
+    return outcome
 
 
 @shared_task
 def snooze_sweep() -> dict[str, int]:
     """Beat: wake the snoozes whose condition holds, apply held resolutions a lost message left."""
-    return {"woke": snooze.snooze_sweep(), "applied": undo.resolutions_apply_due()}
+    done = {"woke": snooze.snooze_sweep(), "applied": undo.resolutions_apply_due()}
+    if any(done.values()):
+        screen_counts_changed()  # a woken row is back in the list; a held one has left it
+    return done

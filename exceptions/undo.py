@@ -94,7 +94,7 @@ def resolution_apply(*, pending_id: int, now: datetime | None = None) -> str:
     task and the sweep) never apply it twice. Returns what happened, for the task's log."""
     now = now or timezone.now()
     with transaction.atomic():
-        pending = (PendingResolution.objects.select_for_update(skip_locked=True)
+        pending = (PendingResolution.objects.select_for_update(skip_locked=True, of=("self",))
                    .select_related("exception", "actor").filter(pk=pending_id, due_at__lte=now).first())
         if pending is None:
             return "not due, undone or applied"

@@ -6,6 +6,7 @@ user's queues is a 404, never a 403 that would confirm it exists.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -34,6 +35,7 @@ from exceptions.models import (
     BulkJob,
     BulkJobStatus,
     ExceptionStatus,
+    ExceptionType,
     Queue,
     SavedFilter,
     SyncException,
@@ -271,6 +273,30 @@ def _deal(exception: SyncException) -> dict[str, Any]:
     }
 
 
+def _price_lines(evidence: dict[str, Any], lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The deal's lines with Salesforce and SAP side by side: each CRM line beside the SAP items of
+    the materials it maps to (the simulation prices every line), the one the variance is about first."""
+    sap = {str(c.get("material") or ""): c for c in evidence.get("sap_conditions") or []}
+    focus = str(evidence.get("product_code") or "").lower()
+    rows = []
+    for line in lines:
+        items = [sap[m["material"]] for m in line.get("materials") or [] if m.get("material") in sap]
+        try:
+            crm_net = Decimal(str(line.get("total_price")))
+            sap_net = sum((Decimal(str(i.get("net_amount"))) for i in items), Decimal(0)) if items else None
+            qty = Decimal(str(line.get("quantity")))
+        except ArithmeticError:
+            crm_net = sap_net = qty = None  # type: ignore[assignment]
+        variance = (((crm_net - sap_net) / sap_net * 100).quantize(Decimal("0.01"))
+                    if crm_net is not None and sap_net else None)
+        rows.append({"product_code": line.get("product_code", ""), "description": line.get("description", ""),
+                     "quantity": line.get("quantity", ""), "crm_unit": line.get("unit_price"), "crm_net": crm_net,
+                     "discount": line.get("discount_percent"), "sap_items": items, "sap_net": sap_net,
+                     "sap_unit": (sap_net / qty).quantize(Decimal("0.01")) if sap_net is not None and qty else None,
+                     "variance": variance, "focus": str(line.get("product_code") or "").lower() == focus})
+    return sorted(rows, key=lambda r: not r["focus"])
+
+
 @login_required
 @require_GET
 def exception_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
@@ -288,6 +314,8 @@ def _detail(request: AuthenticatedHttpRequest, pk: int, *, error: str = "",
         "exception": exception,
         "handoff": handoff,
         "deal": _deal(exception),
+        "price_lines": (_price_lines(exception.evidence or {}, (handoff.canonical or {}).get("lines") or [])
+                        if exception.type_code == ExceptionType.PRICING_MISMATCH else []),
         "evidence": exception.evidence or {},
         "ev_currency": str((exception.evidence or {}).get("currency") or exception.currency or ""),
         "paths": paths,
