@@ -155,9 +155,9 @@ class NetSuiteClient:
             response = self.session.request(method, url, params=params, json=json_body, headers=headers,
                                             timeout=self.timeout)
         except requests.RequestException as exc:
-            error = self._transport_error(exc, method, operation)
-            self._record(operation, None, method, url, shown, json_body, started, error)
-            raise error from exc
+            transport = self._transport_error(exc, method, operation)
+            self._record(operation, None, method, url, shown, json_body, started, transport)
+            raise transport from exc
         error = self._status_error(response, operation) if response.status_code >= 400 else None
         self._record(operation, response, method, response.url, shown, json_body, started, error)
         if error is not None:
