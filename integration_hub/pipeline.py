@@ -289,9 +289,10 @@ def _create(handoff: Handoff) -> bool:
     deal = CanonicalDeal.from_json(handoff.canonical)
     erp = _erp(handoff)
     try:
-        # Always look before creating: a crash, an unknown outcome or a second handoff of the same
-        # deal may have left an order behind. One read buys at most one order per deal.
-        found = erp.orders_find(deal.opportunity_id)
+        # Look before creating: a crash, an unknown outcome or a second handoff of the same deal may
+        # have left an order behind. One read buys at most one order per deal — unless the ERP's
+        # create is itself an upsert by the deal's key, which cannot make a second order.
+        found = [] if getattr(erp, "creates_idempotently", False) else erp.orders_find(deal.opportunity_id)
         if found:
             return _adopt(handoff, found[0], f"SAP already holds order {found[0].number} for this deal")
         order = _create_healing(handoff, deal, erp)

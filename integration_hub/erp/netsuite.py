@@ -42,7 +42,7 @@ from integration_hub.erp.base import (
     Rejection,
     SalesArea,
 )
-from integration_hub.errors import HubError, NotFound
+from integration_hub.errors import HubError, NotFound, ValidationFailed
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -160,6 +160,7 @@ class NetSuiteErp:
     """`ErpPort` over one NetSuite account."""
 
     target = "netsuite"
+    creates_idempotently = True  # PUT salesOrder/eid:<deal key>
 
     def __init__(self, client: NetSuiteClient) -> None:
         self.client = client
@@ -364,7 +365,14 @@ class NetSuiteErp:
     def order_create(self, deal: CanonicalDeal, *, delivery_block: str = "") -> ErpOrder:
         """The upsert by the deal's key: a repeat updates the same order, never makes a second."""
         body = self.sales_order_body(deal, delivery_block=delivery_block)
-        internal = self.client.record_upsert("salesOrder", deal.opportunity_id, body)
+        try:
+            internal = self.client.record_upsert("salesOrder", deal.opportunity_id, body)
+        except ValidationFailed:
+            # The order exists and NetSuite refuses to change it (fulfilled, billed): it is the deal's order.
+            existing = self.orders_find(deal.opportunity_id)
+            if existing:
+                return existing[0]
+            raise
         record = self.client.record_get("salesOrder", internal or f"eid:{deal.opportunity_id}")
         return self.order_from_record(record)
 
