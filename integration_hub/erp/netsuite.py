@@ -391,7 +391,7 @@ class NetSuiteErp:
         return ErpOrder(
             number=str(row.get("tranid") or row.get("id") or ""), deal_key=str(row.get("externalid") or ""),
             customer=str(row.get("entity") or ""), net_amount=_dec(row.get("foreigntotal")),
-            currency=str(row.get("currency") or ""), created_on=_day(row.get("trandate")),
+            currency=self._currency_code(row.get("currency")), created_on=_day(row.get("trandate")),
             delivery_block="approval" if status == "A" else "", status=status,
             items=[{"material": str(li.get("item") or ""), "quantity": abs(_dec(li.get("quantity")) or ZERO),
                     "unit": "", "net_amount": abs(_dec(li.get("netamount")) or ZERO)} for li in lines or []],
@@ -450,9 +450,11 @@ class NetSuiteErp:
     def _invoices(self, order_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         found: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for chunk in _in(_numeric(order_ids)):
+            # An invoice names the order it was made from on its main line (transactionline.createdfrom).
             for row in self.client.suiteql(
-                    "SELECT id, tranid, createdfrom, trandate, duedate, foreigntotal, foreignamountunpaid, status "
-                    f"FROM transaction WHERE type = 'CustInvc' AND createdfrom IN ({chunk}) ORDER BY id"):
+                    "SELECT t.id, t.tranid, l.createdfrom, t.trandate, t.duedate, t.foreigntotal, "
+                    "t.foreignamountunpaid, t.status FROM transaction t JOIN transactionline l ON l.transaction = t.id "
+                    f"WHERE t.type = 'CustInvc' AND l.mainline = 'T' AND l.createdfrom IN ({chunk}) ORDER BY t.id"):
                 found[str(row.get("createdfrom"))].append(row)
         return found
 
@@ -483,15 +485,16 @@ class NetSuiteErp:
                 delivery_status=_DELIVERY_STATUS.get(letter, "Not Delivered"),
                 invoice_number=str(latest.get("tranid") or ""), invoice_status=invoice_status,
                 amount_invoiced=invoiced, amount_paid=max(ZERO, invoiced - unpaid),
-                currency=str(row.get("currency") or ""), changed_at=_moment(row.get("lastmodifieddate")),
+                currency=self._currency_code(row.get("currency")), changed_at=_moment(row.get("lastmodifieddate")),
             ))
         return statuses
 
     def orders_changed(self, *, since: datetime, limit: int = 500) -> list[ErpOrderStatus]:
-        moment = since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-        rows = self._order_rows(
-            f"lastmodifieddate >= TO_TIMESTAMP({quote_suiteql(moment)}, 'YYYY-MM-DD HH24:MI:SS')",
-            order_by="lastmodifieddate, id", limit=limit)
+        # SuiteQL dates the last change by day: the poll re-reads the day it last saw (statuses compare
+        # before anything is written back, so a re-read costs a read, never a write).
+        day = since.astimezone(UTC).date().isoformat()
+        rows = self._order_rows(f"lastmodifieddate >= TO_DATE({quote_suiteql(day)}, 'YYYY-MM-DD')",
+                                order_by="lastmodifieddate, id", limit=limit)
         return self._statuses(rows)
 
     def order_statuses(self, numbers: list[str]) -> list[ErpOrderStatus]:
@@ -541,8 +544,9 @@ class NetSuiteErp:
 
     def document_find(self, number: str) -> ErpDocument | None:
         rows = self.client.suiteql(
-            "SELECT id, tranid, createdfrom, trandate, foreigntotal, foreignamountunpaid FROM transaction "
-            f"WHERE type = 'CustInvc' AND tranid = {quote_suiteql(number)}", limit=1)
+            "SELECT t.id, t.tranid, l.createdfrom, t.trandate, t.foreigntotal, t.foreignamountunpaid "
+            "FROM transaction t JOIN transactionline l ON l.transaction = t.id "
+            f"WHERE t.type = 'CustInvc' AND l.mainline = 'T' AND t.tranid = {quote_suiteql(number)}", limit=1)
         if not rows:
             return None
         row = rows[0]
