@@ -19,6 +19,7 @@ from crosswalks.models import (
 from exceptions.models import Queue
 from exceptions.services import queue_member_add
 from integration_hub.sandbox import catalog
+from integration_hub.sandbox.netsuite.seed import seed as seed_netsuite
 from integration_hub.sandbox.salesforce.seed import seed as seed_salesforce
 from integration_hub.sandbox.sap.seed import seed as seed_sap
 
@@ -85,9 +86,9 @@ def demo_users_ensure() -> int:
 
 
 def demo_seed(*, reset: bool = False) -> dict[str, int]:
-    """Seed both sandboxes and the hub's own demo data. Idempotent."""
+    """Seed the sandboxes and the hub's own demo data. Idempotent."""
     counts: dict[str, int] = {}
-    for kind, seed in (("salesforce", seed_salesforce), ("sap", seed_sap)):
+    for kind, seed in (("salesforce", seed_salesforce), ("sap", seed_sap), ("netsuite", seed_netsuite)):
         for name, count in seed(reset=reset).items():
             counts[f"{kind}.{name}"] = count
     counts["hub.users"] = demo_users_ensure()

@@ -137,6 +137,7 @@ if HUB_SANDBOX:
         "integration_hub.sandbox.apps.SandboxConfig",
         "integration_hub.sandbox.salesforce.apps.SalesforceSandboxConfig",
         "integration_hub.sandbox.sap.apps.SapSandboxConfig",
+        "integration_hub.sandbox.netsuite.apps.NetSuiteSandboxConfig",
     ]
 
 MIDDLEWARE = [
@@ -398,6 +399,17 @@ SANDBOX_SAP_USER = env_str("SANDBOX_SAP_USER", "sandbox")
 SANDBOX_SAP_PASSWORD = env_str("SANDBOX_SAP_PASSWORD", "sandbox")
 SANDBOX_NETSUITE_PORT = env_int("SANDBOX_NETSUITE_PORT", 8703, minimum=1)
 SANDBOX_WEBHOOK_SECRET = "sandbox"
+# NetSuite: token-based authentication (OAuth 1.0a, HMAC-SHA256); realm = the account id in upper case.
+SANDBOX_NETSUITE_PORT = env_int("SANDBOX_NETSUITE_PORT", 8703, minimum=1)
+SANDBOX_NETSUITE_ACCOUNT = env_str("SANDBOX_NETSUITE_ACCOUNT", "SANDBOX")
+SANDBOX_NETSUITE_CONSUMER_KEY = env_str("SANDBOX_NETSUITE_CONSUMER_KEY", "sandbox")
+SANDBOX_NETSUITE_CONSUMER_SECRET = env_str("SANDBOX_NETSUITE_CONSUMER_SECRET", "sandbox")
+SANDBOX_NETSUITE_TOKEN_ID = env_str("SANDBOX_NETSUITE_TOKEN_ID", "sandbox")
+SANDBOX_NETSUITE_TOKEN_SECRET = env_str("SANDBOX_NETSUITE_TOKEN_SECRET", "sandbox")
+# Requests one account may have in flight at once (a developer account's limit); more get 429.
+SANDBOX_NETSUITE_CONCURRENCY = env_int("SANDBOX_NETSUITE_CONCURRENCY", 5, minimum=1)
+# How far an oauth_timestamp may be from the sandbox's clock, in seconds.
+SANDBOX_NETSUITE_TIMESTAMP_WINDOW = env_int("SANDBOX_NETSUITE_TIMESTAMP_WINDOW", 300, minimum=1)
 # Where the Salesforce sandbox posts Outbound Messages (the hub's webhook).
 SANDBOX_OUTBOUND_MESSAGE_URL = env_str(
     "SANDBOX_OUTBOUND_MESSAGE_URL",

@@ -120,7 +120,10 @@ class Product:
 
 
 # Rough EUR/GBP rates the SAP sandbox uses for the non-USD sales areas.
-FX_FROM_USD: dict[str, Decimal] = {"USD": Decimal("1"), "EUR": Decimal("0.92"), "GBP": Decimal("0.79")}
+# CAD is what the NetSuite sandbox's Canadian subsidiary sells in.
+FX_FROM_USD: dict[str, Decimal] = {
+    "USD": Decimal("1"), "EUR": Decimal("0.92"), "GBP": Decimal("0.79"), "CAD": Decimal("1.36"),
+}
 
 _STEMS = [
     "Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Stark", "Wayne", "Wonka", "Tyrell",
@@ -364,3 +367,151 @@ def customer_discounts() -> tuple[tuple[str, Decimal], ...]:
         for i, c in enumerate(companies())
         if c.in_sap and i % 6 == 0
     )
+
+
+# -- NetSuite's view: a second legal entity ---------------------------------------------------------
+# The NetSuite sandbox is the ERP of another legal entity of the same seller: a Canadian
+# subsidiary selling in CAD (to North American accounts) and GBP (to the United Kingdom). It knows
+# some of the Salesforce accounts under its own name variants, keeps its own item numbers (SKUs)
+# for the same materials, its own payment terms, price levels and credit limits.
+
+@dataclass(frozen=True)
+class NetSuiteTerm:
+    internal_id: str
+    name: str
+    days_until_net_due: int
+    discount_percent: Decimal
+    days_until_discount_expires: int
+    catalog_key: str  # the catalogue's (SAP) payment-terms key it stands for; "" for none
+
+
+NETSUITE_TERMS: tuple[NetSuiteTerm, ...] = (
+    NetSuiteTerm("1", "1% 10 Net 30", 30, Decimal("1"), 10, ""),
+    NetSuiteTerm("2", "2% 10 Net 30", 30, Decimal("2"), 10, "0002"),
+    NetSuiteTerm("3", "Due on receipt", 0, Decimal("0"), 0, "0001"),
+    NetSuiteTerm("4", "Net 15", 15, Decimal("0"), 0, ""),
+    NetSuiteTerm("5", "Net 30", 30, Decimal("0"), 0, "NT30"),
+    NetSuiteTerm("6", "Net 45", 45, Decimal("0"), 0, "NT45"),
+    NetSuiteTerm("7", "Net 60", 60, Decimal("0"), 0, "NT60"),
+)
+
+# NetSuite's default currency records (internal id, ISO code, name).
+NETSUITE_CURRENCIES: tuple[tuple[str, str, str], ...] = (
+    ("1", "USD", "US Dollar"), ("2", "GBP", "British pound"), ("3", "CAD", "Canadian Dollar"), ("4", "EUR", "Euro"),
+)
+# (internal id, name, country, base currency id, parent id or "")
+NETSUITE_SUBSIDIARIES: tuple[tuple[str, str, str, str, str], ...] = (
+    ("1", "Sandbox Holdings Inc.", "US", "1", ""),
+    ("2", "Sandbox Canada Ltd.", "CA", "3", "1"),
+)
+NETSUITE_SELLING_SUBSIDIARY = "2"
+# Price levels: (internal id, name, discount percent off the base price).
+NETSUITE_PRICE_LEVELS: tuple[tuple[str, str, Decimal], ...] = (
+    ("1", "Base Price", Decimal("0")),
+    ("2", "Alternate Price 1", Decimal("5")),
+    ("3", "Alternate Price 2", Decimal("10")),
+    ("4", "Alternate Price 3", Decimal("15")),
+    ("5", "Online Price", Decimal("0")),
+)
+NETSUITE_CURRENCY_IDS: dict[str, str] = {code: internal_id for internal_id, code, _ in NETSUITE_CURRENCIES}
+
+
+@dataclass(frozen=True)
+class NetSuiteItem:
+    internal_id: str
+    item_id: str  # NetSuite itemId: the entity's own SKU
+    display_name: str
+    record_type: str  # "inventoryItem" (hardware) or "nonInventorySaleItem" (licences, services)
+    material: str  # the catalogue material it is
+    base_price_usd: Decimal
+
+    def price(self, currency: str, price_level: str = "1") -> Decimal:
+        """The item's price in a currency at a price level (NetSuite's pricing matrix)."""
+        discount = next(d for level, _, d in NETSUITE_PRICE_LEVELS if level == price_level)
+        base = self.base_price_usd * FX_FROM_USD[currency]
+        return (base * (Decimal(100) - discount) / Decimal(100)).quantize(Decimal("0.01"))
+
+
+@cache
+def netsuite_items() -> tuple[NetSuiteItem, ...]:
+    """Every material as a NetSuite item: SKU-<stem>-<seq>, internal ids from 501."""
+    items = []
+    for number, material in enumerate(materials(), start=501):
+        record_type = "inventoryItem" if material.product_type in ("HAWA", "FERT") else "nonInventorySaleItem"
+        items.append(NetSuiteItem(
+            internal_id=str(number), item_id="SKU-" + material.material.removeprefix("MAT-"),
+            display_name=material.description, record_type=record_type, material=material.material,
+            base_price_usd=material.price,
+        ))
+    return tuple(items)
+
+
+def netsuite_item_for_material(material: str) -> NetSuiteItem | None:
+    return next((item for item in netsuite_items() if item.material == material), None)
+
+
+@dataclass(frozen=True)
+class NetSuiteCustomer:
+    internal_id: str
+    entity_id: str  # NetSuite's auto-numbered customer id, e.g. "CUS1001"
+    company_name: str  # how this entity keeps the name (a variant of the Salesforce account's)
+    company_key: str  # the catalogue company
+    currency: str  # ISO code: CAD or GBP
+    terms_id: str
+    price_level: str
+    credit_limit: Decimal  # in the customer's currency
+    vat_reg_number: str
+    open_invoices: tuple[tuple[Decimal, int], ...]  # (amount in currency, days past due; < 0 not yet due)
+    duplicate_of: str = ""  # internal id of the customer this one nearly duplicates
+
+
+_NS_SUFFIX = {"Corporation": "Corp.", "Incorporated": "Inc.", "Inc.": "Inc.", "Holdings LLC": "Holdings, LLC",
+              "Logistics Ltd": "Logistics Limited", "Group plc": "Group PLC", "Manufacturing Co.": "Manufacturing Company",
+              "Systems Corporation": "Systems Corp.", "Technologies, Inc.": "Technologies Inc.",
+              "Industries, Inc.": "Industries Inc", "Labs, Inc.": "Labs Inc", "Foods Inc.": "Foods, Inc."}
+
+
+def _netsuite_name(company: Company, currency: str, index: int) -> str:
+    words = [w.capitalize() if w.isupper() and len(w) > 1 else w for w in company.legal_name.split()]
+    name = " ".join(words)
+    for legal in sorted(_NS_SUFFIX, key=len, reverse=True):
+        if company.legal_name.endswith(" " + legal):
+            name = name[: -len(legal)] + _NS_SUFFIX[legal]
+            break
+    if currency == "GBP" and index % 2 == 0:
+        name += " (UK)"
+    if currency == "CAD" and index % 3 == 0:
+        name += " - Canada"
+    return name
+
+
+@cache
+def netsuite_customers() -> tuple[NetSuiteCustomer, ...]:
+    """The selling subsidiary's customers: the catalogue's UK companies (GBP) and a share of the US
+    direct ones (CAD), each known to SAP too; plus a few near-duplicates, as every ERP has."""
+    terms_by_key = {t.catalog_key: t.internal_id for t in NETSUITE_TERMS if t.catalog_key}
+    result: list[NetSuiteCustomer] = []
+    number = 1001
+    chosen = [(i, c) for i, c in enumerate(companies()) if c.in_sap and (c.country == "GB" or i % 10 == 8)]
+    for position, (_index, company) in enumerate(chosen):
+        currency = "GBP" if company.country == "GB" else "CAD"
+        fx = Decimal("1") if currency == "GBP" else FX_FROM_USD["CAD"]
+        result.append(NetSuiteCustomer(
+            internal_id=str(number), entity_id=f"CUS{number}",
+            company_name=_netsuite_name(company, currency, position), company_key=company.key, currency=currency,
+            terms_id=terms_by_key[company.payment_terms],
+            price_level=("1", "1", "2", "1", "3")[position % 5],
+            credit_limit=(company.credit_limit * fx).quantize(Decimal("1")),
+            vat_reg_number=company.tax_id if company.crm_has_tax_id or currency == "GBP" else "",
+            open_invoices=tuple(((amount * fx).quantize(Decimal("0.01")), days) for amount, days in company.open_items),
+        ))
+        number += 1
+    for original in result[:30:10]:
+        result.append(NetSuiteCustomer(
+            internal_id=str(number), entity_id=f"CUS{number}", company_name=original.company_name.upper(),
+            company_key=original.company_key, currency=original.currency, terms_id=original.terms_id,
+            price_level="1", credit_limit=Decimal("0"), vat_reg_number="", open_invoices=(),
+            duplicate_of=original.internal_id,
+        ))
+        number += 1
+    return tuple(result)

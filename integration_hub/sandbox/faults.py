@@ -1,4 +1,4 @@
-"""Fault injection shared by both sandboxes.
+"""Fault injection shared by the sandboxes.
 
 Control plane: `POST /_sandbox/faults` with JSON
 `{"operation": "create:Opportunity", "kind": "status", "status": 503, "times": 2}`;
@@ -21,6 +21,7 @@ import fnmatch
 import json
 import random
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -165,9 +166,14 @@ def control_plane_authorized(request: HttpRequest) -> bool:
 
 
 @csrf_exempt
-def faults_view(request: HttpRequest, *, system: str) -> HttpResponse:
-    """The control plane for one sandbox's faults (same credentials as the sandbox itself)."""
-    if not control_plane_authorized(request):
+def faults_view(
+    request: HttpRequest, *, system: str, authorize: Callable[[HttpRequest], bool] = control_plane_authorized
+) -> HttpResponse:
+    """The control plane for one sandbox's faults (same credentials as the sandbox itself).
+
+    `authorize` lets a sandbox also accept its own credentials (NetSuite: a TBA signature).
+    """
+    if not authorize(request):
         return JsonResponse({"error": "sandbox credentials required"}, status=401)
     if request.method == "GET":
         faults = [f.as_dict() for f in Fault.objects.filter(system=system)]

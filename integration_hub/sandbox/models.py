@@ -15,6 +15,7 @@ class Fault(models.Model):
     class System(models.TextChoices):
         SALESFORCE = "salesforce", "Salesforce"
         SAP = "sap", "SAP"
+        NETSUITE = "netsuite", "NetSuite"
 
     class Kind(models.TextChoices):
         STATUS = "status", "answer with an HTTP status"

@@ -19,6 +19,7 @@ logger = logging.getLogger("hub.sandbox")
 URLCONFS = {
     "salesforce": "integration_hub.sandbox.salesforce.urls",
     "sap": "integration_hub.sandbox.sap.urls",
+    "netsuite": "integration_hub.sandbox.netsuite.urls",
 }
 
 StartResponse = Callable[..., Any]

@@ -15,7 +15,7 @@ from integration_hub.demo import DEMO_PASSWORD, DEMO_USERS
 
 
 class Command(BaseCommand):
-    help = "Run web, Celery worker, Celery beat and both sandboxes in the foreground (Ctrl-C stops all)."
+    help = "Run web, Celery worker, Celery beat and the sandboxes in the foreground (Ctrl-C stops all)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("HUB_HOST", "127.0.0.1"))
@@ -42,6 +42,7 @@ class Command(BaseCommand):
             "beat": [python, "-m", "celery", "-A", "integration_hub", "beat", "-l", "INFO"],
             "salesforce-sandbox": [python, manage, "run_sandbox", "salesforce"],
             "sap-sandbox": [python, manage, "run_sandbox", "sap"],
+            "netsuite-sandbox": [python, manage, "run_sandbox", "netsuite"],
             # A sales team in a box: a trickle of closed-won deals, some with defects.
             "deal-flow": [python, manage, "demo_dealflow", "--interval", os.environ.get("HUB_DEMO_DEAL_INTERVAL", "8")],
         }
@@ -57,6 +58,8 @@ class Command(BaseCommand):
                           f"  (Authorization: Bearer {settings.SANDBOX_SALESFORCE_TOKEN})")
         self.stdout.write(f"  SAP sandbox:        http://127.0.0.1:{settings.SANDBOX_SAP_PORT}/sap/opu/odata/sap/"
                           f"  (Basic {settings.SANDBOX_SAP_USER} / {settings.SANDBOX_SAP_PASSWORD})")
+        self.stdout.write(f"  NetSuite sandbox:   http://127.0.0.1:{settings.SANDBOX_NETSUITE_PORT}/services/rest/record/v1/"
+                          f"  (TBA HMAC-SHA256, realm {settings.SANDBOX_NETSUITE_ACCOUNT.upper()})")
         self.stdout.write(f"  demo logins (password '{DEMO_PASSWORD}' for all):")
         for user in DEMO_USERS:
             self.stdout.write(f"    {user.username:<12} {user.role}")
