@@ -10,6 +10,7 @@ from django.db import transaction
 
 from approvals.services import DEFAULT_GROUP
 from crosswalks.models import (
+    ErpTargetRule,
     PaymentTermsMapping,
     ProductMapping,
     ProductMappingComponent,
@@ -93,7 +94,21 @@ def demo_seed(*, reset: bool = False) -> dict[str, int]:
             counts[f"{kind}.{name}"] = count
     counts["hub.users"] = demo_users_ensure()
     counts.update(demo_crosswalks_ensure())
+    counts.update(demo_erp_targets_ensure())
     return counts
+
+
+# The demo's second legal entity books its UK deals in NetSuite (the catalogue's NetSuite subsidiary
+# sells in GBP there): an ERP-target rule by billing country, so both ERPs show on the dashboard.
+DEMO_NETSUITE_COUNTRIES = ("GB",)
+
+
+def demo_erp_targets_ensure() -> dict[str, int]:
+    """The demo's ERP-target rules: UK accounts go to NetSuite, every other deal to S/4HANA."""
+    for country in DEMO_NETSUITE_COUNTRIES:
+        ErpTargetRule.objects.get_or_create(crm_account_id="", billing_country=country,
+                                            defaults={"erp_target": "netsuite", "note": "demo: the UK entity"})
+    return {"crosswalks.erp_targets": ErpTargetRule.objects.count()}
 
 
 def demo_crosswalks_ensure() -> dict[str, int]:
@@ -115,9 +130,24 @@ def demo_crosswalks_ensure() -> dict[str, int]:
                     ProductMappingComponent(mapping=mapping, sap_material=material, quantity_factor=factor, position=i)
                     for i, (material, factor) in enumerate(product.components)
                 )
+            # The same product as the NetSuite entity's items (its own SKUs, internal ids).
+            items = [(catalog.netsuite_item_for_material(material), factor) for material, factor in product.components]
+            if all(item for item, _ in items) and not mapping.components.filter(erp_target="netsuite").exists():
+                start = len(product.components)
+                ProductMappingComponent.objects.bulk_create(
+                    ProductMappingComponent(mapping=mapping, erp_target="netsuite", erp_item=item.internal_id,
+                                            quantity_factor=factor, position=start + i)
+                    for i, (item, factor) in enumerate(items) if item is not None
+                )
         for key, label in catalog.PAYMENT_TERMS.items():
-            if not PaymentTermsMapping.objects.filter(crm_value__iexact=label).exists():
+            if not PaymentTermsMapping.objects.filter(crm_value__iexact=label, erp_target="s4hana").exists():
                 PaymentTermsMapping.objects.create(crm_value=label, sap_terms_key=key)
+        for term in catalog.NETSUITE_TERMS:
+            ns_label = catalog.PAYMENT_TERMS.get(term.catalog_key)
+            if ns_label and not PaymentTermsMapping.objects.filter(crm_value__iexact=ns_label,
+                                                                   erp_target="netsuite").exists():
+                PaymentTermsMapping.objects.create(crm_value=ns_label, erp_target="netsuite",
+                                                   sap_terms_key=term.internal_id)
         for country in ("US", "DE", "GB"):
             for tax_class in ("0", "1"):
                 TaxRule.objects.get_or_create(country=country, region="", material_tax_class=tax_class,

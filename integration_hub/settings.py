@@ -397,7 +397,6 @@ SANDBOX_SALESFORCE_TOKEN = env_str("SANDBOX_SALESFORCE_TOKEN", "sandbox")
 SANDBOX_SALESFORCE_ORG_ID = env_str("SANDBOX_SALESFORCE_ORG_ID", "00D000000000001EAA")
 SANDBOX_SAP_USER = env_str("SANDBOX_SAP_USER", "sandbox")
 SANDBOX_SAP_PASSWORD = env_str("SANDBOX_SAP_PASSWORD", "sandbox")
-SANDBOX_NETSUITE_PORT = env_int("SANDBOX_NETSUITE_PORT", 8703, minimum=1)
 SANDBOX_WEBHOOK_SECRET = "sandbox"
 # NetSuite: token-based authentication (OAuth 1.0a, HMAC-SHA256); realm = the account id in upper case.
 SANDBOX_NETSUITE_PORT = env_int("SANDBOX_NETSUITE_PORT", 8703, minimum=1)
@@ -455,16 +454,16 @@ SAP_DISTRIBUTION_CHANNEL = env_str("SAP_DISTRIBUTION_CHANNEL", "10")
 SAP_DIVISION = env_str("SAP_DIVISION", "00")
 
 # -- NetSuite (SuiteTalk REST, token-based authentication): a real account, or the sandbox ----
-NETSUITE_ACCOUNT = env_str("NETSUITE_ACCOUNT", _sandbox_default("SANDBOX"))
+NETSUITE_ACCOUNT = env_str("NETSUITE_ACCOUNT", _sandbox_default(SANDBOX_NETSUITE_ACCOUNT))
 # Blank for a real account: https://<account>.suitetalk.api.netsuite.com is derived from it.
 NETSUITE_BASE_URL = env_str("NETSUITE_BASE_URL", _sandbox_default(f"http://127.0.0.1:{SANDBOX_NETSUITE_PORT}"))
-NETSUITE_CONSUMER_KEY = env_str("NETSUITE_CONSUMER_KEY", _sandbox_default("sandbox"))
-NETSUITE_CONSUMER_SECRET = env_str("NETSUITE_CONSUMER_SECRET", _sandbox_default("sandbox"))
-NETSUITE_TOKEN_ID = env_str("NETSUITE_TOKEN_ID", _sandbox_default("sandbox"))
-NETSUITE_TOKEN_SECRET = env_str("NETSUITE_TOKEN_SECRET", _sandbox_default("sandbox"))
+NETSUITE_CONSUMER_KEY = env_str("NETSUITE_CONSUMER_KEY", _sandbox_default(SANDBOX_NETSUITE_CONSUMER_KEY))
+NETSUITE_CONSUMER_SECRET = env_str("NETSUITE_CONSUMER_SECRET", _sandbox_default(SANDBOX_NETSUITE_CONSUMER_SECRET))
+NETSUITE_TOKEN_ID = env_str("NETSUITE_TOKEN_ID", _sandbox_default(SANDBOX_NETSUITE_TOKEN_ID))
+NETSUITE_TOKEN_SECRET = env_str("NETSUITE_TOKEN_SECRET", _sandbox_default(SANDBOX_NETSUITE_TOKEN_SECRET))
 NETSUITE_TIMEOUT = env_float("NETSUITE_TIMEOUT", 15.0, minimum=0.1)
 # The subsidiary orders are booked in when the customer names none.
-NETSUITE_SUBSIDIARY = env_str("NETSUITE_SUBSIDIARY", "1")
+NETSUITE_SUBSIDIARY = env_str("NETSUITE_SUBSIDIARY", "2" if HUB_SANDBOX else "1")
 
 # Which ERP a deal goes to when neither the Opportunity (ERP_Target__c) nor an ERP-target rule says.
 HUB_DEFAULT_ERP_TARGET = env_choice("HUB_DEFAULT_ERP_TARGET", "s4hana", ("s4hana", "netsuite"))
