@@ -46,7 +46,8 @@ from integration_hub.errors import HubError, NotFound, ValidationFailed
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
-ITEM_TYPES = ("inventoryItem", "nonInventorySaleItem")
+# The account's currencies by base URL (internal id → ISO code): setup data, read once per process.
+_CURRENCIES: dict[str, dict[str, str]] = {}
 BASE_PRICE_LEVEL = "1"
 # Sales order status letters (transaction.status): A Pending Approval, B Pending Fulfillment,
 # C Cancelled, D Partially Fulfilled, E Pending Billing/Partially Fulfilled, F Pending Billing,
@@ -165,8 +166,6 @@ class NetSuiteErp:
     def __init__(self, client: NetSuiteClient) -> None:
         self.client = client
         self.default_sales_area = SalesArea(settings.NETSUITE_SUBSIDIARY, "", "")
-        self._item_types: dict[str, str] = {}
-        self._currencies: dict[str, str] = {}
 
     # -- master data -------------------------------------------------------------------------------
     def _candidates(self, where: str, matched_by: str, top: int) -> list[CustomerCandidate]:
@@ -186,39 +185,33 @@ class NetSuiteErp:
         like = quote_suiteql(f"%{core}%")
         return self._candidates(f"UPPER(companyname) LIKE {like}", "name", top)
 
+    def _currency_ids(self) -> dict[str, str]:
+        """The account's currencies, internal id → ISO code: read once per process (they are setup)."""
+        key = self.client.base_url
+        if key not in _CURRENCIES:
+            _CURRENCIES[key] = {str(r.get("id")): str(r.get("symbol") or "").upper()
+                                for r in self.client.suiteql("SELECT id, symbol FROM currency ORDER BY id")}
+        return _CURRENCIES[key]
+
     def _currency_code(self, reference: Any) -> str:
-        """A currency reference as its ISO code (the currency record's symbol), read once per process."""
         currency_id = _ref(reference)
-        if not currency_id:
-            return ""
-        if currency_id not in self._currencies:
-            record = self.client.record_find("currency", currency_id, expand=False) or {}
-            self._currencies[currency_id] = str(record.get("symbol") or record.get("name") or "").upper()[:3]
-        return self._currencies[currency_id]
+        return self._currency_ids().get(currency_id, "") if currency_id else ""
 
     def customer_get(self, number: str) -> ErpCustomer:
         if not number:
             raise NotFound("no NetSuite customer id given", system="netsuite")
         record = self.client.record_get("customer", number)
         subsidiary = _ref(record.get("subsidiary")) or self.default_sales_area.sales_organization
-        area = SalesArea(subsidiary, "", "", currency=self._currency_code(record.get("currency")),
-                         payment_terms=_ref(record.get("terms")))
+        # A NetSuite customer is sold to by its subsidiary at its price level: the canonical sales
+        # area's organisation and channel carry them to pricing and the order.
+        area = SalesArea(subsidiary, _ref(record.get("priceLevel")) or BASE_PRICE_LEVEL, "",
+                         currency=self._currency_code(record.get("currency")), payment_terms=_ref(record.get("terms")))
         return ErpCustomer(
             number=str(record.get("id") or number),
             name=str(record.get("companyName") or record.get("entityId") or ""),
             addresses=[customer_address(a) for a in _items(record.get("addressBook") or record.get("addressbook"))],
             sales_areas=[area], blocked=bool(record.get("isInactive")), preferred_sales_area=area,
         )
-
-    def _item(self, item: str) -> dict[str, Any] | None:
-        """An item record by internal id, whichever of the sales item types it is."""
-        known = self._item_types.get(item)
-        for record_type in ([known] if known else []) + [t for t in ITEM_TYPES if t != known]:
-            record = self.client.record_find(record_type, item)
-            if record is not None:
-                self._item_types[item] = record_type
-                return record
-        return None
 
     def material_exists(self, material: str) -> bool:
         if not material.isdigit():
@@ -239,33 +232,38 @@ class NetSuiteErp:
         return {str(r.get("id")) for r in self.client.suiteql("SELECT id, name FROM term ORDER BY id")}
 
     # -- a draft order -----------------------------------------------------------------------------
-    def _price(self, record: dict[str, Any], *, level: str, currency: str) -> Decimal | None:
-        """The item's price at the customer's price level (else the base price) in the order's currency."""
-        rows = _items(record.get("price"))
-        in_currency = [r for r in rows if not currency or not _ref(r.get("currencyPage"))
-                       or self._currency_code(r.get("currencyPage")) == currency] or rows
-        for wanted in (level, BASE_PRICE_LEVEL):
-            for row in in_currency:
-                if wanted and _ref(row.get("priceLevel")) == wanted and _dec(row.get("price")) is not None:
-                    return _dec(row.get("price"))
-        for name in ("basePrice", "rate", "price"):
-            value = record.get(name)
-            if not isinstance(value, dict) and _dec(value) is not None:
-                return _dec(value)
-        return None
+    def _prices(self, items: list[str]) -> dict[str, dict[tuple[str, str], Decimal]]:
+        """Each item's pricing matrix, {(price level, currency id): price}, in one SuiteQL read."""
+        found: dict[str, dict[tuple[str, str], Decimal]] = defaultdict(dict)
+        for chunk in _in(_numeric(items)):
+            for row in self.client.suiteql(
+                    f"SELECT item, pricelevel, currency, unitprice FROM pricing WHERE item IN ({chunk})"):
+                price = _dec(row.get("unitprice"))
+                if price is not None:
+                    found[str(row.get("item"))][(str(row.get("pricelevel") or ""), str(row.get("currency") or ""))] = price
+        return found
 
-    def _priced_lines(self, deal: CanonicalDeal, level: str) -> list[tuple[PricedItem, Decimal]]:
-        """Each (deal line, item) priced: the item and the rate it will go out at."""
+    def _priced_lines(self, deal: CanonicalDeal) -> list[tuple[PricedItem, Decimal]]:
+        """Each (deal line, item) priced at the customer's price level (else the base price) in its
+        currency: the item and the rate it will go out at. An item NetSuite cannot price is refused
+        as NetSuite refuses an unknown item."""
+        org = deal.organization
+        level = org.distribution_channel or BASE_PRICE_LEVEL
+        code = org.currency or deal.currency
+        currency = next((i for i, c in self._currency_ids().items() if c == code), "")
+        prices = self._prices([m.material for line in deal.lines for m in line.materials])
         priced = []
         number = 10
-        currency = deal.organization.currency or deal.currency
         for line in deal.lines:
             for material in line.materials:
-                record = self._item(material.material)
-                if record is None:
-                    raise NotFound(f"NetSuite has no item {material.material}", system="netsuite",
-                                   code="INVALID_KEY_OR_REF", details=[f"Invalid item reference key {material.material}."])
-                price = self._price(record, level=level, currency=currency) or ZERO
+                matrix = prices.get(material.material, {})
+                price = matrix.get((level, currency), matrix.get((BASE_PRICE_LEVEL, currency)))
+                if price is None:
+                    raise ValidationFailed(
+                        f"NetSuite has no price for item {material.material} in {code}", system="netsuite",
+                        status=400, code="INVALID_KEY_OR_REF",
+                        details=[f"Invalid item reference key {material.material} (no price at level {level} in {code})."],
+                        body={"paths": [f"item.items[{number // 10 - 1}].item"]})
                 rate = line_rate(price, discount_percent=line.discount_percent,
                                  condition_percent=line.price_condition_percent)
                 net = (rate * material.quantity).quantize(CENT, ROUND_HALF_UP)
@@ -275,13 +273,12 @@ class NetSuiteErp:
         return priced
 
     def draft_check(self, deal: CanonicalDeal, *, credit: bool = True) -> DraftCheck:
-        customer = self.client.record_get("customer", deal.organization.sap_business_partner, expand=False)
-        lines = self._priced_lines(deal, _ref(customer.get("priceLevel")))
-        items = [item for item, _rate in lines]
+        """What S/4's simulation answers, computed: NetSuite prices nothing before the order exists."""
+        items = [item for item, _rate in self._priced_lines(deal)]
         check = DraftCheck(items=items, total_net=sum((i.net_amount for i in items), ZERO),
                            currency=deal.organization.currency or deal.currency)
         if credit:
-            check.credit = self._credit(customer)
+            check.credit = self.credit_get(deal.organization.sap_business_partner)
         return check
 
     def _credit(self, customer: dict[str, Any]) -> CreditStanding | None:
@@ -329,8 +326,7 @@ class NetSuiteErp:
     def sales_order_body(self, deal: CanonicalDeal, *, delivery_block: str = "") -> dict[str, Any]:
         """The whole order in one body (header and every line): all or nothing."""
         org = deal.organization
-        customer = self.client.record_get("customer", org.sap_business_partner, expand=False)
-        lines = self._priced_lines(deal, _ref(customer.get("priceLevel")))
+        lines = self._priced_lines(deal)
         body: dict[str, Any] = {
             "externalId": deal.opportunity_id,
             "otherRefNum": deal.opportunity_id,
