@@ -18,6 +18,7 @@ import requests
 from crosswalks.models import ErpTargetRule
 from exceptions.models import CATALOGUE, ExceptionStatus, SyncException
 from integration_hub import ports
+from integration_hub.backflow import erp_status_poll
 from integration_hub.connectors.netsuite import NetSuiteClient
 from integration_hub.connectors.salesforce import SalesforceClient
 from integration_hub.demo import demo_crosswalks_ensure
@@ -239,3 +240,34 @@ def test_a_bad_signature_is_refused_with_netsuites_error_and_nothing_is_written(
         client.record_get("customer", _customers()[0][0].internal_id)
     assert refused.value.status == 401
     assert refused.value.code
+
+
+def _event(world: NetSuiteWorld, order: str, event: str, *, ok: tuple[int, ...] = (201,), **options: Any) -> None:
+    response = requests.post(f"{world.ns_url}/_sandbox/events", json={"sales_order": order, "event": event, **options},
+                             auth=("sandbox", "sandbox"), timeout=5)
+    assert response.status_code in ok, response.text
+
+
+def test_status_invoices_and_payments_flow_back_from_netsuite_to_the_opportunity(ns_world: NetSuiteWorld) -> None:
+    planned, _ = plan_netsuite(7)
+    handoff = ns_world.drive(ns_world.receive(_deal(ns_world, planned)))
+    assert handoff.status == S.WRITTEN_BACK, handoff.last_error
+    order = handoff.sap_sales_order
+
+    _event(ns_world, order, "fulfil", ok=(201, 409))  # 409: licences and services only, nothing to ship
+    _event(ns_world, order, "invoice")
+    status = ns_world.erp.order_statuses([order])[0]
+    assert (status.delivery_status, status.invoice_status, status.amount_paid) == ("Delivered", "Open", Decimal("0"))
+    assert status.invoice_number.startswith("INV")
+    half = (status.amount_invoiced / 2).quantize(CENT)
+    _event(ns_world, order, "pay", amount=str(half))
+
+    result = erp_status_poll(erp_target="netsuite")
+    assert result.erp_target == "netsuite"
+    opportunity = ns_world.opportunity(handoff.opportunity_id)
+    assert opportunity["ERP_Invoice_Status__c"] == "Partially Paid"
+    assert opportunity["ERP_Invoice_Number__c"] == status.invoice_number
+    assert Decimal(str(opportunity["ERP_Amount_Paid__c"])) == half
+    assert opportunity["ERP_Delivery_Status__c"] == "Delivered"
+    kinds = [d.kind for d in ns_world.erp.order_documents(order)]
+    assert "invoice" in kinds and "payment" in kinds
