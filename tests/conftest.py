@@ -64,6 +64,14 @@ def sap_sandbox(transactional_db: None) -> Iterator[RunningSandbox]:
     server.stop()
 
 
+@pytest.fixture
+def netsuite_sandbox(transactional_db: None) -> Iterator[RunningSandbox]:
+    """The NetSuite sandbox on a free loopback port, sharing the test database."""
+    server = RunningSandbox("netsuite").start()
+    yield server
+    server.stop()
+
+
 # -- browser tests: Playwright driving Debian's Chromium (headless) against a live server ----------
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

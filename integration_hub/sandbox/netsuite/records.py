@@ -284,9 +284,12 @@ class Reader:
                 continue
             if spec.readonly:
                 raise user_error(f"You cannot set the read-only field {name}.", path=name)
-            if spec.name == "orderStatus" and not creating:
-                raise user_error("The order status can only be set when the order is created.", path=name)
             value = self.value(spec, raw, name)
+            if spec.name == "orderStatus" and not creating:
+                # Repeating the status an order was created with (an upsert sent again) changes nothing.
+                if value == data.get("_status", "B"):
+                    continue
+                raise user_error("The order status can only be set when the order is created.", path=name)
             if value is None:
                 data.pop(name, None)
             else:

@@ -113,7 +113,10 @@ def _save_new(rtype: RecordType, data: Row) -> NsRecord:
     PREPARE[rtype.name](data, None)
     external_id = data.get("externalId")
     _check_external_id(external_id)
-    rec = NsRecord.objects.create(record_type=rtype.name, table=rtype.table, internal_id=store.next_id(rtype.table),
+    internal_id = store.next_id(rtype.table)
+    if rtype.name == "customer" and not data.get("entityId"):
+        data["entityId"] = f"CUS{internal_id}"  # auto-numbered, as a NetSuite account usually is
+    rec = NsRecord.objects.create(record_type=rtype.name, table=rtype.table, internal_id=internal_id,
                                   external_id=external_id, data=data)
     if rtype.name == "customerPayment":
         _apply_payment(rec)

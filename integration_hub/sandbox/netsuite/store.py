@@ -20,7 +20,8 @@ ID_START = {"customer": 5001, "item": 2001, "transaction": 10001, "term": 101, "
 def next_value(name: str, start: int) -> int:
     """Draw the next value of a sequence (row-locked, so processes never collide)."""
     with transaction.atomic():
-        NsSequence.objects.get_or_create(name=name, defaults={"next_value": start})
+        # ON CONFLICT DO NOTHING: two first requests at once must not both try to create the row.
+        NsSequence.objects.bulk_create([NsSequence(name=name, next_value=start)], ignore_conflicts=True)
         sequence = NsSequence.objects.select_for_update().get(name=name)
         value = sequence.next_value
         sequence.next_value = value + 1

@@ -63,13 +63,6 @@ class NetSuite:
 
 
 @pytest.fixture
-def netsuite_sandbox(transactional_db: None) -> Iterator[RunningSandbox]:
-    server = RunningSandbox("netsuite").start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def ns(netsuite_sandbox: RunningSandbox) -> Iterator[NetSuite]:
     seed()
     client = NetSuite(netsuite_sandbox.url)

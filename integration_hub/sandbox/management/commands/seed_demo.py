@@ -9,7 +9,7 @@ from integration_hub.demo import demo_seed
 
 
 class Command(BaseCommand):
-    help = "Seed both sandboxes and the hub's demo data (queues, crosswalks, users). Safe to re-run."
+    help = "Seed the sandboxes (Salesforce, SAP, NetSuite) and the hub's demo data (queues, crosswalks, users). Safe to re-run."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--reset", action="store_true", help="wipe the sandboxes' data first")
