@@ -25,8 +25,10 @@ from crosswalks import suggestions as suggest
 from crosswalks.csvio import import_apply, import_plan
 from crosswalks.errors import ImportRejected
 from crosswalks.models import (
+    DEFAULT_TARGET,
     ChangeChannel,
     CrosswalkChange,
+    ErpTarget,
     MappingSource,
     ProductMapping,
     ProductMappingComponent,
@@ -50,14 +52,26 @@ from integration_hub.security import security_denied
 
 
 class ProductMappingComponentSerializer(serializers.ModelSerializer):
+    """An S/4 material (`sap_material`) or, for a mapping posted with another `erp_target`, that
+    ERP's item (`erp_item`); S/4 components read as they always did."""
+
     quantity_factor = serializers.DecimalField(
         max_digits=12, decimal_places=4, min_value=Decimal("0.0001"), default=Decimal("1")
     )
 
     class Meta:
         model = ProductMappingComponent
-        fields = ["sap_material", "quantity_factor", "position"]
-        extra_kwargs = {"position": {"required": False}}
+        fields = ["sap_material", "erp_item", "erp_target", "quantity_factor", "position"]
+        read_only_fields = ["erp_target"]
+        extra_kwargs = {"position": {"required": False}, "sap_material": {"required": False},
+                        "erp_item": {"required": False}}
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_representation(instance)
+        if data.get("erp_target") == DEFAULT_TARGET:
+            return {"sap_material": data["sap_material"], "quantity_factor": data["quantity_factor"],
+                    "position": data["position"]}
+        return {k: data[k] for k in ("erp_target", "erp_item", "quantity_factor", "position")}
 
 
 class ProductMappingSerializer(serializers.ModelSerializer):
@@ -69,6 +83,8 @@ class ProductMappingSerializer(serializers.ModelSerializer):
         read_only=True, allow_null=True, help_text="null: written by the system or an import without a user")
     # The API field `source` shadows DRF's Field.source (a serializer is a field too).
     source = EnumChoiceField(MappingSource, default=MappingSource.MANUAL)  # type: ignore[assignment]
+    # Which ERP the posted components name: S/4HANA materials (default) or another target's items.
+    erp_target = serializers.ChoiceField(choices=ErpTarget.choices, default=DEFAULT_TARGET, write_only=True)
     # Only in the answer to a create or update: the handoffs the save sent back to validation.
     rerun_handoffs = serializers.ListField(child=serializers.IntegerField(), read_only=True)
 
@@ -82,6 +98,7 @@ class ProductMappingSerializer(serializers.ModelSerializer):
             "active",
             "source",
             "components",
+            "erp_target",
             "updated_by",
             "created_at",
             "updated_at",
@@ -106,6 +123,19 @@ class ProductMappingSerializer(serializers.ModelSerializer):
         mapping: ProductMapping = saved.row
         mapping.rerun_handoffs = saved.rerun_handoffs  # type: ignore[attr-defined]
         return mapping
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        target = attrs.get("erp_target", DEFAULT_TARGET)
+        name = "sap_material" if target == DEFAULT_TARGET else "erp_item"
+        for index, component in enumerate(attrs.get("components") or []):
+            if not str(component.get(name) or "").strip():
+                what = "an SAP material" if target == DEFAULT_TARGET else f"the {target} item id (erp_item)"
+                raise ValidationError({"components": [f"component {index + 1}: {what} is required"]})
+        if target != DEFAULT_TARGET:
+            attrs["components"] = [{"erp_item": c.get("erp_item"), "quantity_factor": c.get("quantity_factor"),
+                                    **({"unit": c["unit"]} if c.get("unit") else {})}
+                                   for c in attrs.get("components") or []]
+        return attrs
 
     def create(self, validated_data: dict[str, Any]) -> ProductMapping:
         try:

@@ -31,7 +31,7 @@ from crosswalks.models import (
 from crosswalks.sap_lookup import SapLookup, sap_check
 from crosswalks.selectors import Preview, unblock_preview
 from crosswalks.services import Unblocked, actor_or_none, crosswalk_unblock
-from crosswalks.tables import Table
+from crosswalks.tables import COMPONENT_KINDS, Table, component_rows
 from integration_hub.csvsafe import formula_risk, spreadsheet_safe, spreadsheet_unquote
 from integration_hub.errors import HubError
 from integration_hub.snapshots import snapshot_forget
@@ -136,6 +136,9 @@ def import_plan(table: Table, content: bytes | str, *, replace: bool = False,
         if table.slug == "products":
             try:
                 lookup.materials_exist({c["sap_material"] for _, v in rows for c in v["materials"]})
+                for target in {c["erp_target"] for _, v in rows for c in v.get("erp_items") or []}:
+                    lookup.for_target(target).materials_exist(
+                        {c["erp_item"] for _, v in rows for c in v.get("erp_items") or [] if c["erp_target"] == target})
             except HubError as error:  # SAP down or refusing: the file is not wrong, the check could not run
                 plan.errors.append(RowError(0, "", f"SAP could not be asked ({error}); nothing was imported. "
                                             "Run the dry run again in a moment."))
@@ -218,7 +221,7 @@ def import_apply(*, plan: ImportPlan, actor: Any, reason: str = "") -> Imported:
 
 
 def _plain(table: Table, values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if table.column(k).kind != "materials"}
+    return {k: v for k, v in values.items() if table.column(k).kind not in COMPONENT_KINDS}
 
 
 def _write(table: Table, plan: ImportPlan, actor: Any) -> None:
@@ -240,20 +243,22 @@ def _write(table: Table, plan: ImportPlan, actor: Any) -> None:
         if is_product:
             obj.updated_by = actor
         changed_objs.append(obj)
-    fields = [c.name for c in table.columns if c.kind != "materials"] + (["updated_by"] if is_product else [])
+    fields = [c.name for c in table.columns if c.kind not in COMPONENT_KINDS] + (["updated_by"] if is_product else [])
     if changed_objs:
         model._default_manager.bulk_update(changed_objs, fields, batch_size=5000)
     if is_product:
         ProductMappingComponent.objects.filter(mapping__in=changed_objs).delete()
         pairs = list(zip(created, plan.added, strict=True)) + [(o, v) for o, _, v in plan.changed]
         if connection.vendor == "postgresql":
-            _copy(ProductMappingComponent, ["mapping_id", "sap_material", "quantity_factor", "unit", "position"],
-                  ((obj.pk, c["sap_material"], c.get("quantity_factor", 1), c.get("unit", ""), c.get("position", i))
-                   for obj, values in pairs for i, c in enumerate(values["materials"])))
+            _copy(ProductMappingComponent, ["mapping_id", "erp_target", "sap_material", "erp_item", "quantity_factor",
+                                            "unit", "position"],
+                  ((obj.pk, c["erp_target"], c["sap_material"], c["erp_item"], c.get("quantity_factor", 1),
+                    c.get("unit", ""), c.get("position", i))
+                   for obj, values in pairs for i, c in enumerate(component_rows(values))))
         else:
             ProductMappingComponent.objects.bulk_create(
                 [ProductMappingComponent(mapping=obj, **component) for obj, values in pairs
-                 for component in values["materials"]],
+                 for component in component_rows(values)],
                 batch_size=5000,
             )
 
@@ -305,5 +310,8 @@ def export_csv(table: Table, rows: Any, *, excel: bool = False) -> str:
     writer.writerow(table.column_names)
     for obj in rows:
         snap = table.snapshot(obj)
-        writer.writerow([spreadsheet_safe(snap[name]) for name in table.column_names])
+        cells = [(column, snap[column.name]) for column in table.columns]
+        while cells and cells[-1][0].optional and cells[-1][1] in ("", cells[-1][0].default):
+            cells.pop()  # an S/4-only row reads as it always did
+        writer.writerow([spreadsheet_safe(value) for _column, value in cells])
     return ("\ufeff" if excel else "") + out.getvalue()

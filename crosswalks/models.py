@@ -15,6 +15,16 @@ from integration_hub.snapshots import snapshot_tables
 CONFIDENCE_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))]
 
 
+class ErpTarget(models.TextChoices):
+    """The ERPs a deal can go to (one adapter each, `integration_hub.ports.ERP_ADAPTERS`)."""
+
+    S4HANA = "s4hana", "SAP S/4HANA"
+    NETSUITE = "netsuite", "NetSuite"
+
+
+DEFAULT_TARGET = ErpTarget.S4HANA
+
+
 class MappingSource(models.TextChoices):
     MANUAL = "manual", "Manual"
     IMPORT = "import", "Import"
@@ -57,8 +67,13 @@ class ProductMapping(models.Model):
 
 
 class ProductMappingComponent(models.Model):
+    """One ERP item of a product mapping: an S/4 material (`sap_material`) or, for another target,
+    that ERP's item id (`erp_item`)."""
+
     mapping = models.ForeignKey(ProductMapping, on_delete=models.CASCADE, related_name="components")
-    sap_material = models.CharField(max_length=40)
+    erp_target = models.CharField(max_length=20, choices=ErpTarget.choices, default=DEFAULT_TARGET)
+    sap_material = models.CharField(max_length=40, blank=True)
+    erp_item = models.CharField(max_length=40, blank=True, help_text="the item's id in a target other than S/4HANA")
     quantity_factor = models.DecimalField(
         max_digits=12,
         decimal_places=4,
@@ -75,18 +90,25 @@ class ProductMappingComponent(models.Model):
             models.CheckConstraint(
                 condition=models.Q(quantity_factor__gt=0), name="component_factor_positive"
             ),
-            models.UniqueConstraint(fields=["mapping", "sap_material"], name="component_unique_material"),
+            models.UniqueConstraint(fields=["mapping", "erp_target", "sap_material", "erp_item"],
+                                    name="component_unique_item"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.sap_material} × {self.quantity_factor}"
+        return f"{self.item} × {self.quantity_factor}"
+
+    @property
+    def item(self) -> str:
+        """The ERP's own id of this component in its target."""
+        return self.sap_material if self.erp_target == DEFAULT_TARGET else self.erp_item
 
 
 class CustomerMapping(models.Model):
     org_id = models.CharField(max_length=18)
     crm_account_id = models.CharField(max_length=18)
     crm_account_name = models.CharField(max_length=255, blank=True)
-    sap_business_partner = models.CharField(max_length=10, help_text="sold-to party")
+    erp_target = models.CharField(max_length=20, choices=ErpTarget.choices, default=DEFAULT_TARGET)
+    sap_business_partner = models.CharField(max_length=10, help_text="sold-to party (the customer id in the target)")
     sap_ship_to = models.CharField(max_length=10, blank=True, help_text="ship-to party; blank = the sold-to")
     confidence = models.DecimalField(
         max_digits=4, decimal_places=3, default=Decimal("1.0"), validators=CONFIDENCE_VALIDATORS
@@ -101,7 +123,7 @@ class CustomerMapping(models.Model):
         ordering = ["crm_account_name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["org_id", "crm_account_id"], name="customermapping_unique_account"
+                fields=["org_id", "crm_account_id", "erp_target"], name="customermapping_unique_account_target"
             ),
         ]
 
@@ -111,12 +133,13 @@ class CustomerMapping(models.Model):
 
 class PaymentTermsMapping(models.Model):
     crm_value = models.CharField(max_length=100, help_text='e.g. "Net 30" (matched case-insensitively)')
-    sap_terms_key = models.CharField(max_length=4, help_text="CustomerPaymentTerms, e.g. 0001")
+    erp_target = models.CharField(max_length=20, choices=ErpTarget.choices, default=DEFAULT_TARGET)
+    sap_terms_key = models.CharField(max_length=4, help_text="CustomerPaymentTerms, e.g. 0001 (the term's id in the target)")
 
     class Meta:
         ordering = ["crm_value"]
         constraints = [
-            models.UniqueConstraint(Lower("crm_value"), name="paymentterms_unique_crm_value_ci"),
+            models.UniqueConstraint(Lower("crm_value"), "erp_target", name="paymentterms_unique_crm_value_target_ci"),
         ]
 
     def __str__(self) -> str:
@@ -157,6 +180,32 @@ class CurrencyMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.crm_currency} → {self.sap_currency}"
+
+
+class ErpTargetRule(models.Model):
+    """Which ERP a deal goes to when its Opportunity names none: by Salesforce account (an
+    18-character id), else by the account's billing country."""
+
+    crm_account_id = models.CharField(max_length=18, blank=True, help_text="18-character account id; blank = by country")
+    billing_country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2; blank = by account")
+    erp_target = models.CharField(max_length=20, choices=ErpTarget.choices)
+    note = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["crm_account_id", "billing_country"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(crm_account_id="") & ~models.Q(billing_country=""))
+                | (~models.Q(crm_account_id="") & models.Q(billing_country="")),
+                name="erptargetrule_account_xor_country",
+            ),
+            models.UniqueConstraint(fields=["crm_account_id", "billing_country"], name="erptargetrule_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.crm_account_id or self.billing_country} → {self.erp_target}"
 
 
 class ChangeAction(models.TextChoices):

@@ -15,7 +15,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from crosswalks.models import SapMaterial, SapPartner
+from crosswalks.models import DEFAULT_TARGET, SapMaterial, SapPartner
 from integration_hub import ports
 from integration_hub.erp.base import ErpPort
 from integration_hub.errors import HubError, NotFound
@@ -26,23 +26,34 @@ def valid_terms_keys(erp: ErpPort | None = None) -> set[str]:
 
 
 class SapLookup:
-    """Existence checks with a per-instance memo (one CSV import asks about each material once)."""
+    """Existence checks with a per-instance memo (one CSV import asks about each material once),
+    against S/4HANA or, through `for_target`, the ERP a row is for."""
 
-    def __init__(self, erp: ErpPort | None = None, *, trust_cache: bool = False) -> None:
+    def __init__(self, erp: ErpPort | None = None, *, trust_cache: bool = False, target: str = DEFAULT_TARGET) -> None:
         self._erp = erp
+        self.target = target
         self.trust_cache = trust_cache
         self._materials: dict[str, bool] = {}
         self._partners: dict[str, bool] = {}
+        self._others: dict[str, SapLookup] = {}
 
     @property
     def erp(self) -> ErpPort:
         if self._erp is None:
-            self._erp = ports.erp_for()
+            self._erp = ports.erp_for(self.target)
         return self._erp
+
+    def for_target(self, target: str) -> SapLookup:
+        """The lookup of another ERP target, memo kept with this one."""
+        if target == self.target:
+            return self
+        if target not in self._others:
+            self._others[target] = SapLookup(trust_cache=False, target=target)
+        return self._others[target]
 
     def materials_exist(self, materials: Iterable[str]) -> dict[str, bool]:
         wanted = {m for m in materials if m not in self._materials}
-        if self.trust_cache and wanted:
+        if self.trust_cache and wanted and self.target == DEFAULT_TARGET:
             # A cached material was in SAP at the last refresh: good enough for a bulk import.
             for known in SapMaterial.objects.filter(material__in=wanted).values_list("material", flat=True):
                 self._materials[known] = True
@@ -64,27 +75,43 @@ class SapLookup:
 def sap_check(table: str, values: dict[str, Any], lookup: SapLookup) -> dict[str, str]:
     """Errors (column → message) for values SAP does not know. Unreachable SAP is an error too."""
     errors: dict[str, str] = {}
+    target = str(values.get("erp_target") or DEFAULT_TARGET)
+    erp_name = TARGET_NAMES.get(target, target)
     try:
         if table == "products":
             materials = [c["sap_material"] for c in values.get("materials") or []]
-            known = lookup.materials_exist(materials)
+            known = lookup.materials_exist(materials) if materials else {}
             missing = [m for m in materials if not known.get(m)]
             if missing:
                 errors["materials"] = f"SAP has no material {', '.join(missing)}."
+            items = values.get("erp_items") or []
+            for other in sorted({c["erp_target"] for c in items}):
+                wanted = [c["erp_item"] for c in items if c["erp_target"] == other]
+                found = lookup.for_target(other).materials_exist(wanted)
+                absent = [i for i in wanted if not found.get(i)]
+                if absent:
+                    errors["erp_items"] = f"{TARGET_NAMES.get(other, other)} has no item {', '.join(absent)}."
         elif table == "customers":
             for column in ("sap_business_partner", "sap_ship_to"):
                 bp = values.get(column)
-                if bp and not lookup.partner_exists(bp):
-                    errors[column] = f"SAP has no business partner {bp}."
+                if bp and not lookup.for_target(target).partner_exists(bp):
+                    errors[column] = (f"SAP has no business partner {bp}." if target == DEFAULT_TARGET
+                                      else f"{erp_name} has no customer {bp}.")
         elif table == "terms":
             key = values.get("sap_terms_key")
-            if key and key not in valid_terms_keys():
+            keys = valid_terms_keys(lookup.for_target(target).erp) if key else set()
+            if key and key not in keys:
                 errors["sap_terms_key"] = (
-                    f"{key} is not an SAP payment-terms key (known: {', '.join(sorted(valid_terms_keys()))})."
+                    f"{key} is not an {'SAP' if target == DEFAULT_TARGET else erp_name} payment-terms key "
+                    f"(known: {', '.join(sorted(keys))})."
                 )
     except HubError as error:
-        errors["general"] = f"SAP could not be asked ({error}); try again in a moment."
+        errors["general"] = f"{'SAP' if target == DEFAULT_TARGET else erp_name} could not be asked ({error}); " \
+            "try again in a moment."
     return errors
+
+
+TARGET_NAMES = {"s4hana": "SAP", "netsuite": "NetSuite"}
 
 
 # -- local caches for suggestions ------------------------------------------------------------------

@@ -13,16 +13,19 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from crosswalks.models import (
+    DEFAULT_TARGET,
     CrosswalkChange,
     CurrencyMapping,
     CustomerMapping,
+    ErpTargetRule,
     PaymentTermsMapping,
     ProductMapping,
     TaxRule,
     UnitOfMeasureMapping,
 )
 from exceptions.models import ExceptionStatus, ExceptionType, SyncException
-from integration_hub.models import Handoff, HandoffStatus
+from integration_hub.errors import InvalidSalesforceId
+from integration_hub.models import Handoff, HandoffStatus, salesforce_id_18
 from integration_hub.snapshots import snapshot
 
 
@@ -79,12 +82,6 @@ def currency_mapping_for(crm_currency: str) -> CurrencyMapping | None:
     return next((r for r in rows if r.crm_currency.lower() == crm_currency.lower()), None)
 
 
-def payment_terms_mapping_for(crm_value: str) -> PaymentTermsMapping | None:
-    """The payment-terms crosswalk row for a CRM label (case-insensitive), from the snapshot."""
-    rows = snapshot(PaymentTermsMapping, lambda: list(PaymentTermsMapping.objects.order_by("pk")))
-    return next((r for r in rows if r.crm_value.lower() == crm_value.lower()), None)
-
-
 def unit_mappings() -> dict[str, str]:
     """CRM unit (lower-cased) → SAP unit, from the snapshot."""
     rows = snapshot(UnitOfMeasureMapping, lambda: list(UnitOfMeasureMapping.objects.order_by("pk")))
@@ -97,9 +94,52 @@ def tax_rules_for(country: str) -> list[TaxRule]:
     return [r for r in rows if r.country == country]
 
 
-def customer_mapping_active(org_id: str, crm_account_id: str, *, on: date | None = None) -> CustomerMapping | None:
-    """The customer crosswalk row of an account valid on `on` (default today), or None."""
-    return CustomerMapping.objects.filter(_valid_on(on), org_id=org_id, crm_account_id=crm_account_id).first()
+def customer_mapping_active(org_id: str, crm_account_id: str, *, on: date | None = None,
+                            erp_target: str = DEFAULT_TARGET) -> CustomerMapping | None:
+    """The customer crosswalk row of an account in an ERP target, valid on `on` (default today), or None."""
+    return CustomerMapping.objects.filter(_valid_on(on), org_id=org_id, crm_account_id=crm_account_id,
+                                          erp_target=erp_target).first()
+
+
+def payment_terms_mapping(crm_value: str, *, erp_target: str = DEFAULT_TARGET) -> PaymentTermsMapping | None:
+    """The terms crosswalk row of a CRM value (case-insensitive) in an ERP target, from the snapshot."""
+    rows = snapshot(PaymentTermsMapping, lambda: list(PaymentTermsMapping.objects.order_by("pk")))
+    return next((r for r in rows if r.crm_value.lower() == crm_value.lower() and r.erp_target == erp_target), None)
+
+
+@dataclass(frozen=True)
+class TargetChoice:
+    target: str
+    rule: str  # why: in the hub's words, for the transformation log
+
+
+_COUNTRY_NAMES = {"USA": "US", "UNITED STATES": "US", "UNITED STATES OF AMERICA": "US", "CANADA": "CA",
+                  "UNITED KINGDOM": "GB", "UK": "GB", "GREAT BRITAIN": "GB", "GERMANY": "DE", "DEUTSCHLAND": "DE"}
+
+
+def erp_target_route(*, requested: str, crm_account_id: str, billing_country: str, known: Iterable[str]) -> TargetChoice:
+    """Which ERP a deal goes to: the Opportunity's own choice when it names a known target, else an
+    ERP-target rule for its account (15- and 18-character ids are the same account), else one for its
+    billing country, else `HUB_DEFAULT_ERP_TARGET`."""
+    known = set(known)
+    wanted = (requested or "").strip().lower()
+    if wanted in known:
+        return TargetChoice(wanted, "Opportunity.ERP_Target__c")
+    try:
+        account = salesforce_id_18(crm_account_id) if crm_account_id else ""
+    except InvalidSalesforceId:
+        account = ""
+    country = (billing_country or "").strip().upper()
+    country = _COUNTRY_NAMES.get(country, country)
+    rules = {(r.crm_account_id, r.billing_country): r.erp_target for r in ErpTargetRule.objects.filter(
+        Q(crm_account_id=account, billing_country="") | Q(crm_account_id="", billing_country=country))
+        if r.erp_target in known} if (account or country) else {}
+    if account and (account, "") in rules:
+        return TargetChoice(rules[(account, "")], f"ERP-target rule for account {account}")
+    if country and ("", country) in rules:
+        return TargetChoice(rules[("", country)], f"ERP-target rule for billing country {country}")
+    default = settings.HUB_DEFAULT_ERP_TARGET
+    return TargetChoice(default, "HUB_DEFAULT_ERP_TARGET")
 
 
 # -- history ---------------------------------------------------------------------------------------
@@ -137,8 +177,13 @@ class Preview:
 
 def _fixes(table: str, values: dict[str, Any], exception: SyncException) -> bool:
     evidence = exception.evidence or {}
+    target = str(evidence.get("erp_target") or DEFAULT_TARGET)
     if table == "products":
-        if not values.get("materials") or values.get("active") is False:
+        if values.get("active") is False:
+            return False
+        items = values.get("materials") if target == DEFAULT_TARGET else [
+            c for c in values.get("erp_items") or [] if c.get("erp_target") == target]
+        if not items:
             return False
         confidence = values.get("confidence")
         if confidence is not None and float(confidence) < settings.HUB_PRODUCT_AUTO_THRESHOLD:
@@ -147,9 +192,11 @@ def _fixes(table: str, values: dict[str, Any], exception: SyncException) -> bool
                 and str(evidence.get("product_code", "")).lower() == str(values["crm_product_code"]).lower())
     if table == "customers":
         return (exception.type_code == ExceptionType.CUSTOMER_NOT_FOUND
+                and (values.get("erp_target") or DEFAULT_TARGET) == target
                 and evidence.get("account") == values.get("crm_account_id"))
     if table == "terms":
         return (exception.type_code == ExceptionType.MISSING_REQUIRED_FIELD
+                and (values.get("erp_target") or DEFAULT_TARGET) == target
                 and evidence.get("field") == "payment_terms"
                 and str(evidence.get("crm_value", "")).lower() == str(values.get("crm_value", "")).lower())
     if table == "tax":

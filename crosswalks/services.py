@@ -26,6 +26,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from crosswalks.models import (
+    DEFAULT_TARGET,
     ChangeAction,
     ChangeChannel,
     CrosswalkChange,
@@ -35,7 +36,7 @@ from crosswalks.models import (
 )
 from crosswalks.sap_lookup import SapLookup, sap_check
 from crosswalks.selectors import unblock_preview
-from crosswalks.tables import TABLES, Table
+from crosswalks.tables import TABLES, Table, parse_items
 from exceptions.models import ExceptionStatus, SyncException
 from exceptions.services import exception_resolve
 from integration_hub import ports
@@ -247,7 +248,7 @@ def crosswalk_unblock(*, table: Table, rows: list[dict[str, Any]], actor: Any, n
 # -- the pipeline's learning -----------------------------------------------------------------------
 def customer_mapping_learn(
     *, org_id: str, crm_account_id: str, crm_account_name: str, business_partner: str,
-    confidence: float | Decimal, reason: str,
+    confidence: float | Decimal, reason: str, erp_target: str = DEFAULT_TARGET,
 ) -> CustomerMapping | None:
     """Keep a customer match the pipeline made (tax id, DUNS, fuzzy name + address) as a
     crosswalk row, so the account's next deal skips the search. Returns the new row, or None
@@ -258,11 +259,13 @@ def customer_mapping_learn(
     goes through the one write (history on the "pipeline" channel, source "suggested"), so
     other deals blocked on this account are resolved and re-run after commit.
     """
-    if CustomerMapping.objects.filter(org_id=org_id, crm_account_id=crm_account_id).exists():
+    known = CustomerMapping.objects.filter(org_id=org_id, crm_account_id=crm_account_id, erp_target=erp_target)
+    if known.exists():
         return None
     row = crosswalk_row_check(table=TABLES["customers"], erp=False, raw={
         "org_id": org_id, "crm_account_id": crm_account_id, "crm_account_name": (crm_account_name or "")[:255],
         "sap_business_partner": business_partner, "confidence": str(round(Decimal(str(confidence)), 3)),
+        "erp_target": erp_target,
     })
     try:
         with transaction.atomic():
@@ -271,7 +274,7 @@ def customer_mapping_learn(
     except IntegrityError:
         return None  # another worker learnt the same account a moment ago
     except ValidationError:
-        if CustomerMapping.objects.filter(org_id=org_id, crm_account_id=crm_account_id).exists():
+        if known.exists():
             return None
         raise
     return saved.row
@@ -286,7 +289,8 @@ def _components_error(error: ValidationError) -> ValidationError:
     """The API calls the materials `components`: name its errors so."""
     if not hasattr(error, "error_dict"):
         return error
-    return ValidationError({"components" if k == "materials" else k: v for k, v in error.message_dict.items()})
+    return ValidationError({"components" if k in ("materials", "erp_items") else k: v
+                            for k, v in error.message_dict.items()})
 
 
 def product_mapping_create(
@@ -301,11 +305,22 @@ def product_mapping_create(
     channel: str = ChangeChannel.API,
     reason: str = "",
     lookup: SapLookup | None = None,
+    erp_target: str = DEFAULT_TARGET,
 ) -> RowSaved:
     """Map a new CRM product to one or more SAP materials (each with a quantity factor > 0):
-    `crosswalk_row_save` with the components as a list, refusing a code already mapped."""
+    `crosswalk_row_save` with the components as a list, refusing a code already mapped.
+
+    For another `erp_target` the components name that ERP's items (`{"erp_item", "quantity_factor"}`);
+    a code already mapped keeps its other targets' components and gets this target's."""
+    if erp_target != DEFAULT_TARGET:
+        existing = ProductMapping.objects.filter(crm_product_code=crm_product_code).first()
+        if existing is not None:
+            return product_mapping_update(mapping=existing, actor=actor, components=components, channel=channel,
+                                          reason=reason, lookup=lookup, erp_target=erp_target)
     raw = {"crm_product_code": crm_product_code, "crm_product_name": crm_product_name,
            "materials": list(components), "confidence": confidence, "active": active}
+    if erp_target != DEFAULT_TARGET:
+        raw["materials"], raw["erp_items"] = "", [{**c, "erp_target": erp_target} for c in components]
     try:
         return crosswalk_row_save(table=PRODUCTS, raw=raw, actor=actor, channel=channel, reason=reason,
                                   source=source, create_only=True, lookup=lookup)
@@ -322,17 +337,22 @@ def product_mapping_update(
     reason: str = "",
     lookup: SapLookup | None = None,
     source: str | None = None,
+    erp_target: str = DEFAULT_TARGET,
     **fields: Any,
 ) -> RowSaved:
-    """Change a mapping's fields (`components`, when given, replaces the whole list), through
-    `crosswalk_row_save`: the fields not given keep their stored values."""
+    """Change a mapping's fields (`components`, when given, replaces the whole list of
+    `erp_target`'s components), through `crosswalk_row_save`: the fields not given keep their stored
+    values, and so do the components of the other targets."""
     unknown = set(fields) - _PRODUCT_FIELDS
     if unknown:
         raise ValidationError({name: ["This field cannot be changed."] for name in sorted(unknown)})
     raw: dict[str, Any] = PRODUCTS.snapshot(ProductMapping.objects.prefetch_related("components").get(pk=mapping.pk))
     raw.update(fields)
-    if components is not None:
+    if components is not None and erp_target == DEFAULT_TARGET:
         raw["materials"] = list(components)
+    elif components is not None:
+        kept = [c for c in parse_items(str(raw.get("erp_items") or "")) if c["erp_target"] != erp_target]
+        raw["erp_items"] = kept + [{**c, "erp_target": erp_target} for c in components]
     try:
         return crosswalk_row_save(table=PRODUCTS, raw=raw, actor=actor, channel=channel, reason=reason,
                                   instance=mapping, source=source, lookup=lookup)

@@ -60,6 +60,7 @@ class Organization:
     distribution_channel: str = ""
     division: str = ""
     currency: str = ""
+    billing_country: str = ""  # routes the deal to an ERP by country (crosswalks' ERP-target rules)
 
 
 @dataclass
@@ -105,6 +106,7 @@ class CanonicalDeal:
     requested_delivery_date: date | None = None
     owner_email: str = ""  # the deal owner in Salesforce (four-eyes: owners never approve their deals)
     owner_name: str = ""
+    erp_target_requested: str = ""  # the ERP the CRM deal itself names, "" when it leaves it to the hub
     confidence: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:

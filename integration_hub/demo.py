@@ -10,6 +10,7 @@ from django.db import transaction
 
 from approvals.services import DEFAULT_GROUP
 from crosswalks.models import (
+    ErpTargetRule,
     PaymentTermsMapping,
     ProductMapping,
     ProductMappingComponent,
@@ -93,7 +94,44 @@ def demo_seed(*, reset: bool = False) -> dict[str, int]:
             counts[f"{kind}.{name}"] = count
     counts["hub.users"] = demo_users_ensure()
     counts.update(demo_crosswalks_ensure())
+    counts.update(demo_netsuite_crosswalks_ensure())
+    counts.update(demo_erp_targets_ensure())
     return counts
+
+
+def demo_netsuite_crosswalks_ensure() -> dict[str, int]:
+    """The NetSuite entity's side of the crosswalks: each mapped product's NetSuite items (its own
+    SKUs, by internal id) and the CRM's payment terms as NetSuite's term ids."""
+    with transaction.atomic():
+        for product in catalog.products():
+            mapping = ProductMapping.objects.filter(crm_product_code=product.code).first()
+            if mapping is None or mapping.components.filter(erp_target="netsuite").exists():
+                continue
+            items = [(catalog.netsuite_item_for_material(material), factor) for material, factor in product.components]
+            start = len(product.components)
+            ProductMappingComponent.objects.bulk_create(
+                ProductMappingComponent(mapping=mapping, erp_target="netsuite", erp_item=item.internal_id,
+                                        quantity_factor=factor, position=start + i)
+                for i, (item, factor) in enumerate(items) if item is not None
+            )
+        for term in catalog.NETSUITE_TERMS:
+            label = catalog.PAYMENT_TERMS.get(term.catalog_key)
+            if label and not PaymentTermsMapping.objects.filter(crm_value__iexact=label, erp_target="netsuite").exists():
+                PaymentTermsMapping.objects.create(crm_value=label, erp_target="netsuite", sap_terms_key=term.internal_id)
+    return {"crosswalks.netsuite_items": ProductMappingComponent.objects.filter(erp_target="netsuite").count()}
+
+
+# The demo's second legal entity books its UK deals in NetSuite (the catalogue's NetSuite subsidiary
+# sells in GBP there): an ERP-target rule by billing country, so both ERPs show on the dashboard.
+DEMO_NETSUITE_COUNTRIES = ("GB",)
+
+
+def demo_erp_targets_ensure() -> dict[str, int]:
+    """The demo's ERP-target rules: UK accounts go to NetSuite, every other deal to S/4HANA."""
+    for country in DEMO_NETSUITE_COUNTRIES:
+        ErpTargetRule.objects.get_or_create(crm_account_id="", billing_country=country,
+                                            defaults={"erp_target": "netsuite", "note": "demo: the UK entity"})
+    return {"crosswalks.erp_targets": ErpTargetRule.objects.count()}
 
 
 def demo_crosswalks_ensure() -> dict[str, int]:
@@ -116,7 +154,7 @@ def demo_crosswalks_ensure() -> dict[str, int]:
                     for i, (material, factor) in enumerate(product.components)
                 )
         for key, label in catalog.PAYMENT_TERMS.items():
-            if not PaymentTermsMapping.objects.filter(crm_value__iexact=label).exists():
+            if not PaymentTermsMapping.objects.filter(crm_value__iexact=label, erp_target="s4hana").exists():
                 PaymentTermsMapping.objects.create(crm_value=label, sap_terms_key=key)
         for country in ("US", "DE", "GB"):
             for tax_class in ("0", "1"):

@@ -30,6 +30,7 @@ from django.utils import timezone
 from approvals.risk import risk_inputs_read
 from approvals.selectors import risk_settings_get
 from approvals.services import approval_window_start, risk_route
+from crosswalks.selectors import erp_target_route
 from crosswalks.services import customer_mapping_learn
 from exceptions.models import NON_HOLDING_TYPES, ExceptionStatus, SyncException
 from exceptions.services import exception_open
@@ -43,7 +44,7 @@ from integration_hub.breaker import (
     breaker_success,
     parked_until,
 )
-from integration_hub.canonical import CanonicalDeal
+from integration_hub.canonical import CanonicalDeal, Derivation
 from integration_hub.connectors.salesforce import COLLECTION_LIMIT
 from integration_hub.crm.base import DealSyncStatus, StatusUpdate
 from integration_hub.dispatch import WRITE_BACKS_FLUSH, max_countdown, send_now
@@ -214,6 +215,7 @@ def _validate(handoff: Handoff) -> bool:
                            reason=f"the deal left Closed Won (stage now {crm_deal.stage!r}); nothing sent to SAP")
         return False
 
+    _route(handoff, crm_deal.deal, crm_deal.derivations)
     erp = _erp(handoff)
     try:
         result = validate_deal(crm_deal.deal, erp, handoff.overrides)
@@ -230,6 +232,19 @@ def _validate(handoff: Handoff) -> bool:
     return not result.defects
 
 
+def _route(handoff: Handoff, deal: CanonicalDeal, derivations: list[Derivation]) -> None:
+    """Which ERP the deal goes to, decided at every extraction until an order exists (the deal's own
+    `ERP_Target__c`, an ERP-target rule by account or billing country, the default)."""
+    org = deal.organization
+    choice = erp_target_route(requested=deal.erp_target_requested, crm_account_id=org.crm_account_id,
+                              billing_country=org.billing_country, known=ports.ERP_TARGETS)
+    derivations.append(Derivation("transaction.erp_target", deal.erp_target_requested or org.billing_country,
+                                  choice.target, choice.rule, 1.0))
+    if choice.target != handoff.erp_target and not handoff.sap_sales_order:
+        Handoff.objects.filter(pk=handoff.pk).update(erp_target=choice.target)
+        handoff.erp_target = choice.target
+
+
 def _learn_customer(handoff: Handoff, result: Validation) -> None:
     """A match the ERP confirmed becomes a crosswalk row: the next deal for this account skips the search."""
     if result.learned_customer is None:
@@ -237,7 +252,7 @@ def _learn_customer(handoff: Handoff, result: Validation) -> None:
     partner, confidence, rule = result.learned_customer
     org = result.deal.organization
     customer_mapping_learn(org_id=handoff.org_id, crm_account_id=org.crm_account_id, crm_account_name=org.name,
-                           business_partner=partner, confidence=confidence,
+                           business_partner=partner, confidence=confidence, erp_target=handoff.erp_target,
                            reason=f"learnt by the pipeline: {rule} at {confidence:.2f} (deal {result.deal.opportunity_id})")
 
 
@@ -287,9 +302,10 @@ def _create(handoff: Handoff) -> bool:
     deal = CanonicalDeal.from_json(handoff.canonical)
     erp = _erp(handoff)
     try:
-        # Always look before creating: a crash, an unknown outcome or a second handoff of the same
-        # deal may have left an order behind. One read buys at most one order per deal.
-        found = erp.orders_find(deal.opportunity_id)
+        # Look before creating: a crash, an unknown outcome or a second handoff of the same deal may
+        # have left an order behind. One read buys at most one order per deal — unless the ERP's
+        # create is itself an upsert by the deal's key, which cannot make a second order.
+        found = [] if getattr(erp, "creates_idempotently", False) else erp.orders_find(deal.opportunity_id)
         if found:
             return _adopt(handoff, found[0], f"SAP already holds order {found[0].number} for this deal")
         order = _create_healing(handoff, deal, erp)
@@ -402,7 +418,8 @@ def _write_back(handoff: Handoff) -> bool:
         write_backs_flush_soon()
         return False
     try:
-        ports.crm().deal_status_write(handoff.opportunity_id, status="Created", order_number=handoff.sap_sales_order)
+        ports.crm().deal_status_write(handoff.opportunity_id, status="Created", order_number=handoff.sap_sales_order,
+                                      erp_target=handoff.erp_target)
     except TransientError as error:
         _defer(handoff, error, stage="write-back")
         return False
@@ -466,7 +483,8 @@ def write_backs_flush(*, worker: str) -> int:
 
 def _write_back_batch(batch: list[Handoff]) -> None:
     updates = [StatusUpdate(record_id=h.opportunity_id, sync=DealSyncStatus(status="Created",
-                                                                           order_number=h.sap_sales_order))
+                                                                           order_number=h.sap_sales_order,
+                                                                           erp_target=h.erp_target))
                for h in batch]
     try:
         # One exchange for the batch: its sync attempt belongs to the first deal; the others'

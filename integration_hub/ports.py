@@ -13,12 +13,14 @@ from typing import Any
 
 from django.conf import settings
 
+from integration_hub.connectors.netsuite import NetSuiteClient
 from integration_hub.connectors.salesforce import SalesforceClient
 from integration_hub.connectors.sap import SapClient
 from integration_hub.crm.base import CrmPort
 from integration_hub.crm.salesforce import SalesforceCrm
 from integration_hub.erp.base import ErpPort, PayablesPort
 from integration_hub.erp.cache import CachedErp
+from integration_hub.erp.netsuite import NetSuiteErp
 from integration_hub.erp.s4hana import S4HanaErp
 from integration_hub.recording import record
 
@@ -30,12 +32,18 @@ def _s4hana() -> tuple[tuple[str, ...], Callable[[], ErpPort]]:
     return key, lambda: S4HanaErp(SapClient.from_settings(recorder=record))
 
 
+def _netsuite() -> tuple[tuple[str, ...], Callable[[], ErpPort]]:
+    key = (settings.NETSUITE_ACCOUNT, settings.NETSUITE_BASE_URL, settings.NETSUITE_CONSUMER_KEY,
+           settings.NETSUITE_TOKEN_ID)
+    return key, lambda: NetSuiteErp(NetSuiteClient.from_settings(recorder=record))
+
+
 def _salesforce() -> tuple[tuple[str, ...], Callable[[], CrmPort]]:
     key = (settings.SALESFORCE_INSTANCE_URL, settings.SALESFORCE_SESSION_ID, settings.SALESFORCE_USERNAME)
     return key, lambda: SalesforceCrm(SalesforceClient.from_settings(recorder=record))
 
 
-ERP_ADAPTERS: dict[str, Callable[[], tuple[tuple[str, ...], Callable[[], ErpPort]]]] = {"s4hana": _s4hana}
+ERP_ADAPTERS: dict[str, Callable[[], tuple[tuple[str, ...], Callable[[], ErpPort]]]] = {"s4hana": _s4hana, "netsuite": _netsuite}
 ERP_TARGETS = tuple(ERP_ADAPTERS)
 
 _built: dict[str, tuple[tuple[str, ...], Any]] = {}

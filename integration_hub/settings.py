@@ -83,6 +83,13 @@ def env_rate(name: str, default: str) -> str:
     return value
 
 
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env_str(name, default) or default
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r} is not one of {', '.join(choices)}")
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
@@ -448,6 +455,21 @@ SAP_SALES_ORGANIZATION = env_str("SAP_SALES_ORGANIZATION", "1710")
 SAP_DISTRIBUTION_CHANNEL = env_str("SAP_DISTRIBUTION_CHANNEL", "10")
 SAP_DIVISION = env_str("SAP_DIVISION", "00")
 
+# -- NetSuite (SuiteTalk REST, token-based authentication): a real account, or the sandbox ----
+NETSUITE_ACCOUNT = env_str("NETSUITE_ACCOUNT", _sandbox_default(SANDBOX_NETSUITE_ACCOUNT))
+# Blank for a real account: https://<account>.suitetalk.api.netsuite.com is derived from it.
+NETSUITE_BASE_URL = env_str("NETSUITE_BASE_URL", _sandbox_default(f"http://127.0.0.1:{SANDBOX_NETSUITE_PORT}"))
+NETSUITE_CONSUMER_KEY = env_str("NETSUITE_CONSUMER_KEY", _sandbox_default(SANDBOX_NETSUITE_CONSUMER_KEY))
+NETSUITE_CONSUMER_SECRET = env_str("NETSUITE_CONSUMER_SECRET", _sandbox_default(SANDBOX_NETSUITE_CONSUMER_SECRET))
+NETSUITE_TOKEN_ID = env_str("NETSUITE_TOKEN_ID", _sandbox_default(SANDBOX_NETSUITE_TOKEN_ID))
+NETSUITE_TOKEN_SECRET = env_str("NETSUITE_TOKEN_SECRET", _sandbox_default(SANDBOX_NETSUITE_TOKEN_SECRET))
+NETSUITE_TIMEOUT = env_float("NETSUITE_TIMEOUT", 15.0, minimum=0.1)
+# The subsidiary orders are booked in when the customer names none.
+NETSUITE_SUBSIDIARY = env_str("NETSUITE_SUBSIDIARY", "2" if HUB_SANDBOX else "1")
+
+# Which ERP a deal goes to when neither the Opportunity (ERP_Target__c) nor an ERP-target rule says.
+HUB_DEFAULT_ERP_TARGET = env_choice("HUB_DEFAULT_ERP_TARGET", "s4hana", ("s4hana", "netsuite"))
+
 # `/metrics` (Prometheus) answers 404 until a token is set; then it wants `Authorization: Bearer <token>`.
 HUB_METRICS_TOKEN = env_str("HUB_METRICS_TOKEN")
 
@@ -474,6 +496,12 @@ def _production_missing() -> list[str]:
                        "SALESFORCE_PRIVATE_KEY_FILE, or SALESFORCE_USERNAME + SALESFORCE_PASSWORD)")
     missing += [name for name, value in (("SAP_BASE_URL", SAP_BASE_URL), ("SAP_USER", SAP_USER),
                                          ("SAP_PASSWORD", SAP_PASSWORD)) if not value]
+    # NetSuite is optional: once any of its settings is given (or it is the default target), all are needed.
+    netsuite = (("NETSUITE_ACCOUNT", NETSUITE_ACCOUNT), ("NETSUITE_CONSUMER_KEY", NETSUITE_CONSUMER_KEY),
+                ("NETSUITE_CONSUMER_SECRET", NETSUITE_CONSUMER_SECRET), ("NETSUITE_TOKEN_ID", NETSUITE_TOKEN_ID),
+                ("NETSUITE_TOKEN_SECRET", NETSUITE_TOKEN_SECRET))
+    if HUB_DEFAULT_ERP_TARGET == "netsuite" or any(value for _name, value in netsuite):
+        missing += [name for name, value in netsuite if not value]
     if HUB_WEBHOOK_SECRET in _NOT_SECRETS:
         missing.append("HUB_WEBHOOK_SECRET")
     if HUB_METRICS_TOKEN and HUB_METRICS_TOKEN in _NOT_SECRETS:

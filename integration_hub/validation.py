@@ -35,10 +35,11 @@ from crosswalks.matching import (
     customer_confidence,
     name_similarity,
 )
+from crosswalks.models import DEFAULT_TARGET
 from crosswalks.selectors import (
     currency_mapping_for,
     customer_mapping_active,
-    payment_terms_mapping_for,
+    payment_terms_mapping,
     product_mappings_active,
     tax_rules_for,
     unit_mappings,
@@ -71,6 +72,7 @@ class Validation:
     partner: ErpCustomer | None = None
     credit_account: CreditStanding | None = None
     open_items: list[OpenItem] | None = None
+    erp_target: str = DEFAULT_TARGET  # the crosswalks' rows of this target are the ones read
 
     def note(self, path: str, source: Any, result: Any, rule: str, confidence: float = 1.0) -> None:
         self.derivations.append(Derivation(path, "" if source is None else str(source),
@@ -78,6 +80,8 @@ class Validation:
         self.deal.confidence[path] = round(confidence, 4)
 
     def defect(self, type_code: str, identity: str, title: str, message: str, **evidence: Any) -> None:
+        if self.erp_target != DEFAULT_TARGET:
+            evidence["erp_target"] = self.erp_target  # a crosswalk row of this target is what fixes it
         self.defects.append(Defect(type_code, identity, title, message, jsonable(evidence)))
 
 
@@ -112,7 +116,7 @@ def _resolve_customer(v: Validation, erp: ErpPort) -> ErpCustomer | None:
     deal = v.deal
     org = deal.organization
     threshold = settings.HUB_CUSTOMER_MATCH_THRESHOLD
-    mapping = customer_mapping_active(deal.org_id, org.crm_account_id)
+    mapping = customer_mapping_active(deal.org_id, org.crm_account_id, erp_target=v.erp_target)
     if mapping is not None:
         try:
             bp = erp.customer_get(mapping.sap_business_partner)
@@ -285,7 +289,7 @@ def _check_terms(v: Validation, overrides: dict[str, Any]) -> None:
                  "Neither the opportunity nor the account has payment terms; set them in Salesforce.",
                  field="payment_terms", opportunity=deal.opportunity_id)
         return
-    mapping = payment_terms_mapping_for(crm)
+    mapping = payment_terms_mapping(crm, erp_target=v.erp_target)
     if mapping is None:
         v.defect("missing_required_field", f"payment_terms:{crm.lower()}", f"Payment terms '{crm}' have no SAP key",
                  f"'{crm}' is not in the payment-terms crosswalk; add it or correct the deal.",
@@ -305,7 +309,7 @@ def _check_products(v: Validation) -> None:
                  "A closed-won deal needs at least one line item to become a sales order.", field="line_items")
     for line in deal.lines:
         mapping = mappings.get(line.product_code.lower())
-        components = list(mapping.components.all()) if mapping else []
+        components = [c for c in mapping.components.all() if c.erp_target == v.erp_target] if mapping else []
         confidence = float(mapping.confidence) if mapping else 0.0
         line.mapping_confidence = confidence
         if not components or confidence < settings.HUB_PRODUCT_AUTO_THRESHOLD:
@@ -316,7 +320,7 @@ def _check_products(v: Validation) -> None:
                      f"'{line.description}' ({line.product_code}) cannot become an SAP material: {reason}.",
                      product_code=line.product_code, product_name=line.description, crm_line=line.crm_line_id,
                      quantity=line.quantity,
-                     current_mapping=[c.sap_material for c in components])
+                     current_mapping=[c.item for c in components])
             continue
         line.materials = []
         for component in components:
@@ -329,9 +333,9 @@ def _check_products(v: Validation) -> None:
                 quantity = Decimal(math.ceil(raw))
                 v.note(f"transaction.line_item[{line.crm_line_id}].quantity", raw, quantity, "round up to whole units",
                        0.95)
-            line.materials.append(MaterialLine(component.sap_material, quantity, unit, component.quantity_factor))
+            line.materials.append(MaterialLine(component.item, quantity, unit, component.quantity_factor))
             v.note(f"transaction.line_item[{line.crm_line_id}].material", line.description,
-                   f"{component.sap_material} × {component.quantity_factor}", "product crosswalk", confidence)
+                   f"{component.item} × {component.quantity_factor}", "product crosswalk", confidence)
 
 
 def _check_tax(v: Validation) -> None:
@@ -496,7 +500,7 @@ def _check_credit(v: Validation, order_value: Decimal, overrides: dict[str, Any]
 def validate_deal(deal: CanonicalDeal, erp: ErpPort, overrides: dict[str, Any] | None = None) -> Validation:
     """Resolve and check the deal. The ERP is only read; every failing check becomes a defect."""
     overrides = overrides or {}
-    v = Validation(deal)
+    v = Validation(deal, erp_target=erp.target)
     _check_terms(v, overrides)
     _check_products(v)
     bp = _resolve_customer(v, erp)

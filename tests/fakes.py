@@ -56,6 +56,7 @@ class FakeErp:
     """`ErpPort` in memory, seeded from `integration_hub.sandbox.catalog`."""
 
     target = "s4hana"
+    creates_idempotently = False
 
     def __init__(self) -> None:
         self.default_sales_area = SalesArea("1710", "10", "00")

@@ -78,6 +78,7 @@ class DealSyncStatus:
     status: str  # "Created", "On Hold", "Failed", ...
     order_number: str = ""
     hold_reason: str = ""
+    erp_target: str = "s4hana"  # which ERP the order number belongs to
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,9 @@ class CrmPort(Protocol):
     def deal_owner(self, deal_id: str) -> DealOwner: ...
 
     def deal_status_write(self, deal_id: str, *, status: str, hold_reason: str = "",
-                          order_number: str | None = None) -> None:
-        """Tell sales where the deal stands in the ERP (the hub writes only these fields)."""
+                          order_number: str | None = None, erp_target: str = "s4hana") -> None:
+        """Tell sales where the deal stands in the ERP (the hub writes only these fields); the
+        order's number in the ERP it went to (`erp_target`)."""
         ...
 
     def deal_statuses_write(self, updates: list[StatusUpdate]) -> list[WriteOutcome]:

@@ -3,7 +3,8 @@
 Every SOQL query, sObject and field name of the engine lives here: the extract of a deal (one
 round trip: Opportunity, Account, line items, contact roles) and its mapping to the canonical
 deal, the deal owner, the poll by SystemModstamp and the write-back fields
-(`SAP_Sales_Order__c`, `ERP_Sync_Status__c`, `ERP_Hold_Reason__c`), and the ERP back-flow
+(`SAP_Sales_Order__c` and `ERP_Order_Number__c`, `ERP_Sync_Status__c`, `ERP_Hold_Reason__c`; the
+deal's `ERP_Target__c` is read with it), and the ERP back-flow
 fields written in batches through sObject Collections (Opportunity `ERP_Order_Status__c` …
 `ERP_Last_Synced__c`, Account `ERP_Credit_Status__c`, `ERP_Open_AR__c`, `ERP_Days_Past_Due__c`).
 An expired session is re-authenticated once and the call sent again, noted on the attempt it
@@ -40,7 +41,7 @@ OPPORTUNITY_FIELDS = (
     "SystemModstamp", "OwnerId", "Owner.Email", "Owner.Name", "AccountId", "Account.Name", "Account.Tax_ID__c", "Account.DUNS__c",
     "Account.Payment_Terms__c", "Account.ShippingStreet", "Account.ShippingCity", "Account.ShippingState",
     "Account.ShippingPostalCode", "Account.ShippingCountry", "Account.BillingStreet", "Account.BillingCity",
-    "Account.BillingState", "Account.BillingPostalCode", "Account.BillingCountry",
+    "Account.BillingState", "Account.BillingPostalCode", "Account.BillingCountry", "ERP_Target__c",
 )
 LINE_FIELDS = (
     "Id", "Quantity", "UnitPrice", "ListPrice", "Discount", "TotalPrice", "Product2Id",
@@ -105,6 +106,7 @@ def deal_from_salesforce(record: dict[str, Any], *, org_id: str, currency: str) 
         crm_account_id=_text(record.get("AccountId")),
         tax_id=_text(account.get("Tax_ID__c")),
         duns=_text(account.get("DUNS__c")),
+        billing_country=_text(account.get("BillingCountry")),
     )
     note("entity.organization.name", account.get("Name"), organization.name, "Account.Name copied")
 
@@ -183,6 +185,7 @@ def deal_from_salesforce(record: dict[str, Any], *, org_id: str, currency: str) 
         contract_reference=_text(record.get("Contract_Reference__c")),
         owner_email=_text((record.get("Owner") or {}).get("Email")),
         owner_name=_text((record.get("Owner") or {}).get("Name")),
+        erp_target_requested=_text(record.get("ERP_Target__c")).lower(),
     )
     if deal.closed_date:
         note("transaction.dates.closed", closed, deal.closed_date, "CloseDate copied")
@@ -215,7 +218,10 @@ def sync_fields(sync: DealSyncStatus) -> dict[str, Any]:
     """The Opportunity fields of the hub's outcome for a deal (one write or a batch's record)."""
     fields: dict[str, Any] = {}
     if sync.order_number:
-        fields["SAP_Sales_Order__c"] = sync.order_number
+        # SAP_Sales_Order__c predates other ERPs: it stays the S/4 number; every ERP's goes to ERP_Order_Number__c.
+        if sync.erp_target == "s4hana":
+            fields["SAP_Sales_Order__c"] = sync.order_number
+        fields["ERP_Order_Number__c"] = sync.order_number
     fields["ERP_Sync_Status__c"] = sync.status
     fields["ERP_Hold_Reason__c"] = sync.hold_reason[:255] or None
     return fields
@@ -283,8 +289,9 @@ class SalesforceCrm:
         return DealOwner(email=_text(owner.get("Email")), name=_text(owner.get("Name")))
 
     def deal_status_write(self, deal_id: str, *, status: str, hold_reason: str = "",
-                          order_number: str | None = None) -> None:
-        fields = sync_fields(DealSyncStatus(status=status, order_number=order_number or "", hold_reason=hold_reason))
+                          order_number: str | None = None, erp_target: str = "s4hana") -> None:
+        fields = sync_fields(DealSyncStatus(status=status, order_number=order_number or "", hold_reason=hold_reason,
+                                            erp_target=erp_target))
         self._call(lambda sf: sf.update("Opportunity", deal_id, fields))
 
     def deal_statuses_write(self, updates: list[StatusUpdate]) -> list[WriteOutcome]:

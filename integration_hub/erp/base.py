@@ -286,6 +286,9 @@ class ErpPort(Protocol):
 
     # -- orders ------------------------------------------------------------------------------------
     default_sales_area: SalesArea
+    # True when `order_create` is an upsert by the deal's key (a repeat finds the same order), so
+    # the look-up before a create is not needed; False when only a look-up prevents a second order.
+    creates_idempotently: bool
 
     def order_create(self, deal: CanonicalDeal, *, delivery_block: str = "") -> ErpOrder:
         """All or nothing (header and every item in one call), carrying the deal's key;

@@ -409,6 +409,7 @@ class S4HanaErp:
     """`ErpPort` and `PayablesPort` over one S/4HANA tenant."""
 
     target = "s4hana"
+    creates_idempotently = False  # a POST; PurchaseOrderByCustomer is looked up before it
 
     def __init__(self, client: SapClient) -> None:
         self.client = client

@@ -64,3 +64,12 @@ def money(value: Any, currency: str = "") -> str:
         return str(value)
     text = f"{number:,.2f}"
     return f"{text}\u00a0{currency}" if currency else text
+
+
+ERP_NAMES = {"s4hana": "SAP", "netsuite": "NetSuite"}
+
+
+@register.filter
+def erp_name(target: str) -> str:
+    """An ERP target as people name it: "SAP" for S/4HANA (the screens' word), "NetSuite"."""
+    return ERP_NAMES.get(str(target or "s4hana"), str(target))

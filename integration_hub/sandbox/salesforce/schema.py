@@ -141,6 +141,9 @@ OPPORTUNITY_ERP_FIELDS = (
     Field("ERP_Amount_Invoiced__c", CURRENCY, label="ERP Amount Invoiced"),
     Field("ERP_Amount_Paid__c", CURRENCY, label="ERP Amount Paid"),
     Field("ERP_Last_Synced__c", DATETIME, label="ERP Last Synced"),
+    # Which ERP the deal's order goes to (blank: the hub's rules decide) and that order's number there.
+    Field("ERP_Target__c", PICKLIST, label="ERP Target", picklist_values=("s4hana", "netsuite")),
+    Field("ERP_Order_Number__c", STRING, label="ERP Order Number", length=40),
 )
 ACCOUNT_ERP_FIELDS = (
     Field("ERP_Credit_Status__c", PICKLIST, label="ERP Credit Status", picklist_values=("OK", "Blocked")),
