@@ -10,7 +10,7 @@ workers as separate nodes, each with its own environment as on separate machines
 3. a steady 10 deals/s for 20 s: p95 closed won → SAP order;
 4. latency-bound scaling: the sandboxes answering like real tenants (150 ms on every SAP call,
    80 ms on Salesforce) and 4 → 16 concurrent handoffs over two worker nodes: the curve;
-   with every order counted (duplicates) and the claim wait (received → validating).
+   with every order counted (duplicates) and the wait for a worker (received → validating).
 """
 
 from __future__ import annotations
@@ -201,7 +201,8 @@ def _curve(hub: Stack, flow: DealFlow) -> None:
         hub.stop_workers()
         points.append((2 * concurrency, rate))
         print(f"  {2 * concurrency:>2} handoffs in flight (2 nodes × {concurrency}): {rate:.2f} deals/s; "
-              f"received → claimed p95 {_pct(claim_waits, 0.95):.2f} s; {duplicates} duplicate orders")
+              f"received → first step p95 {_pct(claim_waits, 0.95):.2f} s (queueing for a free worker); "
+              f"{duplicates} duplicate orders")
     print("latency-bound scaling (SAP 150 ms, Salesforce 80 ms a call): "
           + ", ".join(f"{n} → {r:.2f}/s" for n, r in points)
           + f"; 16 vs 4: {points[-1][1] / points[0][1]:.1f}×")
