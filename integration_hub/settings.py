@@ -306,6 +306,8 @@ HUB_API_USER_RATE = env_rate("HUB_API_USER_RATE", "1200/min")
 HUB_API_ANON_RATE = env_rate("HUB_API_ANON_RATE", "60/min")
 # Salesforce sends Outbound Messages in bursts from a few addresses: its own, higher budget.
 HUB_WEBHOOK_RATE = env_rate("HUB_WEBHOOK_RATE", "6000/min")
+# Vendor invoice files (accounts payable intake): larger uploads are refused before any parsing.
+HUB_AP_MAX_UPLOAD_BYTES = env_int("HUB_AP_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, minimum=1024)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
