@@ -511,7 +511,7 @@ class SapClient:
         """
         found: dict[str, dict[str, Any]] = {}
         select = ("BusinessPartner,BusinessPartnerFullName,OrganizationBPName1,OrganizationBPName2,SearchTerm1,"
-                  "BusinessPartnerCategory,Customer,BusinessPartnerIsBlocked,IsMarkedForArchiving")
+                  "BusinessPartnerCategory,Customer,Supplier,BusinessPartnerIsBlocked,IsMarkedForArchiving")
         if tax_number:
             compact = re.sub(r"[\s.-]", "", tax_number)
             forms = {tax_number.strip(), compact}

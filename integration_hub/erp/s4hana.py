@@ -86,6 +86,11 @@ def partner_name(bp: dict[str, Any]) -> str:
     return str(bp.get("BusinessPartnerFullName") or bp.get("OrganizationBPName1") or bp.get("BusinessPartnerName") or "")
 
 
+def supplier_only(bp: dict[str, Any]) -> bool:
+    """A partner SAP knows only as a supplier (no customer role): never a match for a deal's account."""
+    return bool(bp.get("Supplier")) and not bp.get("Customer")
+
+
 def partner_address(address: dict[str, Any]) -> ErpAddress:
     street = " ".join(p for p in (str(address.get("HouseNumber") or ""), str(address.get("StreetName") or "")) if p)
     return ErpAddress(street=street, city=str(address.get("CityName") or ""), region=str(address.get("Region") or ""),
@@ -413,11 +418,11 @@ class S4HanaErp:
     # -- master data -------------------------------------------------------------------------------
     def customers_by_tax_number(self, number: str) -> list[CustomerCandidate]:
         return [CustomerCandidate(str(hit["BusinessPartner"]), partner_name(hit), str(hit.get("matched_by") or ""))
-                for hit in self.client.search_business_partners(tax_number=number)]
+                for hit in self.client.search_business_partners(tax_number=number) if not supplier_only(hit)]
 
     def customers_by_name(self, name: str, *, top: int = 20) -> list[CustomerCandidate]:
         return [CustomerCandidate(str(hit["BusinessPartner"]), partner_name(hit), str(hit.get("matched_by") or ""))
-                for hit in self.client.search_business_partners(name=name, top=top)]
+                for hit in self.client.search_business_partners(name=name, top=top) if not supplier_only(hit)]
 
     def customer_get(self, number: str) -> ErpCustomer:
         bp = self.client.get_business_partner(number)
@@ -443,6 +448,8 @@ class S4HanaErp:
     def customers_list(self) -> list[CustomerSummary]:
         found = []
         for row in self.client.list_organizations():
+            if supplier_only(row):
+                continue
             addresses = _results(row.get("to_BusinessPartnerAddress"))
             found.append(CustomerSummary(
                 number=str(row["BusinessPartner"]), name=partner_name(row),

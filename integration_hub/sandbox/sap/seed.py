@@ -316,7 +316,7 @@ RECEIPT_DAYS = (date(2026, 11, 10), date(2026, 11, 18), date(2026, 11, 25))
 PLANTS = {"1710": "1710", "1010": "1010", "2910": "2910"}  # company code -> plant
 
 SUPPLIERS: tuple[SeedSupplier, ...] = (
-    SeedSupplier("17500001", "Northwind Components Inc.", "US", "Chicago", "1710", "USD", "NT30"),
+    SeedSupplier("17500001", "Litware Components Inc.", "US", "Chicago", "1710", "USD", "NT30"),
     SeedSupplier("17500002", "Contoso Electronics LLC", "US", "Austin", "1710", "USD", "NT45"),
     SeedSupplier("17500003", "Fabrikam Industrietechnik GmbH", "DE", "Stuttgart", "1010", "EUR", "0001"),
     SeedSupplier("17500004", "Tailspin Supply Ltd", "GB", "Leeds", "2910", "GBP", "NT60"),
