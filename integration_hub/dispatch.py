@@ -38,7 +38,10 @@ PROCESS_HANDOFF = "integration_hub.tasks.process_handoff"
 BULK_JOB_RUN = "exceptions.tasks.bulk_job_run"
 RECONCILIATION_RUN = "integration_hub.tasks.reconciliation_run"
 PENDING_RESOLUTION_APPLY = "exceptions.tasks.pending_resolution_apply"
-TASK_NAMES = frozenset({PROCESS_HANDOFF, BULK_JOB_RUN, RECONCILIATION_RUN, PENDING_RESOLUTION_APPLY})
+# Accounts payable: match (again) one vendor invoice; a closed exception of an invoice asks for it.
+VENDOR_INVOICE_REMATCH = "integration_hub.ap.tasks.vendor_invoice_rematch"
+TASK_NAMES = frozenset({PROCESS_HANDOFF, BULK_JOB_RUN, RECONCILIATION_RUN, PENDING_RESOLUTION_APPLY,
+                        VENDOR_INVOICE_REMATCH})
 
 
 def max_countdown() -> float:
