@@ -432,7 +432,7 @@ def vendor_invoice_rematch_on_commit(invoice: VendorInvoice) -> None:
 
 # -- resolutions (each one matches the invoice again) ----------------------------------------------------
 def _open_exception(exception: SyncException, *, types: tuple[str, ...]) -> SyncException:
-    locked = SyncException.objects.select_for_update().select_related("vendor_invoice").get(pk=exception.pk)
+    locked = SyncException.objects.select_for_update(of=("self",)).select_related("vendor_invoice").get(pk=exception.pk)
     if locked.vendor_invoice_id is None or locked.status != ExceptionStatus.OPEN:
         raise ApError("this exception is not an open vendor-invoice exception")
     if locked.type_code not in types:
