@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
+
+if TYPE_CHECKING:
+    from integration_hub.models import Handoff
 
 
 class Queue(models.Model):
@@ -304,6 +308,14 @@ class SyncException(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == ExceptionStatus.OPEN
+
+    @property
+    def deal(self) -> Handoff:
+        """The handoff of a deal's exception: for the paths that only deals have (a vendor invoice's
+        exception has none, and asking for it is a bug, not a None to carry on with)."""
+        if self.handoff is None:
+            raise ValueError(f"exception {self.pk} is about vendor invoice {self.vendor_invoice_id}, not a deal")
+        return self.handoff
 
     @property
     def subject_ref(self) -> str:

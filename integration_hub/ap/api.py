@@ -93,6 +93,7 @@ class VendorInvoiceViewSet(viewsets.ReadOnlyModelViewSet):
         except IntakeError as error:
             return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
         invoice, created = vendor_invoice_receive(extracted=extracted, content=content, filename=filename,
-                                                  content_type=content_type, actor=request.user)
+                                                  content_type=content_type,
+                                                  actor=request.user if request.user.is_authenticated else None)
         return Response({"id": invoice.pk, "status": invoice.status},
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

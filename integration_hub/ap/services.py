@@ -440,6 +440,12 @@ def _open_exception(exception: SyncException, *, types: tuple[str, ...]) -> Sync
     return locked
 
 
+def _invoice_of(exception: SyncException) -> VendorInvoice:
+    if exception.vendor_invoice is None:
+        raise ApError("this exception is about a deal, not a vendor invoice")
+    return exception.vendor_invoice
+
+
 def variance_amount(exception: SyncException) -> Decimal:
     """What accepting costs: the variance's money where the evidence says, else the invoice's gross."""
     exposure = matching.decimal_or_none((exception.evidence or {}).get("exposure"))
@@ -467,7 +473,7 @@ def variance_accept(*, exception: SyncException, actor: User, reason: str) -> Va
         if pending is not None:
             return pending
         acceptance = VarianceAcceptance.objects.create(
-            invoice=locked.vendor_invoice, exception=locked, fingerprint=locked.fingerprint, amount=amount,
+            invoice=_invoice_of(locked), exception=locked, fingerprint=locked.fingerprint, amount=amount,
             reason=reason, requested_by=actor)
         exception_note(locked, actor=actor, kind="action",
                        reason=f"asked to accept the variance ({amount}): {reason}; a second person approves")
@@ -476,7 +482,7 @@ def variance_accept(*, exception: SyncException, actor: User, reason: str) -> Va
 
 
 def _accept(exception: SyncException, *, actor: User, note: str) -> SyncException:
-    invoice = VendorInvoice.objects.select_for_update().get(pk=exception.vendor_invoice_id)
+    invoice = VendorInvoice.objects.select_for_update().get(pk=_invoice_of(exception).pk)
     if exception.fingerprint not in invoice.accepted:
         invoice.accepted = [*invoice.accepted, exception.fingerprint]
         invoice.save(update_fields=["accepted", "updated_at"])
@@ -518,7 +524,7 @@ def credit_memo_request(*, exception: SyncException, actor: User, note: str = ""
     locked = _open_exception(exception, types=ACCEPTABLE)
     exception_wait(exception=locked, actor=actor, on="supplier credit memo")
     exception_note(locked, actor=actor, kind="action", reason=f"credit memo requested{': ' + note if note else ''}")
-    vendor_invoice_rematch_on_commit(locked.vendor_invoice)  # type: ignore[arg-type]
+    vendor_invoice_rematch_on_commit(_invoice_of(locked))
     return locked
 
 
@@ -527,8 +533,8 @@ def receipt_wait(*, exception: SyncException, actor: User) -> SyncException:
     """Wait for the goods receipt: timers pause; the beat matches the invoice again until one arrives."""
     locked = _open_exception(exception, types=(matching.MISSING_RECEIPT,))
     exception_wait(exception=locked, actor=actor, on="goods receipt")
-    VendorInvoice.objects.filter(pk=locked.vendor_invoice_id).update(waiting_for_receipt=True)
-    vendor_invoice_rematch_on_commit(locked.vendor_invoice)  # type: ignore[arg-type]
+    VendorInvoice.objects.filter(pk=_invoice_of(locked).pk).update(waiting_for_receipt=True)
+    vendor_invoice_rematch_on_commit(_invoice_of(locked))
     return locked
 
 
@@ -536,7 +542,7 @@ def receipt_wait(*, exception: SyncException, actor: User) -> SyncException:
 def duplicate_reject(*, exception: SyncException, actor: User, note: str = "") -> VendorInvoice:
     """Reject the invoice as a duplicate: nothing is posted, every open exception of it closes."""
     locked = _open_exception(exception, types=(matching.DUPLICATE_INVOICE,))
-    invoice = VendorInvoice.objects.select_for_update().get(pk=locked.vendor_invoice_id)
+    invoice = VendorInvoice.objects.select_for_update().get(pk=_invoice_of(locked).pk)
     if invoice.sap_supplier_invoice:
         raise ApError(f"{invoice.key} is posted in SAP as {invoice.sap_supplier_invoice}: cancel it there")
     reason = f"rejected as a duplicate{': ' + note if note else ''}"

@@ -137,7 +137,7 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def invoice_document(request: HttpRequest, pk: int) -> HttpResponse:
+def invoice_document(request: HttpRequest, pk: int) -> FileResponse:
     invoice = _invoice(request, pk)
     if not invoice.document:
         raise Http404
