@@ -12,6 +12,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
+
 from integration_hub.sandbox.sap import procurement
 
 # (supplier, company code, currency, terms, material, unit price, price unit)
@@ -41,7 +43,7 @@ def _purchase_order(supplier: tuple[Any, ...], quantity: Decimal, *, receipt: bo
     }, user=DEMO_USER)
     if receipt:
         procurement.material_document_create({
-            "GoodsMovementCode": "01", "PostingDate": _sap_date(date.today()), "DocumentDate": _sap_date(date.today()),
+            "GoodsMovementCode": "01", "PostingDate": _sap_date(timezone.localdate()), "DocumentDate": _sap_date(timezone.localdate()),
             "to_MaterialDocumentItem": [{"GoodsMovementType": "101", "PurchaseOrder": po["PurchaseOrder"],
                                          "PurchaseOrderItem": "10", "QuantityInEntryUnit": str(quantity),
                                          "EntryUnit": "PC"}],
@@ -72,7 +74,7 @@ def demo_invoice(rng: random.Random, *, defect: str | None, sequence: int) -> di
         invoicing_party, po, invoiced, unit_price = "17500001", "4500000008", Decimal(10), Decimal("240.00")
         day = "2026-11-20"
     else:
-        day = date.today().isoformat()
+        day = timezone.localdate().isoformat()
     gross = (invoiced * unit_price).quantize(Decimal("0.01"))
     return {"supplier": invoicing_party, "invoice_number": reference if defect != "duplicate" else "inv 123",
             "invoice_date": day, "currency": currency, "payment_terms": invoice_terms, "gross_amount": str(gross),
