@@ -413,6 +413,7 @@ def dashboard_get(*, user: Viewer, days: int = DEFAULT_DAYS, now: datetime | Non
         Metric(
             key="three_way_match", label="3-way match auto rate (AP)", unit="ratio", target=0.90, better="above",
             target_text="> 90 %", value=_ratio(ap_auto, ap_matched), numerator=ap_auto, denominator=ap_matched,
+            available=ap_matched > 0,  # "not measured yet" until a vendor invoice has been matched
             definition="Vendor invoices received in the period and matched (posted, held or rejected) that SAP "
                        "got with no exception at all, out of all of them.",
             detail=f"{ap_auto} of {ap_matched} vendor invoice{'s' if ap_matched != 1 else ''} posted untouched",

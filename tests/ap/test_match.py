@@ -267,3 +267,16 @@ def test_a_vendor_invoice_exception_opens_on_the_triage_screens(erp, clerk, clie
     api_row = api(clerk).get(f"/api/v1/exceptions/{exception.pk}/").json()
     assert api_row["vendor_invoice"] == invoice.pk and api_row["opportunity_id"] is None
     assert SyncException.objects.filter(vendor_invoice=invoice, handoff__isnull=True).count() == 1
+
+
+def test_the_dashboard_shows_the_3_way_match_rate_once_invoices_matched(erp, clerk) -> None:
+    from integration_hub.dashboard import dashboard_get
+
+    admin = UserFactory(username="ap_admin", is_staff=True, is_superuser=True)
+    send(clerk, body("17500001", [EXACT]))
+    send(clerk, body("17500001", [("4500000009", "10", "MAT-SK-001", "200", "190.00")], number="NW-9",
+                     currency="GBP", terms="NT60"))
+    board = dashboard_get(user=admin)
+    assert board is not None
+    metric = next(m for m in board.metrics if m.key == "three_way_match")
+    assert metric.available and (metric.numerator, metric.denominator) == (1, 2) and metric.value == 0.5

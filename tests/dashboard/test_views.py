@@ -91,7 +91,7 @@ def test_it_answers_the_same_numbers_as_json(cast, deals):
                            "price_variance", "confidence"}
     assert by_key["automation_rate"]["value"] == 1.0 and by_key["automation_rate"]["met"] is True
     assert by_key["manual_rate"]["value"] == 0.5 and by_key["manual_rate"]["met"] is False
-    assert by_key["three_way_match"]["value"] is None  # no vendor invoice yet
+    assert by_key["three_way_match"]["value"] is None and by_key["three_way_match"]["available"] is False
     assert len(body["weeks"]) == 12 and len(by_key["order_latency"]["series"]) == 2
     (usd,) = body["revenue"]["currencies"]
     assert usd["currency"] == "USD" and usd["queues"][0]["queue"] == "pricing"
