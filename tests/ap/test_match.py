@@ -280,3 +280,37 @@ def test_the_dashboard_shows_the_3_way_match_rate_once_invoices_matched(erp, cle
     assert board is not None
     metric = next(m for m in board.metrics if m.key == "three_way_match")
     assert metric.available and (metric.numerator, metric.denominator) == (1, 2) and metric.value == 0.5
+
+
+CSV = (b"supplier,invoice_number,invoice_date,currency,payment_terms,gross_amount,purchase_order,"
+       b"purchase_order_item,material,quantity,unit_price,unit\n"
+       b"17500002,CSV-7,2026-12-01,USD,NT45,235000.00,4500000004,10,MAT-SK-001,1000,235.00,PC\n")
+
+
+def test_the_same_file_uploaded_twice_on_the_screen_posts_once(erp, clerk, client) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(clerk)
+    first = client.post("/ap/upload/", {"file": SimpleUploadedFile("inv.csv", CSV, "text/csv")})
+    again = client.post("/ap/upload/", {"file": SimpleUploadedFile("copy.csv", CSV, "text/csv")},
+                        HTTP_HX_REQUEST="true")
+    invoice = VendorInvoice.objects.get()
+    assert first.status_code == 302 and first["Location"] == f"/ap/invoices/{invoice.pk}/"
+    assert again.status_code == 200 and invoice.key.encode() in again.content
+    assert invoice.status == "posted" and invoice.format == "csv" and invoice.document
+    assert len(erp.supplier_invoices_find(supplier="17500002", reference="CSV-7")) == 1
+    assert client.get(f"/ap/invoices/{invoice.pk}/document/").status_code == 200
+    bad = client.post("/ap/upload/", {"file": SimpleUploadedFile("x.bin", b"\x00junk")}, HTTP_HX_REQUEST="true")
+    assert bad.status_code == 422 and b"unsupported format" in bad.content
+
+
+def test_the_upload_form_needs_the_csrf_token(erp, clerk) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(clerk)
+    assert strict.post("/ap/upload/", {"file": SimpleUploadedFile("inv.csv", CSV)}).status_code == 403
+    assert VendorInvoice.objects.count() == 0
+    page = strict.get("/ap/")
+    assert b'name="csrfmiddlewaretoken"' in page.content and b"ap-drop" in page.content
