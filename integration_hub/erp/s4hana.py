@@ -625,6 +625,26 @@ class S4HanaErp:
         return [goods_receipt_from_wire(item) for item in self.client.material_document_items(purchase_order)
                 if item.get("GoodsMovementType") in ("101", "102") and not item.get("GoodsMovementIsCancelled")]
 
+    def goods_receipt_post(self, purchase_order: str, item: str, quantity: Decimal, *,
+                           posted_on: date | None = None, delivery_note: str = "") -> list[GoodsReceipt]:
+        """Post a goods receipt (101) for a PO item, in the item's order unit; returns the material
+        document's items. Not part of `PayablesPort`: the demo and tests use it to make receipts
+        appear (a receipt SAP refuses, e.g. beyond the PO quantity, raises ValidationFailed)."""
+        po = self.purchase_order_get(purchase_order)
+        po_item = po.item(item)
+        if po_item is None:
+            raise ValidationFailed(f"Purchase order {purchase_order} has no item {item}", system="sap")
+        day = posted_on or timezone.now().date()
+        created = self.client.create_material_document({
+            "GoodsMovementCode": "01", "PostingDate": day, "DocumentDate": day, "ReferenceDocument": delivery_note,
+            "to_MaterialDocumentItem": [{
+                "GoodsMovementType": "101", "PurchaseOrder": purchase_order,
+                "PurchaseOrderItem": po_item.item.zfill(5), "QuantityInEntryUnit": quantity,
+                "EntryUnit": po_item.unit, "GoodsMovementRefDocType": "B",
+            }],
+        })
+        return [goods_receipt_from_wire(i) for i in _results(created.get("to_MaterialDocumentItem"))]
+
     def supplier_exists(self, supplier: str) -> bool:
         return bool(supplier) and self.client.get_supplier(supplier) is not None
 

@@ -114,6 +114,18 @@ def test_a_reversal_counts_against_the_receipt_and_a_missing_receipt_is_none(erp
     assert [r.quantity for r in erp.goods_receipts_for("4500000002")] == [Decimal(30)]  # partial
 
 
+def test_a_receipt_posted_later_shows_up_and_one_beyond_the_order_is_refused(erp) -> None:
+    posted = erp.goods_receipt_post("4500000005", "10", Decimal(5), posted_on=date(2026, 12, 1), delivery_note="DN-9")
+
+    with pytest.raises(ValidationFailed) as refused:
+        erp.goods_receipt_post("4500000005", "10", Decimal(1))
+
+    assert [(r.purchase_order_item, r.quantity, r.unit, r.movement_type, r.posted_on) for r in posted] == [
+        ("10", Decimal(5), "PC", "101", date(2026, 12, 1))]
+    assert erp.goods_receipts_for("4500000005") == posted
+    assert refused.value.code == "M7/022"
+
+
 def test_suppliers_are_told_from_customers(erp) -> None:
     assert erp.supplier_exists("17500004") is True
     assert erp.supplier_exists("17100001") is False  # a customer, not a supplier

@@ -336,3 +336,14 @@ def test_a_dropped_create_still_creates_the_invoice(sap) -> None:
         sap.post(SI_SRV, "A_SupplierInvoice", invoice_body(DocumentHeaderText="VI-DROP"))
     found = sap.results(SI_SRV, "A_SupplierInvoice", **{"$filter": "DocumentHeaderText eq 'VI-DROP'"})
     assert [i["SupplierInvoiceStatus"] for i in found] == ["A"]
+
+
+@pytest.mark.parametrize(("params", "words"), [
+    ({"SupplierInvoice": "'5105600001'"}, "SupplierInvoice and FiscalYear are required"),
+    ({"SupplierInvoice": "'51056000011'", "FiscalYear": "'2026'"}, "too long for parameter SupplierInvoice"),
+    ({"SupplierInvoice": "'5105600001'", "FiscalYear": "'2026'", "DiscountDaysHaveToBeShifted": "yes"},
+     "expects true or false"),
+])
+def test_bad_function_parameters_get_a_clear_error(sap, params, words) -> None:
+    response = sap.post(SI_SRV, "Release", **params)
+    assert response.status_code == 400 and words in error_of(response)[1]
