@@ -136,3 +136,26 @@ def ubl(*, supplier_id: str = "17300001", base_quantity: str = "", extra: str = 
     <cac:Price><cbc:PriceAmount currencyID="EUR">{price_2}</cbc:PriceAmount>{base}</cac:Price>
   </cac:InvoiceLine>{extra}
 </Invoice>""".encode()
+
+
+def wide_scan_png() -> bytes:
+    """A scan laid out in columns far apart (two header columns, a wide table): tesseract's page
+    segmentation cuts it into column blocks; the reader must put each row back together."""
+    font = ImageFont.truetype(FONT, 26) if FONT else ImageFont.load_default(26)
+    image = Image.new("L", (2000, 700), 255)
+    draw = ImageDraw.Draw(image)
+    draw.text((60, 60), "Invoice number: INV-00123", font=font, fill=0)
+    draw.text((1300, 60), "Date: 30.11.2026", font=font, fill=0)
+    draw.text((60, 120), "Supplier: 17300001", font=font, fill=0)
+    draw.text((1300, 120), "Currency: EUR", font=font, fill=0)
+    columns = [60, 300, 600, 900, 1100, 1400, 1700]
+    rows = [["PO", "Item", "Material", "Qty", "Unit", "Price", "Amount"],
+            ["4500000001", "10", "TG11", "10", "PC", "100.00", "1000.00"],
+            ["4500000002", "20", "TG12", "5", "PC", "18.00", "90.00"]]
+    for number, row in enumerate(rows):
+        for x, cell in zip(columns, row, strict=True):
+            draw.text((x, 220 + 60 * number), cell, font=font, fill=0)
+    draw.text((1300, 460), "Total: 1,297.10", font=font, fill=0)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()

@@ -132,3 +132,13 @@ def test_it_refuses_a_file_over_the_size_cap(settings: Any) -> None:
     settings.HUB_AP_MAX_UPLOAD_BYTES = 1000
     with pytest.raises(IntakeError, match="files up to"):
         extract(b"a" * 1001, filename="big.csv")
+
+
+def test_it_points_at_a_misspelt_key() -> None:
+    payload = bad(invoice_number=...)
+    payload["invoice_numbr"] = "INV-1"
+    payload["lines"][0]["quantiy"] = payload["lines"][0].pop("quantity")
+    assert errors_of(payload) == {
+        "invoice_number": "is missing (did you mean to send 'invoice_numbr' as 'invoice_number'?)",
+        "lines[0].quantity": "is missing (did you mean to send 'quantiy' as 'quantity'?)",
+    }

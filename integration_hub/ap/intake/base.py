@@ -8,14 +8,15 @@ currencies), and the hub compares like with like whatever the file was.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from integration_hub.errors import DomainError
 
-# Confidence of a value by where it came from (documented in intake/README-like docstrings of each
-# format): structured formats state each field, a text layer states it under a label we recognised.
+# Confidence of a value by where it came from: a structured format (JSON, CSV, UBL) states each field;
+# a text layer states it under a label we recognised exactly or nearly (labels.py); OCR multiplies
+# the label's by tesseract's word confidence.
 STRUCTURED = 1.0
 TEXT_EXACT_LABEL = 0.9
 TEXT_FUZZY_LABEL = 0.6
@@ -222,10 +223,6 @@ def currency_code(raw: str) -> str:
     if not re.fullmatch(r"[A-Z]{3}", text):
         raise BadValue(f"{raw!r} is not a currency code (three letters, e.g. EUR)")
     return text
-
-
-def with_confidence(f: Field, confidence: float) -> Field:
-    return replace(f, confidence=max(0.0, min(1.0, confidence)))
 
 
 @dataclass

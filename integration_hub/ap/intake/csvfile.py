@@ -4,7 +4,8 @@
     17300001,INV-00123,2026-11-30,EUR,0001,1190.00,4500000001,10,TG11,10,100.00,PC
     ,,,,,,4500000002,20,TG12,5,18.00,PC
 
-Rules: UTF-8 (with or without a BOM; Windows-1252 is accepted too); the delimiter is whatever the
+Rules: UTF-8 (with or without a BOM), UTF-16 with its BOM (Excel's "Unicode text", tab
+delimited) or Windows-1252; the delimiter is whatever the
 csv module's Sniffer finds among `,` `;` tab and `|` (Excel in a German locale writes `;`); header
 names are matched ignoring case, spaces and hyphens ("Invoice Number" = invoice_number). The
 header fields (supplier … gross_amount) may be repeated on every row or written on the first row
@@ -15,6 +16,7 @@ header is row 1), so the person finds it in their spreadsheet.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -27,6 +29,8 @@ DELIMITERS = ",;\t|"
 
 
 def decode(content: bytes) -> str:
+    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return content.decode("utf-16")
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -99,7 +103,7 @@ def read_csv(content: bytes, *, filename: str) -> ExtractedInvoice:
     payload = {**head, "lines": lines}
     return from_mapping(
         payload, source="csv",
-        header_path=lambda name: f"row {head_row.get(name, body[0][0])}, column {name}",
+        header_path=lambda name: "the CSV" if name == "lines" else f"row {head_row.get(name, body[0][0])}, column {name}",
         line_path=lambda number, name: f"row {number}" if name == "*" else f"row {number}, column {name}",
         line_numbers=line_numbers,
         message=f"{filename}: the CSV has values to correct",

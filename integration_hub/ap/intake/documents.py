@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import warnings
 import zipfile
+import zlib
 from collections.abc import Iterator
 
 import docx
@@ -19,17 +20,20 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 from pypdf import PdfReader
-from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
+from pypdf.errors import DependencyError, FileNotDecryptedError
 
 from .base import ExtractedInvoice, IntakeError
 from .labels import Line, Token, read_labelled, words
 
 MAX_PAGES = 50
+MAX_SCANNED_PAGES = 10  # OCR takes a second or more a page
 MAX_IMAGE_PIXELS = 40_000_000  # an A4 page scanned at 600 dpi is 35 Mpx
 MAX_DOCX_UNCOMPRESSED = 50 * 1024 * 1024
 MAX_DOCX_RATIO = 100  # Word's XML compresses ~10x; a hundredfold is a bomb, not a document
 OCR_TIMEOUT_SECONDS = 60
 OCR_MIN_WORD_CONFIDENCE = 0  # tesseract marks non-words -1
+# What zipfile raises for a damaged, encrypted (RuntimeError) or exotic (NotImplementedError) archive.
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, RuntimeError, NotImplementedError)
 
 
 # -- PDF ---------------------------------------------------------------------------------------
@@ -46,9 +50,10 @@ def read_pdf(content: bytes, *, filename: str) -> ExtractedInvoice:
         raise
     except (FileNotDecryptedError, DependencyError) as exc:
         raise IntakeError(f"{filename} is an encrypted PDF this hub cannot open; ask the vendor for an unprotected copy") from exc
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
+    except Exception as exc:
         # pypdf reports a broken file through its own errors and, deep in a damaged object tree,
-        # through Python's: all of them mean the same thing to the person uploading it.
+        # through Python's (KeyError, NotImplementedError for a mangled filter name, zlib.error…;
+        # found by fuzzing): all of them mean the same thing to the person uploading it.
         raise IntakeError(f"{filename} is not a readable PDF (the file is damaged or incomplete)") from exc
     text = "\n".join(texts).strip()
     if not text:
@@ -78,9 +83,12 @@ def _pdf_images(reader: PdfReader, filename: str) -> ExtractedInvoice | None:
         for page in reader.pages:
             for embedded in page.images:
                 images.append(_checked_image(embedded.data, filename))
+                if len(images) > MAX_SCANNED_PAGES:
+                    raise IntakeError(f"{filename} holds more than {MAX_SCANNED_PAGES} scanned images; scans of up to "
+                                      f"{MAX_SCANNED_PAGES} pages are read")
     except IntakeError:
         raise
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError, NotImplementedError) as exc:
+    except Exception as exc:  # as above: any failure inside pypdf is a damaged file
         raise IntakeError(f"{filename}: the PDF's page images cannot be read") from exc
     if not images:
         return None
@@ -93,12 +101,22 @@ def read_docx(content: bytes, *, filename: str) -> ExtractedInvoice:
         archive = zipfile.ZipFile(io.BytesIO(content))
         names = archive.namelist()
         total = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+    except ZIP_ERRORS as exc:
         raise IntakeError(f"{filename} is not a readable ZIP/Word file (the file is damaged or incomplete)") from exc
     if "word/document.xml" not in names:
         raise IntakeError(f"{filename} is a ZIP archive but not a Word document (.docx); send the invoice itself")
     if total > MAX_DOCX_UNCOMPRESSED or total > MAX_DOCX_RATIO * max(len(content), 1):
         raise IntakeError(f"{filename} unpacks to {total / 1048576:.0f} MB, far more than a Word invoice; it is refused unread")
+    # Word never writes a DTD; python-docx would not resolve one anyway (resolve_entities=False),
+    # but a file that declares entities is refused unread, as an e-invoice XML is.
+    try:
+        declares_dtd = any(b"<!DOCTYPE" in archive.read(info)[:4096] or b"<!ENTITY" in archive.read(info)
+                           for info in archive.infolist() if info.filename.endswith((".xml", ".rels")))
+    except ZIP_ERRORS as exc:
+        raise IntakeError(f"{filename} is not a readable ZIP/Word file (the file is damaged or incomplete)") from exc
+    if declares_dtd:
+        raise IntakeError(f"{filename}: the Word document declares a DTD or entities, which Word never writes; "
+                          "it is refused unread")
     try:
         document = docx.Document(io.BytesIO(content))
     except Exception as exc:  # python-docx raises KeyError, ValueError, lxml errors… for a broken package
@@ -111,7 +129,8 @@ def read_docx(content: bytes, *, filename: str) -> ExtractedInvoice:
             shown.append(block.text)
         else:
             for row in _table_rows(block):
-                lines.append([Token(cell) for cell in row])
+                # A cell is one token (a table column), unless it holds "Label: value" itself.
+                lines.append([token for cell in row for token in (words(cell) if ": " in cell else [Token(cell)])])
                 shown.append(" | ".join(row))
     text = "\n".join(shown).strip()
     if not text:
@@ -138,9 +157,12 @@ def read_image(content: bytes, *, filename: str) -> ExtractedInvoice:
     frames: list[Image.Image] = []
     try:
         for number, frame in enumerate(ImageSequence.Iterator(image)):
-            if number >= MAX_PAGES:
-                break
+            if number >= MAX_SCANNED_PAGES:
+                raise IntakeError(f"{filename} has more than {MAX_SCANNED_PAGES} pages; scans of up to "
+                                  f"{MAX_SCANNED_PAGES} pages are read")
             frames.append(frame.copy())
+    except IntakeError:  # an IntakeError is a ValueError too: let ours through as written
+        raise
     except (OSError, ValueError) as exc:
         raise IntakeError(f"{filename} is not a readable image (the file is damaged or incomplete)") from exc
     return _ocr(frames, filename)
@@ -186,11 +208,26 @@ def _ocr_lines(image: Image.Image, filename: str) -> list[Line]:
         raise IntakeError(f"could not read any text in {filename}: OCR failed ({exc.message})") from exc
     except RuntimeError as exc:  # pytesseract's timeout
         raise IntakeError(f"could not read any text in {filename}: OCR took longer than {OCR_TIMEOUT_SECONDS} s") from exc
-    grouped: dict[tuple[int, int, int], Line] = {}
+    placed: list[tuple[float, float, float, Token]] = []  # (vertical centre, left, height, token)
     for position, word in enumerate(data["text"]):
         confidence = float(data["conf"][position])
         if not word.strip() or confidence < OCR_MIN_WORD_CONFIDENCE:
             continue
-        key = (data["block_num"][position], data["par_num"][position], data["line_num"][position])
-        grouped.setdefault(key, []).append(Token(word.strip(), round(confidence / 100, 3)))
-    return list(grouped.values())
+        top, height = float(data["top"][position]), float(data["height"][position])
+        placed.append((top + height / 2, float(data["left"][position]), height,
+                       Token(word.strip(), round(confidence / 100, 3))))
+    return _visual_lines(placed)
+
+
+def _visual_lines(placed: list[tuple[float, float, float, Token]]) -> list[Line]:
+    """Words on one visual line, left to right, whatever blocks tesseract cut the page into: its
+    page segmentation puts each column of a wide table into a block of its own, and the table
+    rules need a row as a row. A word joins a line when its centre is within half a word height of
+    the line's first word."""
+    lines: list[tuple[float, float, list[tuple[float, Token]]]] = []  # (centre, height, [(left, token)])
+    for centre, left, height, token in sorted(placed, key=lambda item: (item[0], item[1])):
+        if lines and abs(centre - lines[-1][0]) <= max(height, lines[-1][1]) / 2:
+            lines[-1][2].append((left, token))
+        else:
+            lines.append((centre, height, [(left, token)]))
+    return [[token for _left, token in sorted(words_, key=lambda item: item[0])] for _c, _h, words_ in lines]

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from rapidfuzz import fuzz, process
+
 from .base import (
     HEADER_FIELDS,
     LINE_FIELDS,
@@ -60,7 +62,7 @@ def from_mapping(
     header: dict[str, Field] = {}
     for name in HEADER_FIELDS:
         header[name] = _field(payload.get(name), name, header_path(name), source, problems,
-                              required=name in REQUIRED_HEADER)
+                              required=name in REQUIRED_HEADER, hint=_near_miss(payload, name, HEADER_FIELDS))
     raw_lines = payload.get("lines")
     lines: list[ExtractedLine] = []
     lines_path = header_path("lines")
@@ -80,7 +82,7 @@ def from_mapping(
                 continue
             values = {
                 name: _field(raw.get(name), name, line_path(number, name), source, problems,
-                             required=name in REQUIRED_LINE)
+                             required=name in REQUIRED_LINE, hint=_near_miss(raw, name, LINE_FIELDS))
                 for name in LINE_FIELDS
             }
             lines.append(ExtractedLine(**values))
@@ -92,10 +94,18 @@ def from_mapping(
     )
 
 
-def _field(raw: Any, name: str, path: str, source: str, problems: Problems, *, required: bool) -> Field:
+def _near_miss(payload: Mapping[str, Any], name: str, known: tuple[str, ...]) -> str:
+    """A key the sender wrote that is close to `name` and no known field ("invoice_numbr")."""
+    unknown = [key for key in payload if isinstance(key, str) and key not in known and key != "lines"]
+    match = process.extractOne(name, unknown, scorer=fuzz.ratio, score_cutoff=80) if unknown else None
+    return f" (did you mean to send {match[0]!r} as {name!r}?)" if match else ""
+
+
+def _field(raw: Any, name: str, path: str, source: str, problems: Problems, *, required: bool,
+           hint: str = "") -> Field:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         if required:
-            problems.add(path, "is missing")
+            problems.add(path, "is missing" + hint)
         return Field("", STRUCTURED, source)
     try:
         value = _normalise(name, raw)

@@ -7,6 +7,8 @@ csv module's Sniffer finds a header row. The filename and content type only word
 
 from __future__ import annotations
 
+import codecs
+
 from django.conf import settings
 
 from .base import ExtractedInvoice, IntakeError
@@ -29,7 +31,7 @@ def max_upload_bytes() -> int:
 
 
 def sniff(content: bytes) -> str:
-    """"pdf" | "docx" | "image" | "xml" | "csv" | "" (unknown)."""
+    """"pdf" | "docx" | "image" | "xml" | "csv" | "blank" (only white space) | "" (unknown)."""
     head = content[:1024]
     if head.lstrip(b"\x00\t\r\n ").startswith(b"%PDF-"):
         return "pdf"
@@ -38,6 +40,9 @@ def sniff(content: bytes) -> str:
     for magic, _kind in IMAGE_MAGIC:
         if head.startswith(magic):
             return "image"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Excel's "Unicode text" export
+        text = content[:1024].decode("utf-16", errors="ignore")
+        return "xml" if text.lstrip().startswith("<") else ("csv" if text.strip() else "blank")
     try:
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -56,7 +61,7 @@ def sniff(content: bytes) -> str:
         return "xml"
     if stripped:
         return "csv"
-    return ""
+    return "blank" if len(content) <= len(head) or not content[len(head):].strip() else "csv"
 
 
 def extract(content: bytes, *, filename: str, content_type: str = "") -> ExtractedInvoice:
@@ -68,6 +73,8 @@ def extract(content: bytes, *, filename: str, content_type: str = "") -> Extract
     if len(content) > limit:
         raise IntakeError(f"{name} is {len(content) / 1048576:.1f} MB; files up to {limit / 1048576:.0f} MB are accepted")
     kind = sniff(content)
+    if kind == "blank":
+        raise IntakeError(f"{name} is empty (only blank lines)")
     reader = READERS.get(kind)
     if reader is None:
         described = f" ({content_type})" if content_type else ""

@@ -21,6 +21,7 @@ entity (XXE) is ever resolved.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from xml.etree.ElementTree import Element, ParseError
@@ -66,6 +67,8 @@ def _text(node: Element | None, path: str) -> str:
 
 
 def parse(content: bytes, *, filename: str) -> Element:
+    if re.match(rb"\s*(<\?xml[^>]*>\s*)?<(!doctype\s+html|html)[\s>]", content[:1024], re.IGNORECASE):
+        raise IntakeError(f"{filename} is a web page (HTML), not an invoice; save the invoice itself as PDF or XML")
     try:
         return fromstring(content, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
@@ -73,6 +76,8 @@ def parse(content: bytes, *, filename: str) -> Element:
                           "it is refused unread (XML entity expansion and external entities are unsafe)") from exc
     except ParseError as exc:
         raise IntakeError(f"{filename}: the XML is not well-formed ({exc})") from exc
+    except (LookupError, ValueError) as exc:  # an unknown encoding in the declaration, a bad character
+        raise IntakeError(f"{filename}: the XML cannot be decoded ({exc})") from exc
 
 
 def read_ubl(content: bytes, *, filename: str) -> ExtractedInvoice:
@@ -107,7 +112,7 @@ def read_ubl(content: bytes, *, filename: str) -> ExtractedInvoice:
         "currency": _text(root, "cbc:DocumentCurrencyCode"),
         "payment_terms": terms,
         "gross_amount": _text(root, "cac:LegalMonetaryTotal/cbc:PayableAmount"),
-        "lines": lines,
+        "lines": lines or None,  # no cac:InvoiceLine at all: "is missing"
     }
     invoice = from_mapping(
         payload, source="ubl",
