@@ -314,3 +314,16 @@ def test_the_upload_form_needs_the_csrf_token(erp, clerk) -> None:
     assert VendorInvoice.objects.count() == 0
     page = strict.get("/ap/")
     assert b'name="csrfmiddlewaretoken"' in page.content and b"ap-drop" in page.content
+
+
+def test_closing_an_invoice_exception_on_the_triage_matches_the_invoice_again(erp, clerk) -> None:
+    from exceptions.services import exception_dismiss
+
+    invoice, _ = send(clerk, body("17500001", [("4500000009", "10", "MAT-SK-001", "200", "190.00")],
+                                  currency="GBP", terms="NT60"))
+    first = invoice.exceptions.get()
+    exception_dismiss(exception=first, actor=clerk, note="looked fine to me")
+    # The match runs again and finds the same wrong party: a new open exception, nothing posted.
+    invoice.refresh_from_db()
+    assert invoice.exceptions.filter(status="open").count() == 1 and not invoice.sap_supplier_invoice
+    assert invoice.exceptions.filter(status="open").get().pk != first.pk
