@@ -239,7 +239,7 @@ def unblock_preview(*, table: str, rows: list[dict[str, Any]], changed: list[dic
         )
         preview.exceptions = [e for e in candidates if any(_fixes(table, row, e) for row in rows)]
         fixed = {e.pk for e in preview.exceptions}
-        handoffs = {e.handoff_id: e.handoff for e in preview.exceptions}
+        handoffs = {e.deal.pk: e.deal for e in preview.exceptions}
         remaining = dict(
             SyncException.objects.filter(handoff_id__in=handoffs, status=ExceptionStatus.OPEN)
             .exclude(pk__in=fixed).values("handoff_id").annotate(n=Count("pk")).values_list("handoff_id", "n")

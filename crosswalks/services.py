@@ -236,7 +236,7 @@ def crosswalk_unblock(*, table: Table, rows: list[dict[str, Any]], actor: Any, n
                       .filter(pk__in=fixed, status=ExceptionStatus.OPEN).order_by("pk")):
         exception_resolve(exception=exception, actor=actor_or_none(actor), note=note)
         resolved.append(exception.pk)
-        handoffs.add(exception.handoff_id)
+        handoffs.add(exception.deal.pk)
     statuses = dict(Handoff.objects.filter(pk__in=handoffs).values_list("pk", "status"))
     return Unblocked(
         resolved=resolved,

@@ -83,7 +83,8 @@ def list_filters(params: Mapping[str, Any]) -> ListFilters:
 
 class SyncExceptionSerializer(serializers.ModelSerializer):
     queue: serializers.SlugRelatedField[Queue] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    opportunity_id = serializers.CharField(source="handoff.opportunity_id", read_only=True)
+    opportunity_id = serializers.CharField(source="handoff.opportunity_id", read_only=True, allow_null=True,
+                                           help_text="null for an accounts-payable exception (a vendor invoice)")
     type_label = serializers.CharField(source="get_type_code_display", read_only=True)
     status = enum_field(ExceptionStatus)
     assignee: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
@@ -102,6 +103,7 @@ class SyncExceptionSerializer(serializers.ModelSerializer):
             "message",
             "evidence",
             "handoff",
+            "vendor_invoice",
             "opportunity_id",
             "occurrences",
             "first_seen",

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
+
+if TYPE_CHECKING:
+    from integration_hub.models import Handoff
 
 
 class Queue(models.Model):
@@ -51,6 +55,15 @@ class ExceptionType(models.TextChoices):
     RECONCILIATION_AMOUNT_DRIFT = "reconciliation_amount_drift", "Reconciliation: amount drift"
     RECONCILIATION_LINE_MISMATCH = "reconciliation_line_mismatch", "Reconciliation: line mismatch"
     RECONCILIATION_ORPHAN_ORDER = "reconciliation_orphan_order", "Reconciliation: orphan order"
+    # Accounts payable: the 3-way match of a vendor invoice (integration_hub.ap). These hold the
+    # invoice, never a deal: their exceptions carry `vendor_invoice` instead of `handoff`.
+    AP_PRICE_VARIANCE = "ap_price_variance", "AP: price variance"
+    AP_QUANTITY_VARIANCE = "ap_quantity_variance", "AP: quantity variance"
+    AP_MISSING_RECEIPT = "ap_missing_receipt", "AP: missing goods receipt"
+    AP_VENDOR_MISMATCH = "ap_vendor_mismatch", "AP: vendor mismatch"
+    AP_DUPLICATE_INVOICE = "ap_duplicate_invoice", "AP: duplicate invoice"
+    AP_TERMS_CONFLICT = "ap_terms_conflict", "AP: payment terms conflict"
+    AP_EXTRACTION_REVIEW = "ap_extraction_review", "AP: extraction review"
 
 
 class Priority(models.IntegerChoices):
@@ -75,6 +88,10 @@ class CatalogueEntry:
     # product mapping), so resolving one resolves every open exception of that cause. Elsewhere
     # (a price, a credit hold, an address) each deal is its own decision.
     group_resolves: bool = False
+    # The 3-way match's action (accounts payable only): "hold" posts nothing until resolved
+    # (or, resolved as accepted, posts with a payment block), "block" posts nothing, "flag"
+    # posts with a note and leaves the exception for a person to look at afterwards.
+    ap_action: str = ""
 
 
 # DESIGN.md's exception catalogue: each type has its own resolution path and default queue.
@@ -103,14 +120,32 @@ CATALOGUE: dict[str, CatalogueEntry] = {
                                                                holds_deal=False, data_defect=True),
     ExceptionType.RECONCILIATION_ORPHAN_ORDER: CatalogueEntry("integration-ops", "Reconciliation: orphan order",
                                                                holds_deal=False),
+    # Accounts payable (DESIGN.md "the 3-way match"): an invoice's defects, in the team that can fix them.
+    ExceptionType.AP_PRICE_VARIANCE: CatalogueEntry("procurement", "AP: price variance", holds_deal=False,
+                                                    ap_action="hold"),
+    ExceptionType.AP_QUANTITY_VARIANCE: CatalogueEntry("receiving", "AP: quantity variance", holds_deal=False,
+                                                       ap_action="hold"),
+    ExceptionType.AP_MISSING_RECEIPT: CatalogueEntry("warehouse", "AP: missing goods receipt", holds_deal=False,
+                                                     ap_action="block"),
+    ExceptionType.AP_VENDOR_MISMATCH: CatalogueEntry("ap-supervisor", "AP: vendor mismatch", Priority.HIGH,
+                                                     holds_deal=False, ap_action="block"),
+    ExceptionType.AP_DUPLICATE_INVOICE: CatalogueEntry("ap-team", "AP: duplicate invoice", Priority.HIGH,
+                                                       holds_deal=False, ap_action="block"),
+    ExceptionType.AP_TERMS_CONFLICT: CatalogueEntry("ap-analyst", "AP: payment terms conflict", Priority.LOW,
+                                                    holds_deal=False, ap_action="flag"),
+    ExceptionType.AP_EXTRACTION_REVIEW: CatalogueEntry("ap-team", "AP: extraction review", holds_deal=False,
+                                                       data_defect=True, ap_action="block"),
 }
+
+# The accounts-payable types (an exception about a vendor invoice, not a deal).
+AP_TYPES = frozenset(code for code, entry in CATALOGUE.items() if entry.ap_action)
 
 # The types that never hold a deal (see CatalogueEntry.holds_deal): one rule for unblocking,
 # the hold reason and reconciliation's "is this deal explained".
 NON_HOLDING_TYPES = frozenset(code for code, entry in CATALOGUE.items() if not entry.holds_deal)
 
 # The types that say a field of the deal was wrong or missing (see CatalogueEntry.data_defect).
-DATA_DEFECT_TYPES = frozenset(code for code, entry in CATALOGUE.items() if entry.data_defect)
+DATA_DEFECT_TYPES = frozenset(code for code, entry in CATALOGUE.items() if entry.data_defect and not entry.ap_action)
 
 # Reconciliation's findings: counted per run, and closed by a later run once mended.
 RECONCILIATION_TYPES = frozenset({
@@ -128,6 +163,13 @@ QUEUES: dict[str, tuple[str, str]] = {
     "logistics": ("Logistics", "Ship-to and address validation failures."),
     "sales-ops": ("Sales ops", "Deals missing a required field (ship-to, payment terms, tax)."),
     "integration-ops": ("Integration ops", "SAP creation errors that self-healing could not fix."),
+    # Accounts payable (seeded by 0016_ap_queues).
+    "procurement": ("Procurement", "Vendor invoices whose price differs from the purchase order beyond tolerance."),
+    "receiving": ("Receiving", "Vendor invoices whose quantity differs from what was received."),
+    "warehouse": ("Warehouse", "Vendor invoices for goods-receipt-based items with no goods receipt yet."),
+    "ap-supervisor": ("AP supervisor", "Vendor invoices from a party other than the purchase order's supplier."),
+    "ap-team": ("AP team", "Duplicate vendor invoices and extractions a person must check."),
+    "ap-analyst": ("AP analyst", "Vendor invoices posted with payment terms that differ from the PO's."),
 }
 
 
@@ -150,10 +192,14 @@ LIST_FILTER_COLUMNS = ["type_code", "assignee", "amount", "customer_name", "prod
 
 
 class SyncException(models.Model):
-    """One defect that keeps a handoff from becoming an SAP order, in front of the team that can fix it."""
+    """One defect that keeps a handoff from becoming an SAP order (or a vendor invoice from being
+    posted), in front of the team that can fix it. Exactly one of `handoff` and `vendor_invoice` is set."""
 
     handoff = models.ForeignKey(
-        "integration_hub.Handoff", on_delete=models.CASCADE, related_name="exceptions"
+        "integration_hub.Handoff", null=True, blank=True, on_delete=models.CASCADE, related_name="exceptions"
+    )
+    vendor_invoice = models.ForeignKey(
+        "ap.VendorInvoice", null=True, blank=True, on_delete=models.CASCADE, related_name="exceptions"
     )
     type_code = models.CharField(max_length=30, choices=ExceptionType.choices)
     queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="exceptions")
@@ -214,6 +260,16 @@ class SyncException(models.Model):
                 condition=models.Q(status="open"),
                 name="syncexception_one_open_per_defect",
             ),
+            models.UniqueConstraint(
+                fields=["vendor_invoice", "fingerprint"],
+                condition=models.Q(status="open"),
+                name="syncexception_one_open_per_invoice_defect",
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(handoff__isnull=False, vendor_invoice__isnull=True)
+                           | models.Q(handoff__isnull=True, vendor_invoice__isnull=False)),
+                name="syncexception_handoff_xor_invoice",
+            ),
         ]
         indexes = [
             models.Index(fields=["queue", "status"], name="syncexception_queue_idx"),
@@ -252,6 +308,21 @@ class SyncException(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == ExceptionStatus.OPEN
+
+    @property
+    def deal(self) -> Handoff:
+        """The handoff of a deal's exception: for the paths that only deals have (a vendor invoice's
+        exception has none, and asking for it is a bug, not a None to carry on with)."""
+        if self.handoff is None:
+            raise ValueError(f"exception {self.pk} is about vendor invoice {self.vendor_invoice_id}, not a deal")
+        return self.handoff
+
+    @property
+    def subject_ref(self) -> str:
+        """What the exception is about, as a person reads it: the deal's Opportunity or the invoice."""
+        if self.vendor_invoice_id is not None:
+            return f"VI-{self.vendor_invoice_id:06d}"
+        return self.handoff.opportunity_id if self.handoff is not None else ""
 
 
 class PendingResolution(models.Model):

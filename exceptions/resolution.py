@@ -73,7 +73,7 @@ def _end_deal(
     note = (note or "").strip()
     if not note:
         raise ResolutionError("say why: the note is written back to Salesforce")
-    handoff = Handoff.objects.select_for_update().get(pk=exception.handoff_id)
+    handoff = Handoff.objects.select_for_update().get(pk=exception.deal.pk)
     if handoff.status == HandoffStatus.BLOCKED:
         handoff_transition(handoff=handoff, to_status=to_status, actor=actor, reason=f"{hold_reason}: {note}",
                            last_error=f"{hold_reason}: {note}"[:2000])
@@ -106,7 +106,7 @@ def customer_pick_check(*, exception: SyncException, business_partner: str) -> C
     account = str(evidence.get("account") or "")
     if not account:
         raise ResolutionError("the exception names no CRM account to map")
-    org_id = exception.handoff.org_id
+    org_id = exception.deal.org_id
     existing = CustomerMapping.objects.filter(org_id=org_id, crm_account_id=account).first()
     raw: dict[str, Any] = TABLES["customers"].snapshot(existing) if existing else {}
     if existing is not None and existing.sap_business_partner != business_partner:
@@ -146,7 +146,7 @@ def resolve_pricing(*, exception: SyncException, actor: Actor, action: str, note
     if action not in ("accept_sap", "crm_price"):
         raise ResolutionError("choose accept_sap or crm_price")
     code = str((exception.evidence or {}).get("product_code") or "")
-    handoff_override_set(handoff=exception.handoff, key="pricing", value={code: {"action": action, "by": _by(actor)}},
+    handoff_override_set(handoff=exception.deal, key="pricing", value={code: {"action": action, "by": _by(actor)}},
                          actor=actor, reason=f"pricing {code}: {action}" + (f" ({note})" if note else ""))
     label = "accepted SAP's price" if action == "accept_sap" else "approved the CRM price as a manual override"
     return exception_resolve(exception=exception, actor=actor, note=note or f"{label} for {code}")
@@ -170,7 +170,7 @@ def resolve_credit_release(*, exception: SyncException, actor: Actor, note: str 
     _require_open(exception)
     _require_type(exception, ExceptionType.CREDIT_CHECK_FAILED)
     _require_credit_role(actor)
-    handoff_override_set(handoff=exception.handoff, key="credit", value={"action": "release", "by": _by(actor)},
+    handoff_override_set(handoff=exception.deal, key="credit", value={"action": "release", "by": _by(actor)},
                          actor=actor, reason="credit hold released" + (f": {note}" if note else ""))
     return exception_resolve(exception=exception, actor=actor, note=note or "credit hold released")
 
@@ -240,7 +240,7 @@ def resolve_ship_to(
         raise ResolutionError("street, city and country are required")
     if address.get("address_id"):
         cleaned["address_id"] = str(address["address_id"])
-    handoff_override_set(handoff=exception.handoff, key="ship_to", value=cleaned, actor=actor,
+    handoff_override_set(handoff=exception.deal, key="ship_to", value=cleaned, actor=actor,
                          reason=f"ship-to set to {cleaned['street']}, {cleaned['postal_code']} {cleaned['city']}")
     return exception_resolve(exception=exception, actor=actor,
                              note=note or f"ship to {cleaned['street']}, {cleaned['postal_code']} {cleaned['city']}")
@@ -266,7 +266,7 @@ def resolve_payment_terms(
         key = (terms_key or "").strip()
         if not PaymentTermsMapping.objects.filter(sap_terms_key=key).exists():
             raise ResolutionError(f"{key or '(empty)'} is not an SAP terms key of the crosswalk")
-    handoff_override_set(handoff=exception.handoff, key="payment_terms", value=key, actor=actor,
+    handoff_override_set(handoff=exception.deal, key="payment_terms", value=key, actor=actor,
                          reason=f"payment terms set to {key}" + (" (policy default)" if use_default else ""))
     return exception_resolve(exception=exception, actor=actor,
                              note=f"payment terms {key}" + (f" ({POLICY_DEFAULT_TERMS}, policy default)"

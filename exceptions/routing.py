@@ -78,7 +78,8 @@ class DealFacts:
 def deal_facts(exception: SyncException, canonical: dict[str, Any] | None = None) -> DealFacts:
     """The deal attributes rules look at, from the handoff's canonical record when it has one,
     else from what the exception itself carries (evidence, copied columns)."""
-    canonical = canonical if canonical is not None else (exception.handoff.canonical or {})
+    if canonical is None:
+        canonical = (exception.handoff.canonical or {}) if exception.handoff is not None else {}
     organization = canonical.get("organization") or {}
     ship_to = canonical.get("ship_to") or {}
     evidence = exception.evidence or {}

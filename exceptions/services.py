@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 from django.contrib.auth.models import User
@@ -32,8 +32,12 @@ from exceptions.notifications import notify_assignment
 from exceptions.permissions import queue_perms_forget
 from exceptions.queues import queue_ensure
 from exceptions.routing import exception_route
+from integration_hub.dispatch import VENDOR_INVOICE_REMATCH, enqueue_on_commit
 from integration_hub.models import Handoff, HandoffStatus
 from integration_hub.services import handoff_rerun
+
+if TYPE_CHECKING:
+    from integration_hub.ap.models import VendorInvoice
 
 
 def exception_fingerprint(*, type_code: str, identity: str) -> str:
@@ -45,7 +49,8 @@ def exception_fingerprint(*, type_code: str, identity: str) -> str:
 @transaction.atomic
 def exception_open(
     *,
-    handoff: Handoff,
+    handoff: Handoff | None = None,
+    vendor_invoice: VendorInvoice | None = None,
     type_code: str,
     fingerprint: str,
     title: str,
@@ -63,7 +68,12 @@ def exception_open(
     Moving the handoff to `blocked` is the caller's (the pipeline's) decision. The routing
     rules then decide queue, priority and assignee (exceptions.routing), with the handoff's
     canonical record when it is already saved and again in `exception_enrich` once it is.
+
+    Accounts payable passes `vendor_invoice` instead of `handoff` (exactly one of them); the
+    invoice's facts (amount, currency, supplier) then come from `evidence`.
     """
+    if (handoff is None) == (vendor_invoice is None):
+        raise ValueError("an exception is about exactly one handoff or one vendor invoice")
     if type_code not in ExceptionType.values:
         raise ValueError(
             f"unknown exception type {type_code!r}; expected one of {', '.join(ExceptionType.values)}"
@@ -91,8 +101,9 @@ def exception_open(
         transaction.on_commit(lambda: exception_enrich(exception_id=existing.pk))
         return existing
 
+    subject: dict[str, Any] = {"handoff": handoff} if handoff is not None else {"vendor_invoice": vendor_invoice}
     open_qs = SyncException.objects.select_for_update().filter(
-        handoff=handoff, fingerprint=fingerprint, status=ExceptionStatus.OPEN
+        **subject, fingerprint=fingerprint, status=ExceptionStatus.OPEN
     )
     existing = open_qs.first()
     if existing is not None:
@@ -101,7 +112,7 @@ def exception_open(
         # Savepoint: the partial unique index decides a race between two workers.
         with transaction.atomic():
             created = SyncException.objects.create(
-                handoff=handoff,
+                **subject,
                 type_code=type_code,
                 queue=queue_ensure(slug=entry.queue_slug),
                 priority=entry.priority if priority is None else priority,
@@ -123,13 +134,14 @@ def exception_open(
         to_status=ExceptionStatus.OPEN,
         reason=f"{entry.label}: {title}",
     )
-    exception_route(exception=created, canonical=handoff.canonical or {}, reason="raised",
+    exception_route(exception=created, canonical=(handoff.canonical or {}) if handoff is not None else {},
+                    reason="raised",
                     set_priority=priority is None)
     return created
 
 
 def _close(
-    *, exception: SyncException, to_status: str, actor: User | None, note: str
+    *, exception: SyncException, to_status: str, actor: User | None, note: str, follow_up: bool = True
 ) -> SyncException:
     locked = SyncException.objects.select_for_update().get(pk=exception.pk)
     if locked.status != ExceptionStatus.OPEN:
@@ -147,7 +159,12 @@ def _close(
         to_status=to_status,
         reason=note,
     )
-    _unblock_if_clear(handoff_id=locked.handoff_id, actor=actor)
+    if locked.handoff_id is not None:
+        _unblock_if_clear(handoff_id=locked.handoff_id, actor=actor)
+    elif follow_up:
+        # A vendor invoice matches again once this commits (accounts payable decides what follows);
+        # the match itself closes what it no longer finds without asking for another match.
+        enqueue_on_commit(VENDOR_INVOICE_REMATCH, locked.vendor_invoice_id)
     return locked
 
 
@@ -164,10 +181,12 @@ def _unblock_if_clear(*, handoff_id: int, actor: User | None) -> None:
 
 @transaction.atomic
 def exception_resolve(
-    *, exception: SyncException, actor: User | None, note: str
+    *, exception: SyncException, actor: User | None, note: str, follow_up: bool = True
 ) -> SyncException:
-    """Mark an open exception resolved; the last one closed sends a blocked handoff back to validation."""
-    return _close(exception=exception, to_status=ExceptionStatus.RESOLVED, actor=actor, note=note)
+    """Mark an open exception resolved; the last one closed sends a blocked handoff back to validation
+    (a vendor invoice's is matched again, unless `follow_up` is False: the match closing it itself)."""
+    return _close(exception=exception, to_status=ExceptionStatus.RESOLVED, actor=actor, note=note,
+                  follow_up=follow_up)
 
 
 @transaction.atomic
@@ -232,6 +251,8 @@ def exception_enrich(*, exception_id: int) -> SyncException | None:
     )
     if exception is None:
         return None
+    if exception.handoff is None:
+        return _invoice_exception_enrich(exception)
     canonical = exception.handoff.canonical or {}
     organization = canonical.get("organization") or {}
     ship_to = canonical.get("ship_to") or {}
@@ -253,6 +274,23 @@ def exception_enrich(*, exception_id: int) -> SyncException | None:
         untouched = exception.occurrences == 1 and not exception.escalation_steps.exists()
         exception_route(exception=exception, canonical=canonical, reason="deal facts known",
                         set_priority=untouched)
+    return exception
+
+
+def _invoice_exception_enrich(exception: SyncException) -> SyncException:
+    """A vendor invoice's exception: its facts come with the evidence (accounts payable writes them)."""
+    evidence = exception.evidence or {}
+    exception.amount = _decimal(evidence.get("amount"))
+    exception.currency = str(evidence.get("currency") or "")[:3]
+    exception.customer_name = str(evidence.get("supplier_name") or evidence.get("supplier") or "")[:255]
+    exception.product_code = str(evidence.get("material") or "")[:100]
+    variance, exposure = _decimal(evidence.get("variance_percent")), _decimal(evidence.get("exposure"))
+    exception.variance_pct = variance if variance is not None and abs(variance) < 10**6 else None
+    exception.exposure = exposure if exposure is not None and abs(exposure) < 10**13 else None
+    exception.save(update_fields=["amount", "currency", "customer_name", "product_code", "variance_pct", "exposure"])
+    if exception.status == ExceptionStatus.OPEN and exception.assignee_id is None:
+        untouched = exception.occurrences == 1 and not exception.escalation_steps.exists()
+        exception_route(exception=exception, canonical={}, reason="invoice facts known", set_priority=untouched)
     return exception
 
 

@@ -93,7 +93,7 @@ def snooze_condition_holds(exception: SyncException, *, now: datetime | None = N
     if condition == SnoozeCondition.PRODUCT_MAPPED:
         return ProductMapping.objects.filter(crm_product_code__iexact=key, active=True).exists()
     if condition == SnoozeCondition.PARTNER_EXISTS:
-        if CustomerMapping.objects.filter(org_id=exception.handoff.org_id, crm_account_id=key).exists():
+        if CustomerMapping.objects.filter(org_id=exception.deal.org_id, crm_account_id=key).exists():
             return True
         return any(is_confident("account", c.confidence) for c in account_candidates(exception.evidence or {},
                                                                                    limit=1))

@@ -258,7 +258,7 @@ def sort_links(keep: dict[str, Any], current: str) -> dict[str, dict[str, str]]:
 
 
 def _deal(exception: SyncException) -> dict[str, Any]:
-    canonical = exception.handoff.canonical or {}
+    canonical = (exception.handoff.canonical or {}) if exception.handoff is not None else {}
     return {
         "name": canonical.get("name", ""),
         "amount": canonical.get("amount"),
@@ -314,7 +314,7 @@ def _detail(request: AuthenticatedHttpRequest, pk: int, *, error: str = "",
         "exception": exception,
         "handoff": handoff,
         "deal": _deal(exception),
-        "price_lines": (_price_lines(exception.evidence or {}, (handoff.canonical or {}).get("lines") or [])
+        "price_lines": (_price_lines(exception.evidence or {}, (exception.deal.canonical or {}).get("lines") or [])
                         if exception.type_code == ExceptionType.PRICING_MISMATCH else []),
         "evidence": exception.evidence or {},
         "ev_currency": str((exception.evidence or {}).get("currency") or exception.currency or ""),
@@ -326,14 +326,18 @@ def _detail(request: AuthenticatedHttpRequest, pk: int, *, error: str = "",
         "product_threshold": auto_map_threshold("product"),
         "terms": payment_terms_choices() if exception.type_code == "missing_required_field" else [],
         "events": list(exception.events.select_related("actor").order_by("-created_at", "-pk")),
-        "handoff_events": list(handoff.events.select_related("actor").order_by("-created_at", "-pk")[:20]),
-        "transformations": list(handoff.transformations.order_by("pk")[:200]),
-        "attempts": list(handoff.sync_attempts.order_by("-created_at", "-pk")[:20]),
+        # A vendor invoice's exception (accounts payable) has no deal: its invoice panel links there.
+        "handoff_events": list(handoff.events.select_related("actor").order_by("-created_at", "-pk")[:20])
+        if handoff else [],
+        "transformations": list(handoff.transformations.order_by("pk")[:200]) if handoff else [],
+        "attempts": list(handoff.sync_attempts.order_by("-created_at", "-pk")[:20]) if handoff else [],
         "group": list(root_cause_group(exception=exception).exclude(pk=exception.pk).select_related("handoff")[:20]),
-        "others": list(handoff.exceptions.exclude(pk=exception.pk).select_related("queue")),
+        "others": list((handoff.exceptions if handoff else exception.vendor_invoice.exceptions)  # type: ignore[union-attr]
+                       .exclude(pk=exception.pk).select_related("queue")),
         "can_work": can_work,
         "workers": list(queue_workers(queue=exception.queue)) if can_work else [],
-        "in_flight": handoff.status in IN_FLIGHT,
+        "in_flight": handoff is not None and handoff.status in IN_FLIGHT,
+        "invoice": exception.vendor_invoice,
         "sla": sla_state(exception),
         "deadlines": exception_deadlines(exception) if exception.is_open else [],
         "comment_form": comment_form or CommentForm(),

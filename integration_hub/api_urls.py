@@ -16,6 +16,7 @@ from exceptions.policy_api import (
     SettingChangeViewSet,
 )
 from exceptions.routing_api import RoutingRuleViewSet
+from integration_hub.ap.api import VendorInvoiceViewSet
 from integration_hub.api import HandoffViewSet, ReconciliationRunsView, ReconciliationRunView, TraceView
 from integration_hub.dashboard_api import DashboardView
 from integration_hub.webhooks import SalesforceOutboundMessageView
@@ -32,6 +33,7 @@ router.register("escalation-policies", EscalationPolicyViewSet, basename="escala
 router.register("calendars", BusinessCalendarViewSet, basename="calendar")
 router.register("setting-changes", SettingChangeViewSet, basename="setting-change")
 router.register("crosswalks/products", ProductMappingViewSet, basename="product-mapping")
+router.register("ap/invoices", VendorInvoiceViewSet, basename="vendor-invoice")
 
 urlpatterns = [
     path(

@@ -48,6 +48,7 @@ from exceptions.models import (
 )
 from exceptions.permissions import queues_for
 from exceptions.selectors import sla_cutoffs, sla_used
+from integration_hub.ap.selectors import three_way_match_rate
 from integration_hub.connectors.salesforce import api_usage_from_headers
 from integration_hub.connectors.sap import SERVICES as SAP_SERVICES
 from integration_hub.models import Handoff, HandoffStatus, SyncAttempt, TransformationLog
@@ -361,6 +362,7 @@ def dashboard_get(*, user: Viewer, days: int = DEFAULT_DAYS, now: datetime | Non
         (max(1 - weekly_defects[w].get("defects", 0) / weekly_logs[w]["fields"], 0.0)
          if weekly_logs[w].get("fields") else None) for w in weeks]
 
+    ap_auto, ap_matched = three_way_match_rate(since=since)
     metrics = [
         Metric(
             key="automation_rate", label="Handoff automation rate", unit="ratio", target=0.85, better="above",
@@ -410,9 +412,11 @@ def dashboard_get(*, user: Viewer, days: int = DEFAULT_DAYS, now: datetime | Non
         ),
         Metric(
             key="three_way_match", label="3-way match auto rate (AP)", unit="ratio", target=0.90, better="above",
-            target_text="> 90 %", value=None, available=False,
-            definition="Vendor invoices posted with no exception, out of all matched. Shown once accounts "
-                       "payable runs in the hub.",
+            target_text="> 90 %", value=_ratio(ap_auto, ap_matched), numerator=ap_auto, denominator=ap_matched,
+            available=ap_matched > 0,  # "not measured yet" until a vendor invoice has been matched
+            definition="Vendor invoices received in the period and matched (posted, held or rejected) that SAP "
+                       "got with no exception at all, out of all of them.",
+            detail=f"{ap_auto} of {ap_matched} vendor invoice{'s' if ap_matched != 1 else ''} posted untouched",
         ),
         Metric(
             key="price_variance", label="Price variance exceptions", unit="ratio", target=0.10, better="below",

@@ -47,6 +47,8 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("salesops", "Sasha Sales-Ops", "sales ops", ("sales-ops",)),
     DemoUser("integration", "Ira Integration", "integration ops", ("integration-ops",), staff=True),
     DemoUser("approver", "Avery Approver", "deal approver", ()),
+    DemoUser("payables", "Pam Payables", "accounts payable: vendor invoices and their exceptions",
+             ("procurement", "receiving", "warehouse", "ap-supervisor", "ap-team", "ap-analyst")),
 )
 
 def _assign_queues(user: object, slugs: tuple[str, ...]) -> None:

@@ -39,7 +39,10 @@ BULK_JOB_RUN = "exceptions.tasks.bulk_job_run"
 RECONCILIATION_RUN = "integration_hub.tasks.reconciliation_run"
 PENDING_RESOLUTION_APPLY = "exceptions.tasks.pending_resolution_apply"
 WRITE_BACKS_FLUSH = "integration_hub.tasks.write_backs_flush"
-TASK_NAMES = frozenset({PROCESS_HANDOFF, BULK_JOB_RUN, RECONCILIATION_RUN, PENDING_RESOLUTION_APPLY, WRITE_BACKS_FLUSH})
+# Accounts payable: match (again) one vendor invoice; a closed exception of an invoice asks for it.
+VENDOR_INVOICE_REMATCH = "integration_hub.ap.tasks.vendor_invoice_rematch"
+TASK_NAMES = frozenset({PROCESS_HANDOFF, BULK_JOB_RUN, RECONCILIATION_RUN, PENDING_RESOLUTION_APPLY,
+                        WRITE_BACKS_FLUSH, VENDOR_INVOICE_REMATCH})
 
 
 def max_countdown() -> float:

@@ -243,7 +243,7 @@ class _Run:
         open_findings: dict[str, list[SyncException]] = {}
         for exception in SyncException.objects.filter(handoff__opportunity_id__in=ids, status=ExceptionStatus.OPEN,
                                                       type_code__in=RECONCILIATION_TYPES).select_related("handoff"):
-            open_findings.setdefault(exception.handoff.opportunity_id, []).append(exception)
+            open_findings.setdefault(exception.deal.opportunity_id, []).append(exception)
         for deal_id in ids:
             handoff = handoffs.get(deal_id)
             if handoff is not None and handoff.erp_target != self.run.erp_target:

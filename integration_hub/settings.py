@@ -131,6 +131,7 @@ INSTALLED_APPS = [
     "exceptions.apps.ExceptionsConfig",
     "crosswalks.apps.CrosswalksConfig",
     "approvals.apps.ApprovalsConfig",
+    "integration_hub.ap.apps.ApConfig",
 ]
 if HUB_SANDBOX:
     INSTALLED_APPS += [
@@ -227,6 +228,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+# Uploaded vendor invoices (integration_hub.ap); served only through the AP screen's permission check.
+MEDIA_ROOT = Path(env_str("HUB_MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "/media/"
 WHITENOISE_USE_FINDERS = True
 
 # -- login throttling (django-axes): per user *and* IP, so one attacker cannot lock a colleague out
@@ -316,6 +320,15 @@ HUB_API_ANON_RATE = env_rate("HUB_API_ANON_RATE", "60/min")
 HUB_WEBHOOK_RATE = env_rate("HUB_WEBHOOK_RATE", "6000/min")
 # Vendor invoice files (accounts payable intake): larger uploads are refused before any parsing.
 HUB_AP_MAX_UPLOAD_BYTES = env_int("HUB_AP_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, minimum=1024)
+# Accounts payable's 3-way match (integration_hub.ap): an extracted field below this confidence goes
+# to a person (ap_extraction_review); accepting a variance worth more than this amount (invoice
+# currency) needs a second person (four-eyes); the default tolerances when no ApTolerance row applies
+# (price: ± 2 % of the PO's net price per price unit; quantity: + 5 % of the received quantity).
+HUB_AP_CONFIDENCE_THRESHOLD = env_float("HUB_AP_CONFIDENCE_THRESHOLD", 0.90, minimum=0.0)
+HUB_AP_FOUR_EYES_AMOUNT = env_float("HUB_AP_FOUR_EYES_AMOUNT", 1000.0, minimum=0.0)
+HUB_AP_PRICE_TOLERANCE_PERCENT = env_float("HUB_AP_PRICE_TOLERANCE_PERCENT", 2.0, minimum=0.0)
+HUB_AP_QUANTITY_TOLERANCE_PERCENT = env_float("HUB_AP_QUANTITY_TOLERANCE_PERCENT", 5.0, minimum=0.0)
+HUB_AP_RECEIPT_SWEEP_SECONDS = env_float("HUB_AP_RECEIPT_SWEEP_SECONDS", 300.0, minimum=5.0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -637,6 +650,9 @@ CELERY_BEAT_SCHEDULE["triage-snooze-undo"] = {
 }
 CELERY_BEAT_SCHEDULE["escalation-sweep"] = {
     "task": "exceptions.tasks.escalation_sweep", "schedule": HUB_ESCALATION_SWEEP_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["ap-receipts-sweep"] = {
+    "task": "integration_hub.ap.tasks.waiting_invoices_rematch", "schedule": HUB_AP_RECEIPT_SWEEP_SECONDS,
 }
 CELERY_BEAT_SCHEDULE["bulk-jobs-sweep"] = {"task": "exceptions.tasks.bulk_jobs_sweep", "schedule": 30.0}
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("triage/", include("exceptions.urls")),
     path("crosswalks/", include("crosswalks.urls")),
     path("approvals/", include("approvals.urls")),
+    path("ap/", include("integration_hub.ap.urls")),
     path("reconciliation/", include(([path("", views.reconciliation_runs, name="runs")], "reconciliation"))),
     path("trace/", include(([path("", views.trace, name="trace")], "trace"))),
     path("dashboard/", include("integration_hub.dashboard_urls")),

@@ -44,7 +44,9 @@ def test_it_made_all_seven_catalogue_queues_in_a_data_migration() -> None:
     assert (
         MigrationRecorder(connection).migration_qs.filter(app="exceptions", name="0002_seed_queues").exists()
     )
-    assert {entry.queue_slug for entry in CATALOGUE.values()} == SEVEN
+    # The deal side's seven; accounts payable's six come from 0016_ap_queues.
+    assert {entry.queue_slug for entry in CATALOGUE.values() if not entry.ap_action} == SEVEN
+    assert MigrationRecorder(connection).migration_qs.filter(app="exceptions", name="0016_ap_queues").exists()
 
 
 def test_it_routes_a_new_exception_to_its_catalogue_queue_with_an_event() -> None:

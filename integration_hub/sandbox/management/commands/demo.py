@@ -45,6 +45,9 @@ class Command(BaseCommand):
             "netsuite-sandbox": [python, manage, "run_sandbox", "netsuite"],
             # A sales team in a box: a trickle of closed-won deals, some with defects.
             "deal-flow": [python, manage, "demo_dealflow", "--interval", os.environ.get("HUB_DEMO_DEAL_INTERVAL", "8")],
+            # Accounts payable in a box: vendor invoices over fresh POs and receipts, some with defects.
+            "invoice-flow": [python, manage, "demo_invoiceflow", "--interval",
+                             os.environ.get("HUB_DEMO_INVOICE_INTERVAL", "12")],
         }
         running: dict[str, subprocess.Popen[bytes]] = {}
         for name, cmd in processes.items():
