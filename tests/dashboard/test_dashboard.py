@@ -203,7 +203,9 @@ def test_it_counts_sap_calls_per_odata_service():
     assert today.calls == {"API_SALES_ORDER_SRV": 2, "API_SALES_ORDER_SIMULATION_SRV": 1, "API_BUSINESS_PARTNER": 1,
                            "API_PRODUCT_SRV": 0, "API_SLSPRICINGCONDITIONRECORD_SRV": 0,
                            "API_CRDTMBUSINESSPARTNER": 0, "API_OPLACCTGDOCITEMCUBE_SRV": 0,
-                           "API_BILLING_DOCUMENT_SRV": 0, "API_OUTBOUND_DELIVERY_SRV": 0, "other": 1}
+                           "API_BILLING_DOCUMENT_SRV": 0, "API_OUTBOUND_DELIVERY_SRV": 0,
+                           "API_PURCHASEORDER_PROCESS_SRV": 0, "API_MATERIAL_DOCUMENT_SRV": 0,
+                           "API_SUPPLIERINVOICE_PROCESS_SRV": 0, "other": 1}
     assert (today.total, today.errors) == (5, 1)
     assert budget.sap_services == ["API_SALES_ORDER_SRV", "API_SALES_ORDER_SIMULATION_SRV", "API_BUSINESS_PARTNER",
                                    "other"]
