@@ -234,7 +234,7 @@ def _validate(handoff: Handoff) -> bool:
 
 def _route(handoff: Handoff, deal: CanonicalDeal, derivations: list[Derivation]) -> None:
     """Which ERP the deal goes to, decided at every extraction until an order exists (the deal's own
-    `ERP_Target__c`, an ERP-target rule by account or billing country, the default)."""
+    choice of target, an ERP-target rule by account or billing country, the default)."""
     org = deal.organization
     choice = erp_target_route(requested=deal.erp_target_requested, crm_account_id=org.crm_account_id,
                               billing_country=org.billing_country, known=ports.ERP_TARGETS)

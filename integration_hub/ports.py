@@ -44,7 +44,9 @@ def _salesforce() -> tuple[tuple[str, ...], Callable[[], CrmPort]]:
 
 
 ERP_ADAPTERS: dict[str, Callable[[], tuple[tuple[str, ...], Callable[[], ErpPort]]]] = {"s4hana": _s4hana, "netsuite": _netsuite}
-ERP_TARGETS = tuple(ERP_ADAPTERS)
+# The targets this deployment runs: NetSuite only where an account is configured (the beats poll
+# and reconcile every target; a deal naming one not run here goes to the default).
+ERP_TARGETS = tuple(t for t in ERP_ADAPTERS if t != "netsuite" or settings.NETSUITE_BASE_URL)
 
 _built: dict[str, tuple[tuple[str, ...], Any]] = {}
 _overrides: dict[str, Any] = {}

@@ -359,6 +359,9 @@ SPECTACULAR_SETTINGS = {
                             "CrosswalkKindEnum": ["product", "account"]},
     # The schema maps every operation: for signed-in users only (anonymous gets 401).
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # A read-only field an answer may leave out (a product component's `erp_target`, absent on S/4
+    # components so their shape stays as it was) is not promised as required.
+    "COMPONENT_NO_READ_ONLY_REQUIRED": True,
     # Every operation's 400/401/403/404/502/503 with the error body's shape (integration_hub.schema).
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "integration_hub.schema.error_responses"],

@@ -28,6 +28,8 @@ TOP_MODULES = {
     "integration_hub.dashboard_urls", "integration_hub.metrics",
 }
 TOP_PREFIXES = ("integration_hub.management", "integration_hub.templatetags")
+# Domains that live as packages inside integration_hub (accounts payable) sit on the middle floor.
+HUB_DOMAIN_PACKAGES = ("integration_hub.ap",)
 DOMAIN_TOP_LEAVES = {"views", "api", "admin", "urls", "tasks"}  # and any *_views / *_api module
 
 
@@ -48,6 +50,9 @@ def modules() -> dict[str, Path]:
 def floor(name: str) -> int:
     """0 bottom (engine core), 1 middle (domain apps), 2 top (orchestration); 0 for the sandboxes' own code."""
     package, _, rest = name.partition(".")
+    if any(name == p or name.startswith(f"{p}.") for p in HUB_DOMAIN_PACKAGES):
+        # A domain of its own inside integration_hub (STYLE.md): a middle-floor app like the others.
+        package, _, rest = name.partition(".")[2].partition(".")
     if package == "integration_hub":
         if name in TOP_MODULES or name.startswith(TOP_PREFIXES) or name.startswith("integration_hub.sandbox.management"):
             return 2

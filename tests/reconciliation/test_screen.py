@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from exceptions.models import ExceptionType
 from exceptions.services import exception_open, exception_resolve
+from integration_hub import ports
 from integration_hub.models import ReconciliationRun, ReconciliationStatus
 from integration_hub.tasks import process_handoff, reconciliation_nightly, reconciliation_run
 from tests.factories import HandoffFactory, SyncExceptionFactory, make_cast
@@ -67,9 +68,11 @@ def test_the_nightly_beat_asks_once_however_many_beats_fire(django_capture_on_co
         first = reconciliation_nightly()
         second = reconciliation_nightly()
     assert first == second
-    run = ReconciliationRun.objects.get()
-    assert run.requested_via == "beat" and (run.window_end - run.window_start).days == 29
-    sent.assert_called_once_with(run.pk)
+    runs = list(ReconciliationRun.objects.order_by("pk"))
+    assert [r.erp_target for r in runs] == list(ports.ERP_TARGETS)  # one run per ERP target, not two
+    for run in runs:
+        assert run.requested_via == "beat" and (run.window_end - run.window_start).days == 29
+    assert [c.args for c in sent.call_args_list] == [(r.pk,) for r in runs]
 
 
 @pytest.mark.django_db

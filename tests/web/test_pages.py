@@ -110,7 +110,8 @@ PRODUCTION_ENV = {
     "HUB_WEBHOOK_SECRET": "a-real-webhook-secret",
 }
 SETUP = "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='integration_hub.settings'; django.setup();"
-SANDBOX_APPS = ["integration_hub.sandbox", "integration_hub.sandbox.salesforce", "integration_hub.sandbox.sap"]
+SANDBOX_APPS = ["integration_hub.sandbox", "integration_hub.sandbox.netsuite", "integration_hub.sandbox.salesforce",
+                "integration_hub.sandbox.sap"]
 
 
 def _settings_probe(code: str, env: dict[str, str], tmp_path):

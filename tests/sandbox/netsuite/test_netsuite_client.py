@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -38,7 +39,10 @@ def _client(url: str, **auth: str) -> SandboxRestApi:
 
 
 def _run(coro: Any) -> Any:
-    return asyncio.run(coro)
+    # In a thread of its own: a browser test earlier in the same process may have left an event loop
+    # running in this one, and asyncio.run refuses to nest.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def test_the_netsuite_client_reads_records_and_runs_suiteql(ns):
