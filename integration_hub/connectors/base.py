@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import requests
+
+from integration_hub.errors import AmbiguousOutcome, HubError, ServiceUnavailable
+
 REDACTED = "***"
 _SECRET_KEYS = re.compile(
     r"(authorization|password|passwd|secret|token|session[_-]?id|sessionid|cookie|api[_-]?key|client[_-]?secret|private[_-]?key|x-csrf-token|assertion)",
@@ -67,3 +71,22 @@ def redact(value: Any) -> Any:
     if isinstance(value, str):
         return redact_text(value)
     return value
+
+
+MODIFYING = frozenset({"POST", "PUT", "PATCH", "MERGE", "DELETE"})
+_REFUSED_HINTS = ("NewConnectionError", "Connection refused", "Failed to establish", "Name or service not known")
+
+
+def transport_error(exc: requests.RequestException, *, method: str, operation: str, system: str,
+                    label: str) -> HubError:
+    """A request that got no HTTP answer, in the hub's terms: never connected (the system is down,
+    nothing was applied) or, for a write, an unknown outcome (look it up before sending again)."""
+    text = f"{type(exc).__name__}: {exc}"
+    refused = isinstance(exc, requests.ConnectTimeout) or (
+        isinstance(exc, requests.ConnectionError) and any(hint in str(exc) for hint in _REFUSED_HINTS))
+    if refused:
+        return ServiceUnavailable(f"{label} unreachable during {operation}: {text}", system=system)
+    if method in MODIFYING:
+        return AmbiguousOutcome(f"No answer from {label} to {operation}; the change may or may not have been "
+                                f"applied: {text}", system=system)
+    return ServiceUnavailable(f"{label} did not answer {operation}: {text}", system=system)

@@ -21,9 +21,8 @@ import requests
 from django.conf import settings
 from requests_oauthlib import OAuth1
 
-from integration_hub.connectors.base import REDACTED, CallRecord, Recorder, redact
+from integration_hub.connectors.base import REDACTED, CallRecord, Recorder, redact, transport_error
 from integration_hub.errors import (
-    AmbiguousOutcome,
     AuthenticationFailed,
     DocumentLocked,
     HubError,
@@ -39,7 +38,6 @@ logger = logging.getLogger("hub.connectors.netsuite")
 SYSTEM = "netsuite"
 RECORD = "services/rest/record/v1/"
 SUITEQL = "services/rest/query/v1/suiteql"
-MODIFYING = {"POST", "PUT", "PATCH", "DELETE"}
 PAGE = 1000  # SuiteQL's largest page
 _FROM = re.compile(r"\bFROM\s+(\w+)", re.IGNORECASE)
 # Error codes that mean "someone else holds or changed the record", not "the data is wrong".
@@ -155,7 +153,7 @@ class NetSuiteClient:
             response = self.session.request(method, url, params=params, json=json_body, headers=headers,
                                             timeout=self.timeout)
         except requests.RequestException as exc:
-            transport = self._transport_error(exc, method, operation)
+            transport = transport_error(exc, method=method, operation=operation, system=SYSTEM, label="NetSuite")
             self._record(operation, None, method, url, shown, json_body, started, transport)
             raise transport from exc
         error = self._status_error(response, operation) if response.status_code >= 400 else None
@@ -163,20 +161,6 @@ class NetSuiteClient:
         if error is not None:
             raise error
         return response
-
-    def _transport_error(self, exc: requests.RequestException, method: str, operation: str) -> HubError:
-        text = f"{type(exc).__name__}: {exc}"
-        refused = isinstance(exc, requests.ConnectTimeout) or (
-            isinstance(exc, requests.ConnectionError)
-            and any(hint in str(exc) for hint in ("NewConnectionError", "Connection refused", "Failed to establish",
-                                                  "Name or service not known"))
-        )
-        if refused:
-            return ServiceUnavailable(f"NetSuite unreachable during {operation}: {text}", system=SYSTEM)
-        if method in MODIFYING:
-            return AmbiguousOutcome(f"No answer from NetSuite to {operation}; the change may or may not have "
-                                    f"been applied: {text}", system=SYSTEM)
-        return ServiceUnavailable(f"NetSuite did not answer {operation}: {text}", system=SYSTEM)
 
     def _status_error(self, response: requests.Response, operation: str) -> HubError:
         """NetSuite's `o:errorDetails` as the hub's errors: codes, details and paths kept."""

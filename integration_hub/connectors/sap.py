@@ -28,9 +28,8 @@ from urllib.parse import quote
 import requests
 from django.conf import settings
 
-from integration_hub.connectors.base import CallRecord, Recorder, redact
+from integration_hub.connectors.base import CallRecord, Recorder, redact, transport_error
 from integration_hub.errors import (
-    AmbiguousOutcome,
     AuthenticationFailed,
     CsrfTokenExpired,
     DocumentLocked,
@@ -65,7 +64,6 @@ SERVICES = (SALES_ORDER, SIMULATION, BUSINESS_PARTNER, PRODUCT, PRICING, CREDIT,
 # Values per `or` filter: keeps a URL well under the 8 KB a gateway takes.
 FILTER_CHUNK = 20
 
-MODIFYING = {"POST", "PUT", "PATCH", "MERGE", "DELETE"}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DATE_RE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 _LOCK_HINTS = ("currently being processed", "is locked by", "locked by user")
@@ -231,9 +229,9 @@ class SapClient:
             response = self.session.request(method, url, params=self._params(params), json=json_body,
                                             headers=headers, timeout=self.timeout)
         except requests.RequestException as exc:
-            transport_error = self._transport_error(exc, method, operation)
-            self._record(operation, None, method, url, full_headers, json_body, started, transport_error)
-            raise transport_error from exc
+            unanswered = transport_error(exc, method=method, operation=operation, system=SYSTEM, label="SAP")
+            self._record(operation, None, method, url, full_headers, json_body, started, unanswered)
+            raise unanswered from exc
         if self.session.cookies:
             full_headers["Cookie"] = "***"
         error = self._status_error(response, operation) if response.status_code >= 400 else None
@@ -241,22 +239,6 @@ class SapClient:
         if error is not None:
             raise error
         return response
-
-    def _transport_error(self, exc: requests.RequestException, method: str, operation: str) -> HubError:
-        text = f"{type(exc).__name__}: {exc}"
-        refused = isinstance(exc, requests.ConnectTimeout) or (
-            isinstance(exc, requests.ConnectionError)
-            and any(hint in str(exc) for hint in ("NewConnectionError", "Connection refused", "Failed to establish",
-                                                  "Name or service not known"))
-        )
-        if refused:
-            return ServiceUnavailable(f"SAP unreachable during {operation}: {text}", system=SYSTEM)
-        if method in MODIFYING:
-            return AmbiguousOutcome(
-                f"No answer from SAP to {operation}; the change may or may not have been applied: {text}",
-                system=SYSTEM,
-            )
-        return ServiceUnavailable(f"SAP did not answer {operation}: {text}", system=SYSTEM)
 
     def _status_error(self, response: requests.Response, operation: str) -> HubError:
         status = response.status_code

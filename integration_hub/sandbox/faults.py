@@ -151,6 +151,24 @@ def fault_take(
     return chosen
 
 
+def control_plane_event_body(
+    request: HttpRequest, *, authorized: Callable[[HttpRequest], bool] | None = None
+) -> dict[str, Any] | JsonResponse:
+    """The JSON object a `POST /_sandbox/events` carries, or the plain-JSON refusal to answer with
+    (credentials, method, body): the sandboxes' event endpoints share these checks."""
+    if not (authorized or control_plane_authorized)(request):
+        return JsonResponse({"error": "sandbox credentials required"}, status=401)
+    if request.method != "POST":
+        return JsonResponse({"error": "method not allowed: POST an event"}, status=405)
+    try:
+        body = json.loads(request.body or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return JsonResponse({"error": "body must be JSON"}, status=400)
+    if not isinstance(body, dict):
+        return JsonResponse({"error": "body must be a JSON object"}, status=400)
+    return dict(body)
+
+
 def control_plane_authorized(request: HttpRequest) -> bool:
     """The sandboxes' control planes accept either sandbox's own credentials."""
     header = request.headers.get("Authorization", "")

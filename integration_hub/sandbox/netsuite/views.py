@@ -15,7 +15,12 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from integration_hub.sandbox.faults import control_plane_authorized, drop_response, fault_take
+from integration_hub.sandbox.faults import (
+    control_plane_authorized,
+    control_plane_event_body,
+    drop_response,
+    fault_take,
+)
 from integration_hub.sandbox.models import Fault
 from integration_hub.sandbox.netsuite import auth, events, services, store, suiteql
 from integration_hub.sandbox.netsuite.errors import NsError, not_found, render, user_error
@@ -245,17 +250,9 @@ def events_view(request: HttpRequest) -> HttpResponse:
     201 with the records created or changed and the order's statuses; 400/404/409 with
     `{"error": ..., "field": ...}`, the control plane's plain JSON as in the other sandboxes.
     """
-    if not control_plane_or_tba(request):
-        return JsonResponse({"error": "sandbox credentials required"}, status=401)
-    if request.method != "POST":
-        return JsonResponse({"error": "method not allowed: POST an event"}, status=405)
-    try:
-        body = json.loads(request.body or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return JsonResponse({"error": "body must be JSON"}, status=400)
-    if not isinstance(body, dict):
-        return JsonResponse({"error": "body must be a JSON object"}, status=400)
-    options = dict(body)
+    options = control_plane_event_body(request, authorized=control_plane_or_tba)
+    if isinstance(options, JsonResponse):
+        return options
     order, event = options.pop("sales_order", None), options.pop("event", None)
     try:
         result = events.sales_order_event(order, event, base=_base(request), **options)

@@ -23,7 +23,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from integration_hub.sandbox.faults import control_plane_authorized, drop_response, fault_take
+from integration_hub.sandbox.faults import (
+    control_plane_event_body,
+    drop_response,
+    fault_take,
+)
 from integration_hub.sandbox.models import Fault
 from integration_hub.sandbox.sap import events, procurement, sales, services, store
 from integration_hub.sandbox.sap.entities import SERVICES, EntityType, FunctionImport, Service
@@ -552,17 +556,9 @@ def events_view(request: HttpRequest) -> HttpResponse:
     201 with the documents created or changed and the order's statuses; 400/404/409 with
     `{"error": ..., "field": ...}`, the control plane's plain JSON rather than SAP's.
     """
-    if not control_plane_authorized(request):
-        return JsonResponse({"error": "sandbox credentials required"}, status=401)
-    if request.method != "POST":
-        return JsonResponse({"error": "method not allowed: POST an event"}, status=405)
-    try:
-        body = json.loads(request.body or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return JsonResponse({"error": "body must be JSON"}, status=400)
-    if not isinstance(body, dict):
-        return JsonResponse({"error": "body must be a JSON object"}, status=400)
-    options = dict(body)
+    options = control_plane_event_body(request)
+    if isinstance(options, JsonResponse):
+        return options
     number, event = options.pop("sales_order", None), options.pop("event", None)
     try:
         if number is None:
