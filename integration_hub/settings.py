@@ -22,6 +22,7 @@ import dj_database_url
 from celery.schedules import crontab
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("HUB_VAR_DIR", BASE_DIR / "var"))
@@ -391,6 +392,10 @@ else:
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # kombu looks again after this long when it found nothing — or could take nothing: with
+        # acks_late and a prefetch of 1, a busy pool waits this long after each task (1 s by
+        # default, which capped the demo at about one deal a second per worker process).
+        "polling_interval": env_float("HUB_BROKER_POLL_SECONDS", 0.05, minimum=0.01),
     }
 # Publishing gives up after about a second when the broker is down (integration_hub.dispatch):
 # the row is the record of the work, and the sweepers send its wake-up again.
@@ -402,6 +407,13 @@ HUB_MAX_COUNTDOWN_SECONDS = env_float("HUB_MAX_COUNTDOWN_SECONDS", 60.0, minimum
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Write-back flushes have a queue of their own, which every worker reads beside the default one
+# (a worker started without -Q consumes all of CELERY_TASK_QUEUES, taking them in turn): in a burst
+# the deals already created in the ERP reach the CRM at once instead of waiting behind every deal
+# still to process — on Redis and on the embedded filesystem broker alike.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("writeback"))
+CELERY_TASK_ROUTES = {"integration_hub.tasks.write_backs_flush": {"queue": "writeback"}}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

@@ -61,6 +61,44 @@ def _wait_port(port: int, timeout: float = 30) -> None:
     raise RuntimeError(f"nothing listens on {port}")
 
 
+def _tree(pid: int) -> list[int]:
+    """A process and its descendants (a worker node's pool, a server's children)."""
+    found, todo = [], [pid]
+    while todo:
+        one = todo.pop()
+        found.append(one)
+        try:
+            todo += [int(p) for p in Path(f"/proc/{one}/task/{one}/children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (/proc/<pid>/stat, clock ticks)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / ticks
+
+
+def _postgres_pids() -> list[int]:
+    return [int(d.name) for d in Path("/proc").iterdir() if d.name.isdigit()
+            and (d / "comm").exists() and _read(d / "comm").strip() == "postgres"]
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
@@ -89,6 +127,15 @@ class Stack:
         self.workers.append(proc)
         time.sleep(3)  # prefork pool start-up
 
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds used so far per part of the stack: each server, the worker nodes together,
+        and PostgreSQL (every backend on the machine: other users' too)."""
+        names = ["salesforce", "sap", "web", *(["netsuite"] if len(self.processes) > 3 else [])]
+        figures = {name: _cpu_seconds(_tree(proc.pid)) for name, proc in zip(names, self.processes, strict=False)}
+        figures["workers"] = sum(_cpu_seconds(_tree(proc.pid)) for proc in self.workers)
+        figures["postgres"] = _cpu_seconds(_postgres_pids())
+        return figures
+
     def stop_workers(self) -> None:
         for proc in self.workers:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -116,7 +163,9 @@ def stack(transactional_db: None, settings: Any, tmp_path: Path) -> Iterator[Sta
     env = {
         **os.environ,
         "DATABASE_URL": f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "REDIS_URL": redis_url, "DB_CONN_MAX_AGE": "60", "HUB_VAR_DIR": str(tmp_path),
+        # The workers share one cache on Redis, as production's default does (REDIS_URL); the suite's
+        # own process keeps its local one (tests/environment.py).
+        "REDIS_URL": redis_url, "HUB_CACHE_URL": redis_url, "DB_CONN_MAX_AGE": "60", "HUB_VAR_DIR": str(tmp_path),
         "SANDBOX_SALESFORCE_PORT": str(sf), "SANDBOX_SAP_PORT": str(sap),
         "SALESFORCE_INSTANCE_URL": f"http://127.0.0.1:{sf}", "SALESFORCE_ORG_ID": ORG_ID,
         "SAP_BASE_URL": f"http://127.0.0.1:{sap}/sap/opu/odata/sap/",
@@ -237,28 +286,35 @@ def test_bench_pipeline(stack: Stack) -> None:
 
 def _replay(handoff: Handoff) -> float:
     """The same HTTP calls as the hub made for this deal, by a minimal requests script."""
+    return _replay_calls(list(SyncAttempt.objects.filter(handoff=handoff).order_by("pk")
+                              .values("system", "operation", "method", "url", "request")))
+
+
+def _replay_calls(attempts: list[dict[str, Any]]) -> float:
+    """Make these recorded calls again (system, operation, method, url, request), as a minimal
+    requests script would: the floor the hub is measured against."""
     session = requests.Session()
     session.trust_env = False
     csrf: dict[str, str] = {}
     started = time.perf_counter()
-    for attempt in SyncAttempt.objects.filter(handoff=handoff).order_by("pk"):
-        body = (attempt.request or {}).get("body")
+    for attempt in attempts:
+        body = (attempt["request"] or {}).get("body")
         headers = {"Accept": "application/json"}
-        if attempt.system == "salesforce":
+        if attempt["system"] == "salesforce":
             headers["Authorization"] = "Bearer sandbox"
             auth = None
         else:
             auth = ("sandbox", "sandbox")
-            if attempt.method in {"POST", "PATCH", "PUT", "MERGE", "DELETE"}:
-                service = attempt.url.split("/sap/opu/odata/sap/")[1].split("/")[0]
+            if attempt["method"] in {"POST", "PATCH", "PUT", "MERGE", "DELETE"}:
+                service = attempt["url"].split("/sap/opu/odata/sap/")[1].split("/")[0]
                 if service not in csrf:
-                    fetched = session.head(attempt.url.split(service)[0] + service + "/", auth=auth,
+                    fetched = session.head(attempt["url"].split(service)[0] + service + "/", auth=auth,
                                            headers={"X-CSRF-Token": "Fetch"}, timeout=15)
                     csrf[service] = fetched.headers.get("x-csrf-token", "")
                 headers["X-CSRF-Token"] = csrf[service]
-            if attempt.operation.startswith("csrf_fetch"):
+            if attempt["operation"].startswith("csrf_fetch"):
                 continue
-        url = attempt.url.replace("https://127.0.0.1", "http://127.0.0.1", 1)  # simple-salesforce forces https
-        session.request(attempt.method, url, json=body if body is not None else None, headers=headers,
+        url = attempt["url"].replace("https://127.0.0.1", "http://127.0.0.1", 1)  # simple-salesforce forces https
+        session.request(attempt["method"], url, json=body if body is not None else None, headers=headers,
                         auth=auth, timeout=15)
     return time.perf_counter() - started

@@ -15,6 +15,7 @@ workers as separate nodes, each with its own environment as on separate machines
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -111,6 +112,9 @@ def _budget(hub: Stack, flow: DealFlow) -> None:
     print(f"calls per clean deal, known customer: Salesforce {calls['salesforce']}, SAP {calls['sap']} "
           f"(first deal of a customer: Salesforce {first['salesforce']}, SAP {first['sap']})")
     print(f"SQL statements per low-risk clean deal, received → written back: {statements}")
+    for label, deal in (("first deal of a customer", figures[0][0]), ("known customer", handoff)):
+        print(f"  {label}: " + ", ".join(f"{a.system}:{a.operation}" for a in SyncAttempt.objects
+                                         .filter(handoff=deal).order_by("pk")))
     RiskSettings.objects.filter(pk=1).delete()
 
 
@@ -124,6 +128,7 @@ def _burst(hub: Stack, flow: DealFlow, *, count: int, nodes: int, concurrency: i
     _wait_all(warm, 120)
     rss_start = [_rss_kb(p.pid) for p in hub.workers]
     deals = _open(flow, count)
+    cpu_start = hub.cpu()
     closed_at = {}
     with ThreadPoolExecutor(8) as pool:  # "at once": eight reps clicking Closed Won together
         for opportunity_id, moment in zip(deals, pool.map(lambda o: (flow.close_won(o), time.time())[1], deals),
@@ -131,6 +136,7 @@ def _burst(hub: Stack, flow: DealFlow, *, count: int, nodes: int, concurrency: i
             closed_at[opportunity_id] = moment
     _wait_all(deals, 900)
     rss_end = [_rss_kb(p.pid) for p in hub.workers]
+    cpu = {part: seconds - cpu_start.get(part, 0.0) for part, seconds in hub.cpu().items()}
     created = _times(deals, S.CREATED)
     written = _times(deals, S.WRITTEN_BACK)
     first_close = min(closed_at.values())
@@ -142,12 +148,16 @@ def _burst(hub: Stack, flow: DealFlow, *, count: int, nodes: int, concurrency: i
                                         method="PATCH").exclude(operation="composite:sobjects").count()
     hub.stop_workers()
     duplicates = sum(n - 1 for n in _orders_per_deal(deals).values() if n > 1)  # before the replay re-creates them
+    bare_cpu_start = hub.cpu()
     bare = _bare_rate(deals, nodes * concurrency)
+    bare_cpu = {part: seconds - bare_cpu_start.get(part, 0.0) for part, seconds in hub.cpu().items()}
     print(f"burst of {count} deals closed at once, {nodes} node(s) × {concurrency} processes: drained in "
           f"{drain:.1f} s = {rate:.1f} deals/s vs bare script {bare:.1f} deals/s (same calls, {nodes * concurrency} "
           f"in flight): ratio {rate / bare:.2f}; p95 closed won → order {_pct(latencies, 0.95):.2f} s; "
           f"write-backs: {composites} composite call(s) + {single} single for {len(written)} deals; "
           f"{duplicates} duplicate orders")
+    print("CPU per deal, ms (hub | bare script): " + ", ".join(
+        f"{part} {cpu[part] / count * 1000:.0f} | {bare_cpu.get(part, 0.0) / count * 1000:.0f}" for part in cpu))
     print(f"worker RSS across the burst: start {sum(rss_start) / 1024:.0f} MB, end {sum(rss_end) / 1024:.0f} MB "
           f"({', '.join(f'{a / 1024:.0f}→{b / 1024:.0f}' for a, b in zip(rss_start, rss_end, strict=True))} per node)")
 
@@ -180,6 +190,27 @@ def _fault(hub: Stack, system: str, latency_ms: int) -> None:
     assert response.status_code == 201, response.text
 
 
+def _where_time_went(opportunity_ids: list[str]) -> str:
+    """Mean seconds per step of these deals (from their events) and their calls per system."""
+    steps: dict[str, list[float]] = {}
+    last: dict[int, HandoffEvent] = {}
+    for event in HandoffEvent.objects.filter(handoff__opportunity_id__in=opportunity_ids).order_by("handoff", "created_at", "pk"):
+        before = last.get(event.handoff_id)
+        if before is not None:
+            step = f"{before.to_status}→{event.to_status}"
+            steps.setdefault(step, []).append((event.created_at - before.created_at).total_seconds())
+        last[event.handoff_id] = event
+    attempts = SyncAttempt.objects.filter(handoff__opportunity_id__in=opportunity_ids)
+    calls = Counter(a.system for a in attempts)
+    waited = Counter[str]()
+    for a in attempts:
+        waited[a.system] += a.duration_ms / 1000
+    n = len(opportunity_ids)
+    return ("; ".join(f"{step} {sum(v) / len(v):.2f} s" for step, v in steps.items())
+            + " | calls per deal " + ", ".join(f"{system} {calls[system] / n:.1f} ({waited[system] / n:.2f} s)"
+                                               for system in calls))
+
+
 def _curve(hub: Stack, flow: DealFlow) -> None:
     """4. Throughput against concurrency when every call waits like a real tenant's."""
     _fault(hub, "sap", 150)
@@ -203,6 +234,7 @@ def _curve(hub: Stack, flow: DealFlow) -> None:
         print(f"  {2 * concurrency:>2} handoffs in flight (2 nodes × {concurrency}): {rate:.2f} deals/s; "
               f"received → first step p95 {_pct(claim_waits, 0.95):.2f} s (queueing for a free worker); "
               f"{duplicates} duplicate orders")
+        print(f"     {_where_time_went(deals)}")
     print("latency-bound scaling (SAP 150 ms, Salesforce 80 ms a call): "
           + ", ".join(f"{n} → {r:.2f}/s" for n, r in points)
           + f"; 16 vs 4: {points[-1][1] / points[0][1]:.1f}×")
@@ -215,8 +247,13 @@ def test_bench_budget_and_bursts(stack: Stack) -> None:
     # itself writes each deal back at once, tests/environment.py).
     stack.env["HUB_WRITEBACK_LINGER_SECONDS"] = "0.25"
     print("\n== API budget and bursts (PostgreSQL + Redis; sandboxes, web, worker nodes as processes) ==")
-    _budget(stack, flow)
-    _burst(stack, flow, count=200, nodes=2, concurrency=2)
-    _steady(stack, flow, per_second=10, seconds=20)
-    _curve(stack, flow)
+    parts = os.environ.get("BENCH_BURST_PARTS", "budget,burst,steady,curve").split(",")  # to rerun one part
+    if "budget" in parts:
+        _budget(stack, flow)
+    if "burst" in parts:
+        _burst(stack, flow, count=200, nodes=2, concurrency=2)
+    if "steady" in parts:
+        _steady(stack, flow, per_second=10, seconds=20)
+    if "curve" in parts:
+        _curve(stack, flow)
     salesforce.close()

@@ -13,6 +13,9 @@ from unittest import mock
 import pytest
 
 from integration_hub import pipeline
+from integration_hub.celery import app as celery_app
+from integration_hub.dispatch import PROCESS_HANDOFF, WRITE_BACKS_FLUSH
+from integration_hub.metrics import celery_queues
 from integration_hub.models import Handoff, HandoffStatus, SyncAttempt, salesforce_id_18
 from integration_hub.sandbox.salesforce import store
 from integration_hub.tasks import process_handoff
@@ -108,3 +111,14 @@ def test_with_a_linger_the_pipeline_hands_created_deals_to_one_flush(sync_world:
         deal.refresh_from_db()
         assert deal.status == S.WRITTEN_BACK
         assert sync_world.opportunity(deal.opportunity_id)["SAP_Sales_Order__c"] == deal.sap_sales_order
+
+
+
+def test_a_flush_is_not_queued_behind_the_deals_still_to_process() -> None:
+    """In a burst the default queue holds every deal still to process; the flush that writes back
+    the ones already created goes to a queue of its own, which every worker reads too (a worker
+    started without -Q consumes every declared queue, in turn)."""
+    assert celery_app.amqp.router.route({}, WRITE_BACKS_FLUSH)["queue"].name == "writeback"
+    assert celery_app.amqp.router.route({}, PROCESS_HANDOFF)["queue"].name == "celery"
+    assert set(celery_app.amqp.queues) == {"celery", "writeback"}
+    assert celery_queues() == ["celery", "writeback"]  # the queue-depth metric shows both
