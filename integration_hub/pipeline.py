@@ -462,8 +462,9 @@ def write_backs_flush(*, worker: str) -> int:
     """Write back every created deal waiting for it, at most COLLECTION_LIMIT records a
     composite call; returns how many deals were sent.
 
-    A flush that wrote something asks for one more a linger later: a deal whose worker's clock or
-    cache saw this flush as still to come is in the next one (the sweeper is the last net).
+    A flush that wrote something asks for one more a linger later, unless a deal already did: a deal
+    whose worker's clock or cache saw this flush as still to come is in the next one (the sweeper is
+    the last net), and only one flush waits at a time, so a burst's write-backs gather.
     """
     sent = 0
     while True:
@@ -477,7 +478,7 @@ def write_backs_flush(*, worker: str) -> int:
         if len(batch) < COLLECTION_LIMIT:
             break
     if sent and settings.HUB_WRITEBACK_LINGER_SECONDS > 0:
-        send_now(WRITE_BACKS_FLUSH, countdown=settings.HUB_WRITEBACK_LINGER_SECONDS)
+        write_backs_flush_soon()  # unless a deal has asked already: one flush waits at a time
     return sent
 
 

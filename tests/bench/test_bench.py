@@ -87,16 +87,13 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total / ticks
 
 
-def _postgres_pids() -> list[int]:
-    return [int(d.name) for d in Path("/proc").iterdir() if d.name.isdigit()
-            and (d / "comm").exists() and _read(d / "comm").strip() == "postgres"]
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError:
-        return ""
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat: every process,
+    this stack's and anyone else's."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    ticks = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields) - idle) / ticks, sum(fields) / ticks
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -128,12 +125,10 @@ class Stack:
         time.sleep(3)  # prefork pool start-up
 
     def cpu(self) -> dict[str, float]:
-        """CPU seconds used so far per part of the stack: each server, the worker nodes together,
-        and PostgreSQL (every backend on the machine: other users' too)."""
+        """CPU seconds used so far per part of the stack: each server and the worker nodes together."""
         names = ["salesforce", "sap", "web", *(["netsuite"] if len(self.processes) > 3 else [])]
         figures = {name: _cpu_seconds(_tree(proc.pid)) for name, proc in zip(names, self.processes, strict=False)}
         figures["workers"] = sum(_cpu_seconds(_tree(proc.pid)) for proc in self.workers)
-        figures["postgres"] = _cpu_seconds(_postgres_pids())
         return figures
 
     def stop_workers(self) -> None:

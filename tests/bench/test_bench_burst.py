@@ -16,6 +16,8 @@ workers as separate nodes, each with its own environment as on separate machines
 from __future__ import annotations
 
 import os
+import re
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import psycopg
 import pytest
 import requests
 from django.db import connection
@@ -37,13 +40,49 @@ from integration_hub.sandbox.sap.sales import SO
 from integration_hub.services import handoff_receive
 from integration_hub.tasks import process_handoff
 from tests.bench import test_bench
-from tests.bench.test_bench import ORG_ID, Stack, _pct, _replay, _wait_all
+from tests.bench.test_bench import ORG_ID, Stack, _pct, _replay, _wait_all, machine_busy
 
 stack = test_bench.stack  # the same processes as the other pipeline benchmark
 
 pytestmark = [pytest.mark.bench, pytest.mark.timeout(1800)]
 S = HandoffStatus
 DONE = {S.WRITTEN_BACK, S.BLOCKED, S.FAILED}
+
+
+class LockWaits:
+    """Samples PostgreSQL every 20 ms for statements of this database waiting on a lock (a claim
+    queued behind another worker's): how many waited and the longest wait seen."""
+
+    def __init__(self) -> None:
+        self.longest: dict[str, float] = {}  # per table the statement writes or reads first
+        self.waited: set[tuple[int, float]] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> LockWaits:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _sample(self) -> None:
+        db = connection.settings_dict
+        with psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"] or "postgres",
+                             dbname=db["NAME"], autocommit=True) as conn:
+            while not self._stop.wait(0.02):
+                for pid, started, seconds, query in conn.execute(
+                        "SELECT pid, extract(epoch FROM query_start), extract(epoch FROM now() - query_start), query "
+                        "FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"):
+                    self.waited.add((pid, float(started)))
+                    table = next(iter(re.findall(r'"(\w+)"', query)), "?")
+                    self.longest[table] = max(self.longest.get(table, 0.0), float(seconds))
+
+    def __str__(self) -> str:
+        return (f"{len(self.waited)} statement(s) waited on a lock; longest per table: "
+                + (", ".join(f"{table} {seconds * 1000:.0f} ms" for table, seconds
+                             in sorted(self.longest.items(), key=lambda item: -item[1])) or "none"))
 
 
 def _rss_kb(pid: int) -> int:
@@ -128,15 +167,17 @@ def _burst(hub: Stack, flow: DealFlow, *, count: int, nodes: int, concurrency: i
     _wait_all(warm, 120)
     rss_start = [_rss_kb(p.pid) for p in hub.workers]
     deals = _open(flow, count)
-    cpu_start = hub.cpu()
+    cpu_start, machine_start = hub.cpu(), machine_busy()
     closed_at = {}
-    with ThreadPoolExecutor(8) as pool:  # "at once": eight reps clicking Closed Won together
-        for opportunity_id, moment in zip(deals, pool.map(lambda o: (flow.close_won(o), time.time())[1], deals),
-                                          strict=True):
-            closed_at[opportunity_id] = moment
-    _wait_all(deals, 900)
+    with LockWaits() as waits:
+        with ThreadPoolExecutor(8) as pool:  # "at once": eight reps clicking Closed Won together
+            for opportunity_id, moment in zip(deals, pool.map(lambda o: (flow.close_won(o), time.time())[1], deals),
+                                              strict=True):
+                closed_at[opportunity_id] = moment
+        _wait_all(deals, 900)
     rss_end = [_rss_kb(p.pid) for p in hub.workers]
     cpu = {part: seconds - cpu_start.get(part, 0.0) for part, seconds in hub.cpu().items()}
+    busy, total = (end - start for end, start in zip(machine_busy(), machine_start, strict=True))
     created = _times(deals, S.CREATED)
     written = _times(deals, S.WRITTEN_BACK)
     first_close = min(closed_at.values())
@@ -156,8 +197,10 @@ def _burst(hub: Stack, flow: DealFlow, *, count: int, nodes: int, concurrency: i
           f"in flight): ratio {rate / bare:.2f}; p95 closed won → order {_pct(latencies, 0.95):.2f} s; "
           f"write-backs: {composites} composite call(s) + {single} single for {len(written)} deals; "
           f"{duplicates} duplicate orders")
+    print(f"claim contention across the nodes: {waits}")
     print("CPU per deal, ms (hub | bare script): " + ", ".join(
-        f"{part} {cpu[part] / count * 1000:.0f} | {bare_cpu.get(part, 0.0) / count * 1000:.0f}" for part in cpu))
+        f"{part} {cpu[part] / count * 1000:.0f} | {bare_cpu.get(part, 0.0) / count * 1000:.0f}" for part in cpu)
+        + f"; the machine was {busy / total:.0%} busy during the burst (PostgreSQL, Redis and anyone else included)")
     print(f"worker RSS across the burst: start {sum(rss_start) / 1024:.0f} MB, end {sum(rss_end) / 1024:.0f} MB "
           f"({', '.join(f'{a / 1024:.0f}→{b / 1024:.0f}' for a, b in zip(rss_start, rss_end, strict=True))} per node)")
 
@@ -220,9 +263,10 @@ def _curve(hub: Stack, flow: DealFlow) -> None:
         for _ in range(2):
             hub.start_worker(concurrency=concurrency)
         deals = _open(flow, 48)
-        with ThreadPoolExecutor(8) as pool:
-            closed = list(pool.map(lambda o: (flow.close_won(o), time.time())[1], deals))
-        _wait_all(deals, 900)
+        with LockWaits() as waits:
+            with ThreadPoolExecutor(8) as pool:
+                closed = list(pool.map(lambda o: (flow.close_won(o), time.time())[1], deals))
+            _wait_all(deals, 900)
         written = _times(deals, S.WRITTEN_BACK)
         received = {h.opportunity_id: h.created_at.timestamp() for h in Handoff.objects.filter(opportunity_id__in=deals)}
         validating = _times(deals, S.VALIDATING)
@@ -233,7 +277,7 @@ def _curve(hub: Stack, flow: DealFlow) -> None:
         points.append((2 * concurrency, rate))
         print(f"  {2 * concurrency:>2} handoffs in flight (2 nodes × {concurrency}): {rate:.2f} deals/s; "
               f"received → first step p95 {_pct(claim_waits, 0.95):.2f} s (queueing for a free worker); "
-              f"{duplicates} duplicate orders")
+              f"{duplicates} duplicate orders; {waits}")
         print(f"     {_where_time_went(deals)}")
     print("latency-bound scaling (SAP 150 ms, Salesforce 80 ms a call): "
           + ", ".join(f"{n} → {r:.2f}/s" for n, r in points)
@@ -245,7 +289,7 @@ def test_bench_budget_and_bursts(stack: Stack) -> None:
     flow = DealFlow(salesforce, seed=4242)
     # The workers run as in production: write-backs batched after the default linger (the suite
     # itself writes each deal back at once, tests/environment.py).
-    stack.env["HUB_WRITEBACK_LINGER_SECONDS"] = "0.25"
+    stack.env.pop("HUB_WRITEBACK_LINGER_SECONDS", None)
     print("\n== API budget and bursts (PostgreSQL + Redis; sandboxes, web, worker nodes as processes) ==")
     parts = os.environ.get("BENCH_BURST_PARTS", "budget,burst,steady,curve").split(",")  # to rerun one part
     if "budget" in parts:

@@ -7,6 +7,7 @@ Salesforce sandbox over HTTP; the handoffs are rows in `created` as the pipeline
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from unittest import mock
 
@@ -101,10 +102,18 @@ def test_with_a_linger_the_pipeline_hands_created_deals_to_one_flush(sync_world:
     assert all(d.claimed_by == "" for d in deals)  # handed to the batch, not held
     assert asked == [(pipeline.WRITE_BACKS_FLUSH, 30)]  # one flush for the window, not one per deal
 
+    # The flush the deals asked for, when its window has come: it asks for one trailing flush, for
+    # a deal whose worker saw this one as still to come.
     with mock.patch.object(pipeline, "send_now", side_effect=lambda name, countdown=None: asked.append(
-            (name, countdown)) or True):
+            (name, countdown)) or True), mock.patch.object(pipeline.time, "time", return_value=time.time() + 31):
         assert pipeline.write_backs_flush(worker="flush-test") == 3
-    assert asked[1:] == [(pipeline.WRITE_BACKS_FLUSH, 30)]  # one trailing flush for stragglers
+    assert asked[1:] == [(pipeline.WRITE_BACKS_FLUSH, 30)]
+    # A deal created now finds that trailing flush waiting and asks for none of its own: one flush
+    # waits at a time, so a burst's write-backs gather into few calls.
+    with mock.patch.object(pipeline, "send_now", side_effect=lambda name, countdown=None: asked.append(
+            (name, countdown)) or True), mock.patch.object(pipeline.time, "time", return_value=time.time() + 32):
+        pipeline.write_backs_flush_soon()
+    assert asked[1:] == [(pipeline.WRITE_BACKS_FLUSH, 30)]
 
     assert len(_composites()) == 1
     for deal in deals:
