@@ -407,6 +407,9 @@ HUB_MAX_COUNTDOWN_SECONDS = env_float("HUB_MAX_COUNTDOWN_SECONDS", 60.0, minimum
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Workers' PostgreSQL commits do not wait for the WAL to reach the disk (integration_hub/celery.py
+# says why that loses nothing that cannot be re-derived); 1 makes them wait like the web's.
+HUB_WORKER_SYNCHRONOUS_COMMIT = env_bool("HUB_WORKER_SYNCHRONOUS_COMMIT", False)
 # Write-back flushes have a queue of their own, which every worker reads beside the default one
 # (a worker started without -Q consumes all of CELERY_TASK_QUEUES, taking them in turn): in a burst
 # the deals already created in the ERP reach the CRM at once instead of waiting behind every deal

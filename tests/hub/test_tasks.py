@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from celery.signals import worker_init
+from django.db import connection
+from django.db.backends.signals import connection_created
 
 from integration_hub import pipeline
 from integration_hub.errors import ServiceUnavailable
@@ -81,3 +85,25 @@ def test_it_retries_a_transient_error_and_releases_the_claim(monkeypatch: pytest
     assert retries == [3]
     handoff.refresh_from_db()
     assert handoff.claimed_by == ""
+
+
+def _synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return str(cursor.fetchone()[0])
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
+@pytest.mark.parametrize("wait_for_the_disk", [False, True])
+def test_a_workers_sessions_commit_without_waiting_for_the_disk_unless_told_to(
+        transactional_db: None, settings: Any, wait_for_the_disk: bool) -> None:
+    assert _synchronous_commit() == "on"  # the web, the beat, this suite: every process but a worker
+    settings.HUB_WORKER_SYNCHRONOUS_COMMIT = wait_for_the_disk
+    worker_init.send(sender=None)  # what a worker node sends before it forks its pool
+    try:
+        connection.close()
+        assert _synchronous_commit() == ("on" if wait_for_the_disk else "off")  # its next session
+    finally:
+        connection_created.disconnect(dispatch_uid="worker-async-commit")
+        connection.close()
+    assert _synchronous_commit() == "on"
