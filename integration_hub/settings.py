@@ -618,6 +618,9 @@ HUB_ERP_CACHE_REFRESH_SECONDS = env_float("HUB_ERP_CACHE_REFRESH_SECONDS", 60.0,
 # Small tables every deal reads (risk thresholds, units, currencies, payment terms, tax rules), from
 # the same cache: dropped on any edit, and at most this old after a raw database change (0: off).
 HUB_SNAPSHOT_SECONDS = env_int("HUB_SNAPSHOT_SECONDS", 60, minimum=0)
+# An SAP service's $metadata (its property types), shared by every worker process through the cache
+# for this long: a new process does not fetch it again (0: each process fetches its own).
+HUB_SAP_METADATA_SECONDS = env_int("HUB_SAP_METADATA_SECONDS", 3600, minimum=0)
 # Write-backs of created deals wait this long and go to Salesforce together (composite/sobjects, 200
 # a call): in a burst, fewer than one call per deal — at 5 deals/s a second's wait makes one call of
 # five (0.25 s made nearly one call a deal). The order itself is not delayed, only the CRM's news of

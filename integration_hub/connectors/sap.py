@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 import requests
 from django.conf import settings
+from django.core.cache import cache
 
 from integration_hub.connectors.base import CallRecord, Recorder, redact, transport_error
 from integration_hub.errors import (
@@ -317,9 +318,16 @@ class SapClient:
 
     # -- envelopes and types -----------------------------------------------------------------------
     def _types(self, service: str) -> dict[str, dict[str, str]]:
+        """A service's property types from its $metadata: kept by this process, and in the shared
+        cache for HUB_SAP_METADATA_SECONDS so a new worker process does not fetch it again."""
         root = self._url(service)
         if root in _TYPES:
             return _TYPES[root]
+        shared = cache.get(f"sap-metadata:{root}")
+        if isinstance(shared, dict):
+            with _TYPES_LOCK:
+                _TYPES[root] = shared
+            return shared
         response = self._send(f"metadata:{service}", "GET", self._url(service, "$metadata"),
                               headers={"Accept": "application/xml"})
         types: dict[str, dict[str, str]] = {}
@@ -337,6 +345,8 @@ class SapClient:
                     types[node.get("Name", "")] = props
         with _TYPES_LOCK:
             _TYPES[root] = types
+        if types and settings.HUB_SAP_METADATA_SECONDS:
+            cache.set(f"sap-metadata:{root}", types, timeout=settings.HUB_SAP_METADATA_SECONDS)
         return types
 
     def _convert(self, service: str, entity: Any) -> Any:

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+from integration_hub.connectors import sap as sap_connector
 from integration_hub.connectors.base import CallRecord
 from integration_hub.connectors.sap import SapClient
 from integration_hub.errors import (
@@ -325,3 +326,17 @@ def test_it_sends_sap_client_on_every_call_when_configured(service_root: str, re
     client.find_sales_orders("SF-CLIENT-1")
 
     assert records and all("sap-client=100" in r.url for r in records)
+
+
+
+def test_a_new_worker_process_takes_a_services_metadata_from_the_shared_cache(
+        sap: SapClient, records: list[CallRecord], monkeypatch: pytest.MonkeyPatch) -> None:
+    """$metadata is fetched once for all the workers, not once per process: a process started
+    later (its own type table empty) reads the types from the shared cache."""
+    monkeypatch.setattr(sap_connector, "_TYPES", {})
+    first = sap.get_business_partner(ACME)
+    assert [r.operation for r in records if r.operation.startswith("metadata:")] == ["metadata:API_BUSINESS_PARTNER"]
+    monkeypatch.setattr(sap_connector, "_TYPES", {})  # another process: nothing of its own yet
+    records.clear()
+    assert sap.get_business_partner(ACME) == first  # the same typed values
+    assert [r.operation for r in records] == ["read:A_BusinessPartner"]  # and no second $metadata
