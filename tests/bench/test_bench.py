@@ -11,6 +11,7 @@ processes of their own, workers are real Celery workers on Redis, the database i
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -116,11 +117,11 @@ class Stack:
         return subprocess.Popen(args, env=self.env, cwd=str(django_settings.BASE_DIR), stdout=log,  # noqa: S603
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
-    def start_worker(self, concurrency: int = 2) -> None:
+    def start_worker(self, concurrency: int = 2, pool: str = "prefork") -> None:
         name = f"worker{len(self.workers)}"
         proc = self.spawn(name, [sys.executable, "-m", "celery", "-A", "integration_hub", "worker", "-l", "WARNING",
-                                 f"--concurrency={concurrency}", "--without-gossip", "--without-mingle",
-                                 "--without-heartbeat", "-n", f"bench-{name}@%h"])
+                                 f"--concurrency={concurrency}", f"--pool={pool}", "--without-gossip",
+                                 "--without-mingle", "--without-heartbeat", "-n", f"bench-{name}@%h"])
         self.workers.append(proc)
         time.sleep(3)  # prefork pool start-up
 
@@ -150,7 +151,7 @@ class Stack:
 
 
 @pytest.fixture
-def stack(transactional_db: None, settings: Any, tmp_path: Path) -> Iterator[Stack]:
+def stack(transactional_db: None, settings: Any, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
     db = connection.settings_dict
     web, sf, sap = _free_port(), _free_port(), _free_port()
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -187,6 +188,9 @@ def stack(transactional_db: None, settings: Any, tmp_path: Path) -> Iterator[Sta
     yield running
     running.stop()
     ports.ports_reset()
+    # The processes' logs outlive pytest's rotation of its temporary folders: var/bench-logs/<test>.
+    shutil.copytree(tmp_path, django_settings.BASE_DIR / "var" / "bench-logs" / request.node.name,
+                    ignore=shutil.ignore_patterns("staticfiles", "broker"), dirs_exist_ok=True)
 
 
 def _created_at(handoff: Handoff) -> float | None:

@@ -254,14 +254,14 @@ def _where_time_went(opportunity_ids: list[str]) -> str:
                                                for system in calls))
 
 
-def _curve(hub: Stack, flow: DealFlow) -> None:
-    """4. Throughput against concurrency when every call waits like a real tenant's."""
-    _fault(hub, "sap", 150)
-    _fault(hub, "salesforce", 80)
+def _curve(hub: Stack, flow: DealFlow, *, pool: str) -> None:
+    """4. Throughput against concurrency when every call waits like a real tenant's: two worker
+    nodes, each with `pool` (prefork: processes; threads: one process)."""
     points = []
+    print(f"latency-bound scaling, 2 nodes with a {pool} pool each:")
     for concurrency in (2, 4, 8):  # per node; two nodes: 4, 8, 16 handoffs in flight
         for _ in range(2):
-            hub.start_worker(concurrency=concurrency)
+            hub.start_worker(concurrency=concurrency, pool=pool)
         deals = _open(flow, 48)
         with LockWaits() as waits:
             with ThreadPoolExecutor(8) as pool:
@@ -279,7 +279,7 @@ def _curve(hub: Stack, flow: DealFlow) -> None:
               f"received → first step p95 {_pct(claim_waits, 0.95):.2f} s (queueing for a free worker); "
               f"{duplicates} duplicate orders; {waits}")
         print(f"     {_where_time_went(deals)}")
-    print("latency-bound scaling (SAP 150 ms, Salesforce 80 ms a call): "
+    print(f"latency-bound scaling, {pool} (SAP 150 ms, Salesforce 80 ms a call): "
           + ", ".join(f"{n} → {r:.2f}/s" for n, r in points)
           + f"; 16 vs 4: {points[-1][1] / points[0][1]:.1f}×")
 
@@ -299,5 +299,8 @@ def test_bench_budget_and_bursts(stack: Stack) -> None:
     if "steady" in parts:
         _steady(stack, flow, per_second=10, seconds=20)
     if "curve" in parts:
-        _curve(stack, flow)
+        _fault(stack, "sap", 150)
+        _fault(stack, "salesforce", 80)
+        _curve(stack, flow, pool="threads")
+        _curve(stack, flow, pool="prefork")
     salesforce.close()
