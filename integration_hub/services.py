@@ -41,7 +41,7 @@ from integration_hub.models import (
     salesforce_id_18,
     transition_error,
 )
-from integration_hub.statements import handoff_move_statement, plain_column
+from integration_hub.statements import handoff_insert_statement, handoff_move_statement, plain_column
 
 logger = logging.getLogger(__name__)
 W = TypeVar("W", bound=Model)
@@ -82,7 +82,6 @@ def handoff_rerun(
     return handoff
 
 
-@transaction.atomic
 def handoff_receive(
     *,
     org_id: str,
@@ -94,7 +93,10 @@ def handoff_receive(
     """Find or create the one handoff of a deal; returns (handoff, created).
 
     Safe to call any number of times from any trigger: a notification id seen before changes
-    nothing, and two concurrent callers for the same deal end on the same row.
+    nothing, and two concurrent callers for the same deal end on the same row. A new handoff and
+    its `received` event are written together — on PostgreSQL in one statement
+    (`statements.handoff_insert_statement`); the notification is recorded beside them (a crash in
+    between only means its next delivery records it).
     """
     if source not in HandoffSource.values:
         raise ValueError(f"unknown handoff source {source!r}")
@@ -110,16 +112,19 @@ def handoff_receive(
         if seen is not None:
             return seen.handoff, False
 
-    created = False
-    handoff = Handoff.objects.filter(org_id=org_id, opportunity_id=opportunity_id).first()
-    if handoff is None:
-        try:
-            # Savepoint: a concurrent insert must not poison the caller's transaction.
-            with transaction.atomic():
-                handoff = Handoff.objects.create(org_id=org_id, opportunity_id=opportunity_id, source=source)
-            created = True
-        except IntegrityError:
+    reason = f"closed-won deal received via {source}" + (f" (notification {notification_id})" if notification_id else "")
+    if connection.vendor == "postgresql":
+        handoff = Handoff(org_id=org_id, opportunity_id=opportunity_id, source=source)
+        new_id = handoff_insert_statement(handoff, now=timezone.now(), label=actor_label, reason=reason)
+        created = new_id is not None
+        if new_id is None:
             handoff = Handoff.objects.get(org_id=org_id, opportunity_id=opportunity_id)
+        else:
+            handoff.pk = new_id
+            handoff._state.adding, handoff._state.db = False, connection.alias
+    else:
+        with transaction.atomic():
+            handoff, created = _handoff_find_or_create(org_id, opportunity_id, source, actor_label, reason)
 
     if notification_id:
         try:
@@ -135,16 +140,25 @@ def handoff_receive(
             pass
 
     if created:
-        HandoffEvent.objects.create(
-            handoff=handoff,
-            actor_label=actor_label,
-            from_status="",
-            to_status=HandoffStatus.RECEIVED,
-            reason=f"closed-won deal received via {source}"
-            + (f" (notification {notification_id})" if notification_id else ""),
-        )
         handoff_enqueue(handoff_id=handoff.pk)
     return handoff, created
+
+
+def _handoff_find_or_create(org_id: str, opportunity_id: str, source: str, label: str,
+                            reason: str) -> tuple[Handoff, bool]:
+    """The ORM's way (SQLite): look, else insert with its event (a concurrent insert wins)."""
+    handoff = Handoff.objects.filter(org_id=org_id, opportunity_id=opportunity_id).first()
+    if handoff is not None:
+        return handoff, False
+    try:
+        # Savepoint: a concurrent insert must not poison the transaction.
+        with transaction.atomic():
+            handoff = Handoff.objects.create(org_id=org_id, opportunity_id=opportunity_id, source=source)
+    except IntegrityError:
+        return Handoff.objects.get(org_id=org_id, opportunity_id=opportunity_id), False
+    HandoffEvent.objects.create(handoff=handoff, actor_label=label, from_status="",
+                                to_status=HandoffStatus.RECEIVED, reason=reason)
+    return handoff, True
 
 
 def handoff_transition(

@@ -3,6 +3,8 @@
 `handoff_move_statement` moves a handoff and records its event in one data-modifying CTE:
 one statement instead of BEGIN, UPDATE, INSERT, COMMIT. `handoff_transition` (services) uses
 it on PostgreSQL for plain column values and keeps the ORM path everywhere else.
+`handoff_insert_statement` does the same for a deal's arrival (`handoff_receive`): the row and
+its `received` event, or nothing when the deal is known already.
 """
 
 from __future__ import annotations
@@ -49,3 +51,25 @@ def handoff_move_statement(handoff: Handoff, to_status: str, *, now: datetime, a
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone() is not None
+
+
+def handoff_insert_statement(handoff: Handoff, *, now: datetime, label: str, reason: str) -> int | None:
+    """PostgreSQL: insert a new deal's handoff and its `received` event in one statement (a
+    data-modifying CTE), instead of BEGIN, SELECT, SAVEPOINT, INSERT, RELEASE, INSERT, COMMIT.
+    Returns the new row's id, or None when the deal's handoff exists already (ON CONFLICT on the
+    one-handoff-per-deal constraint: two concurrent arrivals end on the same row)."""
+    meta = Handoff._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    values = [f.get_db_prep_save(f.pre_save(handoff, add=True), connection) for f in fields]
+    quote = connection.ops.quote_name
+    sql = (f"WITH made AS (INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT (org_id, opportunity_id) DO NOTHING "
+           f"RETURNING id), "
+           f"noted AS (INSERT INTO {quote(HandoffEvent._meta.db_table)} "
+           f"(handoff_id, actor_id, actor_label, from_status, to_status, reason, created_at) "
+           f"SELECT id, NULL, %s, '', %s, %s, %s FROM made) "
+           f"SELECT id FROM made")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, label, handoff.status, reason, now])
+        row = cursor.fetchone()
+    return int(row[0]) if row else None

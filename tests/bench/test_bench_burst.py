@@ -138,9 +138,9 @@ def _budget(hub: Stack, flow: DealFlow) -> None:
         for _ in range(2):  # the first meets the customer; the second is the known customer's deal
             opportunity_id = flow.open_deal(planned)
             flow.close_won(opportunity_id)
-            handoff, _ = handoff_receive(org_id=ORG_ID, opportunity_id=opportunity_id, source="poll",
-                                         actor_label="bench")
             with CaptureQueriesContext(connection) as queries:
+                handoff, _ = handoff_receive(org_id=ORG_ID, opportunity_id=opportunity_id, source="poll",
+                                             actor_label="bench")
                 process_handoff(handoff.pk)
             figures.append((handoff, len(queries.captured_queries)))
     handoff, statements = figures[-1]

@@ -24,8 +24,8 @@ from tests.pipeline.conftest import World
 
 pytestmark = pytest.mark.django_db(transaction=True)
 S = HandoffStatus
-# The database work of one deal, from `received` to `written back` (the worker's claim, the
-# steps, the sync attempts, the release). A low-risk deal takes no approval; a medium-risk one
+# The database work of one deal, from `received` to `written back` (its arrival, the worker's
+# claim, the steps, the sync attempts, the release). A low-risk deal takes no approval; a medium-risk one
 # also opens an approval with its intervention window and the approver group's permissions.
 SQL_LOW_RISK_CAP = 30
 SQL_MEDIUM_RISK_CAP = 55
@@ -82,11 +82,11 @@ def test_sap_refusing_credit_the_cache_would_pass_reads_the_account_again(known:
 
 
 def _worked(world: World, planned: Any) -> tuple[Any, list[str]]:
-    """A received deal worked once by the worker task, with every SQL statement it sent."""
+    """A deal received and worked once by the worker task, with every SQL statement both sent."""
     opportunity_id = world.flow.open_deal(planned)
     world.flow.close_won(opportunity_id)
-    handoff = world.receive(opportunity_id)
     with CaptureQueriesContext(connection) as queries:
+        handoff = world.receive(opportunity_id)
         process_handoff(handoff.pk)
     handoff.refresh_from_db()
     return handoff, [q["sql"] for q in queries.captured_queries]
