@@ -386,6 +386,8 @@ else:
     # var/, the control folder too (kombu's default is `control/` in the working directory).
     _broker_dir = VAR_DIR / "broker"
     CELERY_BROKER_URL = "filesystem://"
+    # kombu's filesystem transport with whole messages only (integration_hub/broker.py says why).
+    CELERY_BROKER_TRANSPORT = "integration_hub.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
