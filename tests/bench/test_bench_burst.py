@@ -264,8 +264,8 @@ def _curve(hub: Stack, flow: DealFlow, *, pool: str) -> None:
             hub.start_worker(concurrency=concurrency, pool=pool)
         deals = _open(flow, 48)
         with LockWaits() as waits:
-            with ThreadPoolExecutor(8) as pool:
-                closed = list(pool.map(lambda o: (flow.close_won(o), time.time())[1], deals))
+            with ThreadPoolExecutor(8) as reps:
+                closed = list(reps.map(lambda o: (flow.close_won(o), time.time())[1], deals))
             _wait_all(deals, 900)
         written = _times(deals, S.WRITTEN_BACK)
         received = {h.opportunity_id: h.created_at.timestamp() for h in Handoff.objects.filter(opportunity_id__in=deals)}
